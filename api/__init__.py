@@ -1,0 +1,1 @@
+"""The FastAPI sidecar: heartbeats, election, REST, live events, dashboard, metrics."""

@@ -1,0 +1,1 @@
+"""Adaptive Failover: adaptive-routing WAN failover for Linux routers."""

@@ -1,0 +1,176 @@
+"""The appliance's TOML configuration, validated.
+
+Every field of the contract in DESIGN.md lives here; a bad field is reported by its dotted
+path (``heartbeat.interval_ms: ...``) so an operator can fix it without reading code.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG = Path("conf/failover.toml")
+
+IfName = Annotated[str, Field(min_length=1, max_length=15, pattern=r"^[^\s/:]+$")]
+
+
+class _Section(BaseModel):
+    # Unknown keys are typos more often than not: refuse them rather than ignore them.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _ipv4(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise ValueError(f"not an IPv4 address: {value!r}") from None
+
+
+class Wan(_Section):
+    interface: IfName = "wan0"
+    probe: str | None = None
+
+    @field_validator("probe")
+    @classmethod
+    def _probe(cls, v: str | None) -> str | None:
+        return None if v is None else _ipv4(v)
+
+
+class Failover(_Section):
+    table: int = Field(100, ge=1, le=2**32 - 1)
+    priority: int = Field(1000, ge=1, le=32765)
+    lan_interface: IfName = "lan0"
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, v: int) -> int:
+        # The kernel's own tables: taking over one of them would break normal routing.
+        if v in (0, 253, 254, 255):
+            raise ValueError(f"table {v} is reserved by the kernel (unspec/default/main/local)")
+        return v
+
+
+class Control(_Section):
+    socket: str = "/run/failover/control.sock"
+    gateway_port: int = Field(7070, ge=1, le=65535)
+
+
+class Heartbeat(_Section):
+    port: int = Field(862, ge=1, le=65535)
+    interval_ms: int = Field(20, ge=1, le=60_000)
+    detect_multiplier: int = Field(3, ge=1, le=255)
+    recover_count: int = Field(10, ge=1, le=10_000)
+
+
+class Election(_Section):
+    switch_margin: float = Field(0.2, ge=0.0, lt=1.0)
+    hold_ms: int = Field(2000, ge=0, le=3_600_000)
+
+
+class Gateway(_Section):
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    address: str
+
+    _address = field_validator("address")(lambda cls, v: _ipv4(v))
+
+
+class Api(_Section):
+    listen: str = "127.0.0.1:8080"
+    token_file: str = "/etc/failover/token"
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"expected HOST:PORT, got {v!r}")
+        _ipv4(host)
+        return v
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class Config(_Section):
+    wan: Wan = Wan()
+    failover: Failover = Failover()
+    control: Control = Control()
+    heartbeat: Heartbeat = Heartbeat()
+    election: Election = Election()
+    gateway: list[Gateway] = Field(min_length=1)
+    api: Api = Api()
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Config:
+        names = [g.name for g in self.gateway]
+        addresses = [g.address for g in self.gateway]
+        if len(set(names)) != len(names):
+            raise ValueError("gateway names must be distinct")
+        if len(set(addresses)) != len(addresses):
+            raise ValueError("gateway addresses must be distinct")
+        if self.wan.interface == self.failover.lan_interface:
+            raise ValueError("wan.interface and failover.lan_interface must differ")
+        return self
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names each bad field."""
+
+
+def _describe(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        path = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        lines.append(f"{path}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def parse(text: str, source: str = "<config>") -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{source}: not valid TOML: {e}") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"{source}: invalid configuration\n{_describe(e)}") from None
+
+
+def load(path: str | Path = DEFAULT_CONFIG) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    return parse(text, str(path))
+
+
+def to_lua(cfg: Config) -> str:
+    """``kernel/failover/conf.lua``: the config as the kernel scripts read it (integers, strings)."""
+    gws = "\n".join(
+        f'\t{{name = "{g.name}", address = "{g.address}"}},' for g in cfg.gateway
+    )
+    probe = f'"{cfg.wan.probe}"' if cfg.wan.probe else "nil"
+    return f"""-- generated by `failover conf lua`: do not edit, edit the TOML config instead
+return {{
+\twan = "{cfg.wan.interface}",
+\tprobe = {probe},
+\tlan = "{cfg.failover.lan_interface}",
+\ttable = {cfg.failover.table},
+\tpriority = {cfg.failover.priority},
+\tsocket = "{cfg.control.socket}",
+\tport = {cfg.control.gateway_port},
+\tgateways = {{
+{gws}
+\t}},
+}}
+"""

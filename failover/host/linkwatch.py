@@ -1,0 +1,147 @@
+"""Netdevice events from rtnetlink link notifications.
+
+The kernel's netdevice chain is not visible from user space; what is visible is the
+``RTM_NEWLINK``/``RTM_DELLINK`` stream. ``events`` turns two successive views of a link into the
+events a notifier would have seen (``link_events`` is pure, the watcher thread is its shell).
+The watcher sees the links of its own network namespace only (the kernel chain sees all).
+"""
+
+from __future__ import annotations
+
+import select
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.rtnl import RTMGRP_LINK
+
+from .constants import IFF_LOWER_UP, IFF_RUNNING, IFF_UP, NETDEV
+
+Listener = Callable[[int, str], None]
+
+
+@dataclass(frozen=True)
+class Link:
+    index: int
+    name: str
+    flags: int
+
+    @property
+    def up(self) -> bool:
+        return bool(self.flags & IFF_UP)
+
+    @property
+    def carrier(self) -> int:
+        return self.flags & (IFF_RUNNING | IFF_LOWER_UP)
+
+
+def link_events(old: Link | None, new: Link | None) -> list[tuple[int, str]]:
+    """The netdevice events between two views of one link (None: not registered)."""
+    if new is None:
+        if old is None:
+            return []
+        evs = [(NETDEV["GOING_DOWN"], old.name), (NETDEV["DOWN"], old.name)] if old.up else []
+        return evs + [(NETDEV["UNREGISTER"], old.name)]
+    evs: list[tuple[int, str]] = []
+    if old is None:
+        evs.append((NETDEV["REGISTER"], new.name))
+        old = Link(new.index, new.name, 0)
+    elif old.name != new.name:
+        evs.append((NETDEV["CHANGENAME"], new.name))
+    if new.up and not old.up:
+        evs += [(NETDEV["PRE_UP"], new.name), (NETDEV["UP"], new.name)]
+        if new.carrier:
+            evs.append((NETDEV["CHANGE"], new.name))
+    elif old.up and not new.up:
+        # The admin edge is what the chain reports; the carrier drop under it is implied.
+        evs += [(NETDEV["GOING_DOWN"], new.name), (NETDEV["DOWN"], new.name)]
+    elif new.up and old.carrier != new.carrier:
+        evs.append((NETDEV["CHANGE"], new.name))
+    return evs
+
+
+def _link(msg: dict) -> Link:
+    return Link(msg["index"], msg.get_attr("IFLA_IFNAME") or "", msg["flags"])
+
+
+class LinkWatch:
+    """One rtnetlink monitor shared by every notifier of a kernel; started on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._links: dict[int, Link] = {}
+        self._listeners: list[Listener] = []
+        self._mon: IPRoute | None = None
+        self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
+
+    def _start(self) -> None:
+        # Subscribe before the dump, so no change can fall between them; a message that the
+        # dump already reflects yields no event, since events come from flag differences.
+        self._mon = IPRoute()
+        self._mon.bind(groups=RTMGRP_LINK)
+        with IPRoute() as ipr:
+            for msg in ipr.get_links():
+                link = _link(msg)
+                self._links[link.index] = link
+        self._thread = threading.Thread(target=self._run, name="linkwatch", daemon=True)
+        self._thread.start()
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Replay REGISTER (and UP for devices that are up) synchronously, then follow changes."""
+        with self._lock:
+            if self._mon is None:
+                self._start()
+            for link in sorted(self._links.values(), key=lambda l: l.index):
+                listener(NETDEV["REGISTER"], link.name)
+                if link.up:
+                    listener(NETDEV["UP"], link.name)
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _run(self) -> None:
+        assert self._mon is not None
+        fd = self._mon.fileno()
+        while not self._closing.is_set():
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if not ready:
+                continue
+            try:
+                msgs = self._mon.get()
+            except Exception:  # noqa: BLE001 - a socket closed under us at shutdown
+                if self._closing.is_set():
+                    return
+                raise
+            for msg in msgs:
+                self._handle(msg)
+
+    def _handle(self, msg: dict) -> None:
+        event = msg.get("event")
+        if event not in ("RTM_NEWLINK", "RTM_DELLINK"):
+            return
+        with self._lock:
+            new = _link(msg) if event == "RTM_NEWLINK" else None
+            index = msg["index"]
+            old = self._links.get(index)
+            if new is None:
+                self._links.pop(index, None)
+            else:
+                self._links[index] = new
+            for ev, name in link_events(old, new):
+                for listener in list(self._listeners):
+                    listener(ev, name)
+
+    def close(self) -> None:
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        if self._mon is not None:
+            self._mon.close()
+            self._mon = None

@@ -1,0 +1,26 @@
+-- require("notifier"): Lua side of failover/host/notifier.py.
+local backend, lib = ...
+local check = lib.check
+
+local Notifier = {}
+Notifier.__index = Notifier
+lib.class("notifier", Notifier)
+
+function Notifier:stop()
+	return check(backend.stop(lib.self(self, "notifier", "stop")))
+end
+
+local notifier = {}
+
+function notifier.netdevice(callback)
+	return check(backend.netdevice(callback))
+end
+
+-- Talk-era (Lunatik 3.x) names, present only when the host runs the talk's scripts.
+if backend.talk then
+	notifier.netdev = require("linux.netdev")
+	notifier.notify = require("linux.notify")
+	Notifier.delete = Notifier.stop
+end
+
+return notifier

@@ -1,0 +1,150 @@
+-- Runs first in every runtime the host creates: makes the state look like kernel Lua
+-- (no io/os, print one line per argument) and gives the host's Lua modules their object
+-- system. Arguments: the Python side of this runtime (`host`) and the path of this folder.
+local host, libdir, scriptroot = ...
+
+local getinfo = debug.getinfo
+local handles = setmetatable({}, {__mode = "k"})   -- proxy -> Python object
+local classes = {}                                  -- lua_class -> metatable
+
+local lib = {}
+
+-- Results of a Python function: (true, ...) or (false, message).
+function lib.check(ok, ...)
+	if not ok then
+		error((...), 0)
+	end
+	return lib.out(...)
+end
+
+local function wrapone(v)
+	if type(v) == "userdata" then
+		return lib.wrap(v)
+	end
+	return v
+end
+
+-- Python objects in results become proxies with their class's metatable.
+function lib.out(...)
+	local n = select("#", ...)
+	if n == 0 then return end
+	if n == 1 then return wrapone((...)) end
+	local t = table.pack(...)
+	for i = 1, t.n do t[i] = wrapone(t[i]) end
+	return table.unpack(t, 1, t.n)
+end
+
+function lib.wrap(h)
+	local mt = classes[h.lua_class]
+	if not mt then
+		require(h.lua_module)   -- the module that defines the class registers it
+		mt = classes[h.lua_class]
+	end
+	if not mt then
+		error("host object of unknown class", 2)
+	end
+	local o = setmetatable({}, mt)
+	handles[o] = h
+	return o
+end
+
+function lib.handle(o)
+	return type(o) == "table" and handles[o] or nil
+end
+
+-- A proxy argument is passed to Python as its object; anything else as itself.
+function lib.unwrap(v)
+	return type(v) == "table" and handles[v] or v
+end
+
+-- Self of a method: a proxy of the right class, or an argument error like luaL_checkudata's.
+function lib.self(o, class, fname)
+	local h = type(o) == "table" and handles[o]
+	if not h or h.lua_class ~= class then
+		error(string.format("bad argument #1 to '%s' (%s expected)", fname, class), 3)
+	end
+	return h
+end
+
+function lib.class(name, mt)
+	mt.__name = name
+	classes[name] = mt
+	return mt
+end
+
+-- The location of the innermost frame of a script (not of the host's own modules), so a
+-- bare "EEXIST" raised inside a host module is still reported at the script line that called it.
+local function scriptframe()
+	for level = 3, 40 do
+		local info = getinfo(level, "Sl")
+		if not info then break end
+		if info.currentline and info.currentline > 0 and info.source:sub(1, 1) == "@"
+			and info.source:sub(2, #libdir + 1) ~= libdir then
+			return info.short_src .. ":" .. info.currentline
+		end
+	end
+end
+
+local function handler(msg)
+	if type(msg) ~= "string" then
+		msg = tostring(msg)
+	end
+	if not msg:find("^[^\n]*:%d+:") then
+		local where = scriptframe()
+		if where then msg = where .. ": " .. msg end
+	end
+	return msg
+end
+
+-- Runs f(...) and reports instead of propagating: used for callbacks and thread bodies.
+function lib.pcall(f, ...)
+	return xpcall(f, handler, ...)
+end
+
+-- Loads and runs a script's top level; returns ok, entry-or-message.
+function lib.runscript(source, chunkname)
+	local chunk, err = load(source, chunkname, "t")
+	if not chunk then
+		return false, err
+	end
+	return xpcall(chunk, handler)
+end
+
+-- Calls an entry function with proxies for the Python objects given.
+function lib.resume(entry, ...)
+	local args = table.pack(...)
+	for i = 1, args.n do args[i] = lib.wrap(args[i]) end
+	return xpcall(entry, handler, table.unpack(args, 1, args.n))
+end
+
+-- Kernel Lua logs one line per argument of print.
+print = function(...)
+	for i = 1, select("#", ...) do
+		host.print(tostring((select(i, ...))))
+	end
+end
+
+io, os, debug, dofile, loadfile, python = nil, nil, nil, nil, nil, nil
+package.cpath = ""
+package.path = libdir .. "/?.lua;" .. scriptroot .. "/?.lua;" .. scriptroot .. "/?/init.lua"
+
+-- Modules with a Python side: each host/lua/<name>.lua file gets (backend, lib).
+local preload = package.preload
+for name, backend in pairs(host.modules) do
+	preload[name] = function()
+		local file = libdir .. "/" .. name:gsub("%.", "/") .. ".lua"
+		local chunk = assert(load(host.readfile(file), "@" .. file, "t"))
+		return chunk(backend, lib)
+	end
+end
+
+-- Modules the host generates as Lua source (failover.conf from the TOML config).
+for name, source in pairs(host.sources) do
+	preload[name] = function() return assert(load(source, "=" .. name, "t"))() end
+end
+
+for name, tbl in pairs(host.constants) do
+	preload[name] = function() return tbl end
+end
+
+return lib

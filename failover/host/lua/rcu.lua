@@ -1,0 +1,44 @@
+-- require("rcu"): Lua side of failover/host/rcu.py. An rcu table is indexed like a Lua
+-- table (t[k], t[k] = v) but holds only booleans, integers and Lunatik objects.
+local backend, lib = ...
+local check, unwrap, handle = lib.check, lib.unwrap, lib.handle
+
+local Table = {}
+lib.class("rcu", Table)
+
+function Table:__index(key)
+	return check(backend.get(handle(self), key))
+end
+
+function Table:__newindex(key, value)
+	if type(value) == "table" and not handle(value) or type(value) == "function" then
+		error("bad argument #3 to '__newindex' (unsupported type)", 2)
+	end
+	check(backend.set(handle(self), key, unwrap(value)))
+end
+
+local rcu = {}
+
+function rcu.table(size)
+	return check(backend.table(size))
+end
+
+function rcu.map(t, cb)
+	local keys, values, n = check(backend.entries(lib.self(t, "rcu", "map")))
+	for i = 1, n do
+		cb(keys[i], lib.out(values[i]))
+	end
+end
+
+-- Talk-era (Lunatik 3.x) name registry, present only when the host runs the talk's scripts.
+if backend.talk then
+	function rcu.publish(name, t)
+		return check(backend.publish(name, unwrap(t)))
+	end
+
+	function rcu.subscribe(name)
+		return check(backend.subscribe(name))
+	end
+end
+
+return rcu

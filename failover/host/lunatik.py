@@ -1,0 +1,67 @@
+"""``require("lunatik")``: runtimes, the shared ``_ENV``, and the runner behind the CLI."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .bridge import HostObject, LuaError, argerror, lua_function
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+
+def _script(value: Any, fname: str) -> str:
+    if not isinstance(value, bytes):
+        raise argerror(1, fname, "string expected")
+    return value.decode(errors="replace")
+
+
+class LunatikModule:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.kernel = runtime.kernel
+
+    @lua_function
+    def env(self) -> HostObject:
+        return self.kernel.env
+
+    @lua_function
+    def runtime_new(self, script: Any, context: Any = None) -> Runtime:
+        from .runtime import ScriptError
+
+        ctx = "process" if context is None else _script(context, "runtime")
+        try:
+            return self.kernel.runtime(_script(script, "runtime"), ctx)
+        except ScriptError as e:
+            raise LuaError(str(e)) from None
+
+    @lua_function
+    def resume(self, rt: Any, *objects: Any) -> None:
+        for i, obj in enumerate(objects, start=2):
+            if not isinstance(obj, HostObject):
+                raise argerror(i, "resume", "invalid object")
+        rt.resume(*objects)
+
+    @lua_function
+    def stop(self, rt: Any) -> None:
+        rt.stop()
+
+    # lunatik.runner
+    @lua_function
+    def runner_run(self, script: Any, context: Any = None) -> Runtime:
+        ctx = "process" if context is None else _script(context, "run")
+        return self.kernel.run(_script(script, "run"), ctx)
+
+    @lua_function
+    def runner_spawn(self, script: Any) -> HostObject:
+        if self.runtime.loading:
+            raise LuaError("not allowed during module load")
+        return self.kernel.spawn(_script(script, "spawn"))
+
+    @lua_function
+    def runner_stop(self, script: Any) -> None:
+        self.kernel.stop(_script(script, "stop"))
+
+    @lua_function
+    def runner_list(self) -> str:
+        return ",".join(self.kernel.list())

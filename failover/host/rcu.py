@@ -1,0 +1,103 @@
+"""``require("rcu")``: hash tables shared between runtimes, with the kernel's value rules.
+
+Values are booleans, integers or (non-single) Lunatik objects; strings, tables and functions are
+refused with the kernel's "unsupported type", so a script that runs here stores nothing the
+kernel would reject. The talk-era API (Lunatik 3) also stored strings: ``allow_strings``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from .bridge import HostObject, LuaError, argerror, lua_function
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+MAX_KEY = 255
+
+
+class RcuTable(HostObject):
+    lua_class = b"rcu"
+    lua_module = b"rcu"
+
+    def __init__(self, size: int = 256, *, allow_strings: bool = False) -> None:
+        self.buckets = 1 << max(size - 1, 0).bit_length()  # rounded up to a power of two
+        self.allow_strings = allow_strings
+        self._items: dict[bytes, Any] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(key: Any) -> bytes:
+        if isinstance(key, int) and not isinstance(key, bool):
+            key = str(key).encode()
+        if not isinstance(key, bytes):
+            raise argerror(2, "__index", "string expected")
+        if len(key) > MAX_KEY:
+            raise LuaError("not enough memory")
+        return key
+
+    def get(self, key: Any) -> Any:
+        return self._items.get(self.key(key))
+
+    def set(self, key: Any, value: Any) -> None:
+        k = self.key(key)
+        if value is None:
+            with self._lock:
+                self._items.pop(k, None)
+            return
+        ok = (
+            isinstance(value, (bool, int))
+            or (isinstance(value, HostObject) and not value.single)
+            or (self.allow_strings and isinstance(value, bytes))
+        )
+        if not ok:
+            raise argerror(3, "__newindex", "unsupported type")
+        with self._lock:
+            self._items[k] = value
+
+    def items(self) -> list[tuple[bytes, Any]]:
+        with self._lock:
+            return list(self._items.items())
+
+
+class RcuModule:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.talk = runtime.kernel.talk
+
+    @lua_function
+    def table(self, size: Any = None) -> RcuTable:
+        n = 256 if size is None else size
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise argerror(1, "table", "integer expected" if not isinstance(n, int) else "out of bounds")
+        return RcuTable(n, allow_strings=self.runtime.kernel.talk)
+
+    @lua_function
+    def get(self, t: RcuTable, key: Any) -> Any:
+        return t.get(key)
+
+    @lua_function
+    def set(self, t: RcuTable, key: Any, value: Any) -> None:
+        t.set(key, value)
+
+    @lua_function
+    def entries(self, t: RcuTable) -> Any:
+        # A snapshot, so rcu.map's callback may write to the table it walks.
+        lua = self.runtime.lua
+        pairs = t.items()
+        return lua.table_from([k for k, _ in pairs]), lua.table_from([v for _, v in pairs]), len(pairs)
+
+    # talk-era registry (Lunatik 3.x), only installed by the talk profile
+    @lua_function
+    def publish(self, name: Any, t: Any) -> None:
+        if not isinstance(name, bytes) or not isinstance(t, RcuTable):
+            raise LuaError("bad argument to 'publish' (name and rcu table expected)")
+        self.runtime.kernel.published[name.decode()] = t
+
+    @lua_function
+    def subscribe(self, name: Any) -> RcuTable | None:
+        if not isinstance(name, bytes):
+            raise argerror(1, "subscribe", "string expected")
+        return self.runtime.kernel.published.get(name.decode())

@@ -1,0 +1,140 @@
+"""A Lunatik runtime: one Lua 5.5 state, its lock, and the script loaded into it.
+
+As in the kernel, whoever runs Lua code of a runtime holds its lock: the script's top level,
+a notifier callback, ``resume`` and a thread body (for its whole run, sleeps included).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import lupa.lua55 as lua55
+
+from .bridge import HostObject, LuaError
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+
+LIBDIR = Path(__file__).parent / "lua"
+
+
+class ScriptError(Exception):
+    """A script raised at load time; the message carries its file and line."""
+
+
+class Runtime(HostObject):
+    lua_class = b"runtime"
+
+    def __init__(self, kernel: Kernel, script: str, context: str = "process") -> None:
+        if context not in ("process", "softirq", "hardirq"):
+            raise LuaError(f"bad argument #2 to 'runtime' (invalid option '{context}')")
+        self.kernel = kernel
+        self.script = script
+        self.context = context
+        self.lock = threading.RLock()
+        self.loading = False
+        self.stopped = False
+        self.entry: Any = None  # the Lua function a thread or resume will call
+        self.owned: list[HostObject] = []
+        self.lua = lua55.LuaRuntime(
+            encoding=None, unpack_returned_tuples=True, register_eval=False, register_builtins=False
+        )
+        self.lib = self._prelude()
+
+    def _prelude(self) -> Any:
+        lua = self.lua
+        modules = {name.encode(): factory(self) for name, factory in self.kernel.modules.items()}
+        constants = {
+            name.encode(): _lua_table(lua, table) for name, table in self.kernel.constants.items()
+        }
+        host = lua.table_from(
+            {
+                b"print": self.kernel.print,
+                b"readfile": lambda path: Path(path.decode()).read_bytes(),
+                b"modules": lua.table_from(modules),
+                b"constants": lua.table_from(constants),
+                b"sources": lua.table_from({k.encode(): v for k, v in self.kernel.sources.items()}),
+            }
+        )
+        source = (LIBDIR / "prelude.lua").read_bytes()
+        prelude = lua.execute(b"return load(...)", source, b"@" + str(LIBDIR / "prelude.lua").encode())
+        return prelude(host, str(LIBDIR).encode(), str(self.kernel.root).encode())
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Run the script's top level once; its return value becomes the entry function."""
+        path = self.kernel.script_path(self.script)
+        try:
+            source = path.read_bytes()
+        except OSError as e:
+            raise ScriptError(f"{self.script}: cannot read {path}: {e.strerror}") from None
+        with self.lock:
+            self.loading = True
+            try:
+                ok, result = _status(self.lib.runscript(source, b"@" + str(path).encode()))
+            finally:
+                self.loading = False
+        if not ok:
+            raise ScriptError(_text(result))
+        self.entry = result
+
+    def resume(self, *objects: HostObject) -> None:
+        """Call the entry function with Lunatik objects; a returned function becomes the entry."""
+        if self.entry is None or lua55.lua_type(self.entry) != "function":
+            raise LuaError("runtime has no entry function")
+        with self.lock:
+            ok, result = _status(self.lib.resume(self.entry, *objects))
+        if not ok:
+            raise LuaError(_text(result))
+        if lua55.lua_type(result) == "function":
+            self.entry = result
+
+    def call(self, where: str, fn: Any, *args: Any) -> Any:
+        """Run a Lua callback under this runtime's lock; an error is reported, not raised."""
+        with self.lock:
+            if self.stopped:
+                return None
+            ok, result = _status(self.lib.pcall(fn, *args))
+        if not ok:
+            self.kernel.report(self.script, where, _text(result))
+            return None
+        return result
+
+    def own(self, obj: HostObject) -> HostObject:
+        self.owned.append(obj)
+        return obj
+
+    def stop(self) -> None:
+        """Close the state: its notifiers go quiet and its sockets close, as ``runtime:stop``."""
+        with self.lock:
+            if self.stopped:
+                return
+            self.stopped = True
+            owned, self.owned = self.owned, []
+        for obj in owned:
+            obj.release()
+        self.kernel.forget(self)
+
+    release = stop
+
+
+def _status(results: Any) -> tuple[bool, Any]:
+    """(ok, first value) of a Lua pcall, whatever number of values it returned."""
+    if isinstance(results, tuple):
+        return bool(results[0]), results[1] if len(results) > 1 else None
+    return bool(results), None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return str(value)
+
+
+def _lua_table(lua: Any, value: Any) -> Any:
+    if isinstance(value, dict):
+        return lua.table_from({k.encode(): _lua_table(lua, v) for k, v in value.items()})
+    return value.encode() if isinstance(value, str) else value
