@@ -55,8 +55,15 @@ class Failover(_Section):
 
 
 class Control(_Section):
-    socket: str = "/run/failover/control.sock"
+    socket: str = Field("/run/failover/control.sock", max_length=107)  # sun_path limit
     gateway_port: int = Field(7070, ge=1, le=65535)
+
+    @field_validator("socket")
+    @classmethod
+    def _socket(cls, v: str) -> str:
+        if not v.startswith("/") or any(c in v for c in "\"\\\n\r\0"):
+            raise ValueError("expected an absolute path without quotes, backslashes or newlines")
+        return v
 
 
 class Heartbeat(_Section):

@@ -92,6 +92,7 @@ def test_unsynchronized_default_is_sane() -> None:
     assert UNSYNCHRONIZED.multiplier != 0  # zero would mean "ignore the timestamp"
     assert UNSYNCHRONIZED.seconds == 1.0
     assert UNSYNCHRONIZED.encode() == 0x2001
+    assert ErrorEstimate() == UNSYNCHRONIZED
 
 
 def test_zero_multiplier_decodes_but_has_no_value() -> None:

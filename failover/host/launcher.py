@@ -1,0 +1,82 @@
+"""``failover host``: the kernel/failover scripts in the user-space host, as an appliance runs them.
+
+Does the set-up a Lunatik install does by hand: the router must not send ICMP redirects on the
+LAN (clients would learn to bypass it and lose traffic after failback), the control socket's
+folder must exist, and a stale socket file from a crash must go before the daemon binds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import stat
+import threading
+from pathlib import Path
+
+from ..config import Config, to_lua
+from .kernel import Kernel
+
+log = logging.getLogger(__name__)
+
+DAEMON = "failover/daemon"
+NOTIFIER = "failover/notifier"
+
+
+def disable_redirects(lan_interface: str) -> None:
+    for scope in ("all", lan_interface):
+        path = Path(f"/proc/sys/net/ipv4/conf/{scope}/send_redirects")
+        try:
+            path.write_text("0\n")
+        except OSError as e:
+            log.warning("cannot turn off send_redirects for %s: %s", scope, e.strerror)
+
+
+def clear_stale_socket(path: str) -> None:
+    """Remove a socket file no daemon answers on; refuse to touch anything else."""
+    p = Path(path)
+    p.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    try:
+        st = p.lstat()
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(st.st_mode):
+        raise SystemExit(f"control.socket: {path} exists and is not a socket")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except ConnectionRefusedError:
+        p.unlink()
+    else:
+        raise SystemExit(f"control.socket: a daemon already answers on {path}")
+    finally:
+        probe.close()
+
+
+def start(cfg: Config, root: str | Path = "kernel") -> Kernel:
+    disable_redirects(cfg.failover.lan_interface)
+    clear_stale_socket(cfg.control.socket)
+    # The control socket is created by the daemon's bind: owner only (0600), root being the owner.
+    os.umask(0o077)
+    kernel = Kernel(root, sources={"failover.conf": to_lua(cfg).encode()})
+    try:
+        kernel.spawn(DAEMON)
+        kernel.run(NOTIFIER)
+    except BaseException:
+        kernel.shutdown()
+        raise
+    return kernel
+
+
+def serve(cfg: Config, root: str | Path = "kernel", stop: threading.Event | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or ``stop``), then stop the scripts cleanly."""
+    stop = stop or threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    kernel = start(cfg, root)
+    try:
+        stop.wait()
+    finally:
+        kernel.shutdown()
+    return 1 if kernel.errors else 0

@@ -1,0 +1,202 @@
+--
+-- failover/daemon: owns the failover rule and table, tells gateways "up"/"down", serves the
+-- control socket. Spawned first (`lunatik spawn failover/daemon`); failover/notifier then wakes
+-- it on WAN events. All rtnetlink work happens here, in the thread, never in the callback.
+--
+-- The WAN counts as up while it is administratively up, has carrier, and its path check (the
+-- sidecar's `path` verdict) says up. While it is down: rule P -> T exists once, T holds the LAN
+-- prefix and `default via <elected>`, and only the elected gateway is "up".
+--
+local lunatik    = require("lunatik")
+local thread     = require("thread")
+local linux      = require("linux")
+local rcu        = require("rcu")
+local completion = require("completion")
+local conf       = require("failover.conf")
+local fib        = require("failover.fib")
+local gateway    = require("failover.gateway")
+local control    = require("failover.control")
+
+local IDLE_MS = 10        -- control socket latency bound while nothing happens
+local BUSY_MS = 1         -- while a gateway exchange is in flight
+local RECONCILE_MS = 1000 -- full convergence even without events (self-healing)
+
+-- Shared with failover/notifier: the wake-up and an event counter.
+local shared = rcu.table(8)
+local wake = completion.new()
+shared.wake = wake
+shared.events = 0
+lunatik._ENV.failover = shared
+
+local ctl = control.listen(conf.socket)
+
+local gateways, order = {}, {}
+for i, g in ipairs(conf.gateways) do
+	local gw = gateway.new(g.name, g.address, conf.port)
+	gateways[g.address] = gw
+	order[i] = gw
+end
+
+local state = {
+	admin = false, carrier = false,
+	path = true,          -- until the sidecar's heartbeats say otherwise
+	elected = conf.gateways[1].address,
+	failover = false, rule = false, changes = 0,
+}
+
+local dirty = true
+
+local function updown(b)
+	return b and "up" or "down"
+end
+
+local function wan_up()
+	return state.admin and state.carrier and state.path
+end
+
+local function log(fmt, ...)
+	print(string.format("failover: " .. fmt, ...))
+end
+
+local function state_line()
+	return string.format("ok wan=%s carrier=%s path=%s failover=%s elected=%s rule=%s changes=%d",
+		updown(wan_up()), updown(state.carrier), updown(state.path), state.failover and "on" or "off",
+		state.elected or "none", state.rule and "present" or "absent", state.changes)
+end
+
+local function ipv4(s)
+	local a, b, c, d = s:match("^(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)%.(%d%d?%d?)$")
+	if not a then
+		return nil
+	end
+	for _, octet in ipairs{a, b, c, d} do
+		if tonumber(octet) > 255 then
+			return nil
+		end
+	end
+	return s
+end
+
+local commands = {}
+
+function commands.state(arg)
+	if arg then
+		return "err state takes no argument"
+	end
+	return state_line()
+end
+
+function commands.elect(arg)
+	local address = arg and ipv4(arg)
+	if not address then
+		return "err usage: elect <ipv4>"
+	end
+	if not gateways[address] then
+		return "err unknown gateway " .. address
+	end
+	if address ~= state.elected then
+		log("elected %s (was %s)", address, state.elected)
+		state.elected = address
+		dirty = true
+	end
+	return "ok"
+end
+
+function commands.path(arg)
+	if arg ~= "up" and arg ~= "down" then
+		return "err usage: path up|down"
+	end
+	local up = arg == "up"
+	if up ~= state.path then
+		log("path %s", arg)
+		state.path = up
+		dirty = true
+	end
+	return "ok"
+end
+
+-- One request line: a lowercase verb, then at most one argument after a single space.
+local function handle(line)
+	local verb, rest = line:match("^(%l+)(.*)$")
+	local command = verb and commands[verb]
+	if not command then
+		return "err unknown command"
+	end
+	local arg = nil
+	if rest ~= "" then
+		arg = rest:match("^ (%S+)$")
+		if not arg then
+			return "err malformed arguments"
+		end
+	end
+	return command(arg)
+end
+
+local function converge(fibs)
+	local ok, admin, carrier = pcall(fibs.wan, fibs)
+	if ok then
+		state.admin, state.carrier = admin, carrier
+	else
+		log("cannot read the WAN link: %s", admin)
+	end
+	local want = not wan_up()
+	if want then
+		local tok, err = pcall(fibs.sync_table, fibs, state.elected)
+		if not tok then
+			log("table %d not converged: %s", conf.table, err)
+		end
+	end
+	local rok, present, changes = pcall(fibs.sync_rule, fibs, want)
+	if rok then
+		state.rule, state.changes = present, state.changes + changes
+	else
+		log("rule %d not converged: %s", conf.priority, present)
+		local lok, now_present = pcall(fibs.rule_present, fibs)
+		state.rule = lok and now_present
+	end
+	if want ~= state.failover then
+		state.failover = want
+		log("failover %s (admin=%s carrier=%s path=%s) via %s", want and "on" or "off",
+			updown(state.admin), updown(state.carrier), updown(state.path), state.elected)
+	end
+	for _, gw in ipairs(order) do
+		gw:want((want and gw.address == state.elected) and "up" or "down")
+	end
+end
+
+local function poll_gateways()
+	local busy = false
+	for _, gw in ipairs(order) do
+		if gw:poll() then
+			busy = true
+		end
+	end
+	return busy
+end
+
+local function now_ms()
+	return linux.time() // 1000000
+end
+
+return function()
+	local fibs <close> = fib.open(conf)
+	log("daemon started: wan=%s table=%d priority=%d elected=%s", conf.wan, conf.table, conf.priority, state.elected)
+	local next_reconcile = 0
+	while not thread.shouldstop() do
+		ctl:poll(handle)
+		if dirty or now_ms() >= next_reconcile then
+			dirty = false
+			converge(fibs)
+			next_reconcile = now_ms() + RECONCILE_MS
+		end
+		local busy = poll_gateways()
+		if wake:wait(busy and BUSY_MS or IDLE_MS) then
+			dirty = true
+		end
+	end
+	for _, gw in ipairs(order) do
+		gw:close()
+	end
+	ctl:close()
+	log("daemon stopped")
+end

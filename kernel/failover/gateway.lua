@@ -1,0 +1,140 @@
+--
+-- failover/gateway: tells alternate gateways "up" or "down" over TCP without ever blocking
+-- the daemon. Each gateway has a wanted state and an acknowledged one; while they differ, one
+-- exchange is in flight (non-blocking connect, one line out, "ok" back), polled by the daemon's
+-- loop and abandoned at its deadline. A failed exchange is retried with backoff, so a gateway
+-- that was down when told catches up when it returns, and a restart re-tells everyone.
+--
+local inet  = require("socket.inet")
+local linux = require("linux")
+local lsock = require("linux.socket")
+
+local DONTWAIT, NONBLOCK = lsock.msg.DONTWAIT, lsock.sock.NONBLOCK
+
+local EXCHANGE_MS = 1000     -- connect + reply, whole exchange
+local RETRY_MIN_MS, RETRY_MAX_MS = 100, 5000
+
+local function now_ms()
+	return linux.time() // 1000000
+end
+
+local Gateway = {}
+Gateway.__index = Gateway
+
+local gateway = {}
+
+function gateway.new(name, address, port)
+	return setmetatable({name = name, address = address, port = port, backoff = RETRY_MIN_MS, retry_at = 0}, Gateway)
+end
+
+-- "up" or "down"
+function Gateway:want(state)
+	if self.wanted ~= state then
+		self.wanted = state
+		self.retry_at, self.backoff = 0, RETRY_MIN_MS
+	end
+end
+
+function Gateway:busy()
+	return self.job ~= nil
+end
+
+function Gateway:settled()
+	return self.wanted == nil or self.wanted == self.acked
+end
+
+local function finish(self, ok, why)
+	local job = self.job
+	self.job = nil
+	pcall(job.sock.close, job.sock)
+	if ok then
+		self.acked = job.msg
+		self.backoff = RETRY_MIN_MS
+		print(string.format("failover: gateway %s (%s) acknowledged %s", self.name, self.address, job.msg))
+	else
+		self.retry_at = now_ms() + self.backoff
+		self.backoff = math.min(self.backoff * 2, RETRY_MAX_MS)
+		print(string.format("failover: gateway %s (%s) not told %s: %s", self.name, self.address, job.msg, why))
+	end
+end
+
+local function start(self, now)
+	local s = inet.tcp()
+	self.job = {sock = s, msg = self.wanted, deadline = now + EXCHANGE_MS, state = "connecting"}
+	local ok, err = pcall(s.connect, s, self.address, self.port, NONBLOCK)
+	if not ok and err ~= "EINPROGRESS" then
+		finish(self, false, err)
+	end
+end
+
+-- A connecting socket has a peer once the handshake is done; a refused one reports the error
+-- on the next receive.
+local function connected(self)
+	local s = self.job.sock
+	if pcall(s.getpeername, s) then
+		return true
+	end
+	local ok, err = pcall(s.receive, s, 1, DONTWAIT)
+	if not ok and err ~= "EAGAIN" and err ~= "ENOTCONN" then
+		return nil, err
+	end
+	return false
+end
+
+local function step(self)
+	local job = self.job
+	if job.state == "connecting" then
+		local up, err = connected(self)
+		if up == nil then
+			return finish(self, false, err)
+		elseif not up then
+			return
+		end
+		local ok, serr = pcall(job.sock.send, job.sock, job.msg .. "\n")
+		if not ok then
+			return finish(self, false, serr)
+		end
+		job.state, job.reply = "waiting", ""
+	end
+	local ok, data = pcall(job.sock.receive, job.sock, 64, DONTWAIT)
+	if not ok then
+		if data ~= "EAGAIN" then
+			finish(self, false, data)
+		end
+		return
+	end
+	if data == "" then
+		return finish(self, false, "closed without a reply")
+	end
+	job.reply = job.reply .. data
+	local line = job.reply:match("^([^\n]*)\n")
+	if line then
+		finish(self, line == "ok", line)
+	elseif #job.reply > 256 then
+		finish(self, false, "reply too long")
+	end
+end
+
+-- Advances the exchange; returns true while one is in flight (the daemon then polls faster).
+function Gateway:poll()
+	local now = now_ms()
+	if not self.job and not self:settled() and now >= self.retry_at then
+		start(self, now)
+	end
+	if self.job then
+		step(self)
+		if self.job and now_ms() >= self.job.deadline then
+			finish(self, false, "timeout")
+		end
+	end
+	return self.job ~= nil
+end
+
+function Gateway:close()
+	if self.job then
+		pcall(self.job.sock.close, self.job.sock)
+		self.job = nil
+	end
+end
+
+return gateway

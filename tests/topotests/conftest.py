@@ -1,0 +1,25 @@
+import pytest
+
+from .topology import RouterTopology
+
+
+@pytest.fixture
+def topo(tmp_path):
+    """Router, ISP and two gateways with agents; everything removed afterwards, even on failure."""
+    t = RouterTopology.build(tmp_path, n_gateways=2)
+    try:
+        yield t
+    finally:
+        t.cleanup()
+
+
+@pytest.fixture
+def running(topo):
+    """The topology with `failover host` running on the router."""
+    topo.start_host()
+    return topo
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.netns)

@@ -1,0 +1,196 @@
+"""The router topology every namespace scenario runs on (built once per test, torn down always).
+
+    isp ── isp0 ═══ wan0 ── router ── lan0 (bridge 10.10.0.1/24) ─┬─ gw1 eth0 10.10.0.11
+    198.51.100.1/24   198.51.100.2/24                               ├─ gw2 eth0 10.10.0.12
+                                                                    └─ gwN …
+
+Normal routing in the router: ``default via 198.51.100.1 dev wan0`` in main.
+Each gateway runs ``failover agent`` (TCP 7070 up/down); forwarding starts off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import textwrap
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from failover.netns import Namespaces, sh, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+ISP = "198.51.100.1"
+WAN = "198.51.100.2"
+LAN_PREFIX = "10.10.0.0/24"
+ROUTER_LAN = "10.10.0.1"
+TABLE = 100
+PRIORITY = 1000
+
+
+def gateway_address(i: int) -> str:
+    return f"10.10.0.{10 + i}"
+
+
+@dataclass
+class RouterTopology:
+    nets: Namespaces
+    tmp: Path
+    gateways: list[str] = field(default_factory=list)  # addresses, gw1 first
+    host: object = None
+    socket_path: str = ""
+
+    # -- building -------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, tmp: Path, n_gateways: int = 2, agents: bool = True) -> RouterTopology:
+        nets = Namespaces(f"af{uuid.uuid4().hex[:6]}")
+        topo = cls(nets, tmp)
+        try:
+            topo._build(n_gateways, agents)
+        except BaseException:
+            nets.cleanup()
+            raise
+        return topo
+
+    def _build(self, n_gateways: int, agents: bool) -> None:
+        n = self.nets
+        for role in ("router", "isp"):
+            n.add(role)
+        n.veth("router", "wan0", "isp", "isp0")
+        n.ip("router", "addr", "add", f"{WAN}/24", "dev", "wan0")
+        n.ip("isp", "addr", "add", f"{ISP}/24", "dev", "isp0")
+        n.ip("router", "route", "add", "default", "via", ISP, "dev", "wan0")
+        n.ip("router", "link", "add", "lan0", "type", "bridge")
+        n.ip("router", "link", "set", "lan0", "up")
+        n.ip("router", "addr", "add", f"{ROUTER_LAN}/24", "dev", "lan0")
+        for i in range(1, n_gateways + 1):
+            self.add_gateway(i, agent=agents)
+
+    def add_gateway(self, i: int, agent: bool = True) -> str:
+        n, role, address = self.nets, f"gw{i}", gateway_address(i)
+        n.add(role)
+        n.veth("router", f"lan0p{i}", role, "eth0")
+        n.ip("router", "link", "set", f"lan0p{i}", "master", "lan0")
+        n.ip(role, "addr", "add", f"{address}/24", "dev", "eth0")
+        n.sysctl(role, "net.ipv4.ip_forward", 0)
+        if agent:
+            self.start_agent(i)
+        self.gateways.append(address)
+        return address
+
+    def start_agent(self, i: int, *extra: str):
+        role, address = f"gw{i}", gateway_address(i)
+        proc = self.nets.spawn(
+            role, [sys.executable, "-m", "failover.cli", "agent", "--listen", address, *extra],
+            log=self.tmp / f"{role}-agent.log", cwd=REPO,
+        )
+        wait_for(lambda: self._listening(role, 7070), what=f"agent on {address}")
+        return proc
+
+    def _listening(self, role: str, port: int) -> bool:
+        out = self.nets.exec(role, "ss", "-Htln", f"sport = :{port}", check=False).stdout
+        return bool(out.strip())
+
+    def config(self, gateways: list[str] | None = None, **sections: str) -> Path:
+        """Write a failover.toml for this topology; returns its path."""
+        self.socket_path = str(self.tmp / "control.sock")
+        gws = gateways if gateways is not None else self.gateways
+        text = textwrap.dedent(f"""
+            [wan]
+            interface = "wan0"
+            [failover]
+            table = {TABLE}
+            priority = {PRIORITY}
+            lan_interface = "lan0"
+            [control]
+            socket = "{self.socket_path}"
+            """)
+        for i, address in enumerate(gws, start=1):
+            text += f'[[gateway]]\nname = "gw{i}"\naddress = "{address}"\n'
+        for name, body in sections.items():
+            text += f"[{name}]\n{textwrap.dedent(body)}\n"
+        path = self.tmp / "failover.toml"
+        path.write_text(text)
+        return path
+
+    # -- the system under test ------------------------------------------------------------
+
+    def start_host(self, config: Path | None = None, root: str = "kernel"):
+        config = config or self.config()
+        self.host = self.nets.spawn(
+            "router", [sys.executable, "-m", "failover.cli", "host", "--config", str(config), "--root", root],
+            log=self.tmp / "host.log", cwd=REPO,
+        )
+        wait_for(lambda: self._control_ready(), timeout=10, what="the daemon's control socket")
+        return self.host
+
+    def _control_ready(self) -> bool:
+        if self.host is not None and self.host.poll() is not None:
+            raise RuntimeError(f"host exited {self.host.returncode}:\n{self.log('host')}")
+        try:
+            return self.control("state").startswith("ok")
+        except OSError:
+            return False
+
+    def stop_host(self) -> int:
+        rc = self.nets.stop(self.host)
+        self.host = None
+        return rc
+
+    def log(self, name: str) -> str:
+        p = self.tmp / f"{name}.log"
+        return p.read_text(errors="replace") if p.exists() else ""
+
+    def control(self, line: str | bytes, timeout: float = 2.0) -> str:
+        data = line if isinstance(line, bytes) else line.encode() + b"\n"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(self.socket_path)
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            reply = b""
+            while not reply.endswith(b"\n"):
+                chunk = s.recv(512)
+                if not chunk:
+                    break
+                reply += chunk
+        return reply.decode().strip()
+
+    def state(self) -> dict[str, str]:
+        reply = self.control("state")
+        assert reply.startswith("ok "), reply
+        return dict(kv.split("=", 1) for kv in reply.split()[1:])
+
+    # -- observing routing state ----------------------------------------------------------
+
+    def rules(self) -> list[dict]:
+        """Rules at the failover priority, as ``ip -j rule`` reports them."""
+        out = self.nets.ip("router", "-j", "-4", "rule", "show").stdout
+        return [r for r in json.loads(out) if r.get("priority") == PRIORITY]
+
+    def table_routes(self) -> list[dict]:
+        out = self.nets.ip("router", "-j", "-4", "route", "show", "table", str(TABLE), check=False).stdout
+        return json.loads(out) if out.strip() else []
+
+    def default_via(self) -> str | None:
+        for r in self.table_routes():
+            if r.get("dst") == "default":
+                return r.get("gateway")
+        return None
+
+    def add_raw_rule(self, table: int = TABLE, priority: int = PRIORITY) -> None:
+        """A rule added without NLM_F_EXCL: duplicates are possible, as after old tools."""
+        self.nets.exec("router", sys.executable, str(Path(__file__).with_name("rawrule.py")), str(table), str(priority))
+
+    def forwarding(self, i: int) -> str:
+        return self.nets.read_sysctl(f"gw{i}", "net.ipv4.ip_forward")
+
+    def set_isp(self, up: bool) -> None:
+        """Carrier on wan0 follows the ISP side of the veth."""
+        self.nets.ip("isp", "link", "set", "isp0", "up" if up else "down")
+
+    def cleanup(self) -> None:
+        self.nets.cleanup()
