@@ -8,15 +8,18 @@ The watcher sees the links of its own network namespace only (the kernel chain s
 
 from __future__ import annotations
 
+import errno
 import select
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.rtnl import RTMGRP_LINK
+from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
-from .constants import IFF_LOWER_UP, IFF_RUNNING, IFF_UP, NETDEV
+from .constants import IFF_RUNNING, IFF_UP, NETDEV
 
 Listener = Callable[[int, str], None]
 
@@ -32,8 +35,10 @@ class Link:
         return bool(self.flags & IFF_UP)
 
     @property
-    def carrier(self) -> int:
-        return self.flags & (IFF_RUNNING | IFF_LOWER_UP)
+    def carrier(self) -> bool:
+        # Operational state, as linkwatch's NETDEV_CHANGE follows it (IFF_LOWER_UP alone
+        # flips a moment earlier and would give a second CHANGE).
+        return bool(self.flags & IFF_RUNNING)
 
 
 def link_events(old: Link | None, new: Link | None) -> list[tuple[int, str]]:
@@ -72,19 +77,19 @@ class LinkWatch:
         self._lock = threading.RLock()
         self._links: dict[int, Link] = {}
         self._listeners: list[Listener] = []
-        self._mon: IPRoute | None = None
+        self._mon: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()
 
     def _start(self) -> None:
         # Subscribe before the dump, so no change can fall between them; a message that the
         # dump already reflects yields no event, since events come from flag differences.
-        self._mon = IPRoute()
-        self._mon.bind(groups=RTMGRP_LINK)
-        with IPRoute() as ipr:
-            for msg in ipr.get_links():
-                link = _link(msg)
-                self._links[link.index] = link
+        # A plain netlink socket (parsed by pyroute2) so that select() sees every message.
+        self._mon = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE)
+        self._mon.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self._mon.bind((0, RTMGRP_LINK))
+        self._marshal = MarshalRtnl()
+        self._resync()
         self._thread = threading.Thread(target=self._run, name="linkwatch", daemon=True)
         self._thread.start()
 
@@ -106,20 +111,34 @@ class LinkWatch:
 
         return unsubscribe
 
+    def _resync(self) -> None:
+        """Take a fresh dump and apply it as if each link had sent a message."""
+        with IPRoute() as ipr:
+            dumped = {m["index"]: m for m in ipr.get_links()}
+        with self._lock:
+            for index in list(self._links):
+                if index not in dumped:
+                    self._apply(index, None)
+            for index, msg in dumped.items():
+                self._apply(index, _link(msg))
+
     def _run(self) -> None:
         assert self._mon is not None
-        fd = self._mon.fileno()
         while not self._closing.is_set():
-            ready, _, _ = select.select([fd], [], [], 0.2)
+            ready, _, _ = select.select([self._mon], [], [], 0.2)
             if not ready:
                 continue
             try:
-                msgs = self._mon.get()
-            except Exception:  # noqa: BLE001 - a socket closed under us at shutdown
+                data = self._mon.recv(1 << 16)
+            except OSError as e:
                 if self._closing.is_set():
                     return
+                if e.errno == errno.ENOBUFS:
+                    # The kernel dropped notifications: rebuild the view from a dump.
+                    self._resync()
+                    continue
                 raise
-            for msg in msgs:
+            for msg in self._marshal.parse(data):
                 self._handle(msg)
 
     def _handle(self, msg: dict) -> None:
@@ -127,16 +146,17 @@ class LinkWatch:
         if event not in ("RTM_NEWLINK", "RTM_DELLINK"):
             return
         with self._lock:
-            new = _link(msg) if event == "RTM_NEWLINK" else None
-            index = msg["index"]
-            old = self._links.get(index)
-            if new is None:
-                self._links.pop(index, None)
-            else:
-                self._links[index] = new
-            for ev, name in link_events(old, new):
-                for listener in list(self._listeners):
-                    listener(ev, name)
+            self._apply(msg["index"], _link(msg) if event == "RTM_NEWLINK" else None)
+
+    def _apply(self, index: int, new: Link | None) -> None:
+        old = self._links.get(index)
+        if new is None:
+            self._links.pop(index, None)
+        else:
+            self._links[index] = new
+        for ev, name in link_events(old, new):
+            for listener in list(self._listeners):
+                listener(ev, name)
 
     def close(self) -> None:
         self._closing.set()

@@ -168,7 +168,7 @@ class RouterTopology:
 
     def rules(self) -> list[dict]:
         """Rules at the failover priority, as ``ip -j rule`` reports them."""
-        out = self.nets.ip("router", "-j", "-4", "rule", "show").stdout
+        out = self.nets.ip("router", "-d", "-j", "-4", "rule", "show").stdout
         return [r for r in json.loads(out) if r.get("priority") == PRIORITY]
 
     def table_routes(self) -> list[dict]:
