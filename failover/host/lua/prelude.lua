@@ -126,13 +126,13 @@ end
 
 io, os, debug, dofile, loadfile, python = nil, nil, nil, nil, nil, nil
 package.cpath = ""
-package.path = libdir .. "/?.lua;" .. scriptroot .. "/?.lua;" .. scriptroot .. "/?/init.lua"
+package.path = libdir .. "/lib/?.lua;" .. scriptroot .. "/?.lua;" .. scriptroot .. "/?/init.lua"
 
 -- Modules with a Python side: each host/lua/<name>.lua file gets (backend, lib).
 local preload = package.preload
 for name, backend in pairs(host.modules) do
 	preload[name] = function()
-		local file = libdir .. "/" .. name:gsub("%.", "/") .. ".lua"
+		local file = libdir .. "/modules/" .. name:gsub("%.", "/") .. ".lua"
 		local chunk = assert(load(host.readfile(file), "@" .. file, "t"))
 		return chunk(backend, lib)
 	end

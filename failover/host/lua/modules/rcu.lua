@@ -12,7 +12,7 @@ end
 
 function Table:__newindex(key, value)
 	if type(value) == "table" and not handle(value) or type(value) == "function" then
-		error("bad argument #3 to '__newindex' (unsupported type)", 2)
+		error("bad argument #3 to '__newindex' (unsupported type)", 0)
 	end
 	check(backend.set(handle(self), key, unwrap(value)))
 end
