@@ -50,9 +50,10 @@ class Namespaces:
     def exec(self, role: str, *argv: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         return sh("ip", "netns", "exec", self.names[role], *argv, check=check, timeout=timeout)
 
-    def veth(self, a: str, a_if: str, b: str, b_if: str) -> None:
+    def veth(self, a: str, a_if: str, b: str, b_if: str, index: tuple[int, int] | None = None) -> None:
         """A veth pair ``a_if`` in namespace ``a`` and ``b_if`` in ``b``, both up."""
-        self.ip(a, "link", "add", a_if, "type", "veth", "peer", "name", b_if, "netns", self.names[b])
+        ia, ib = (("index", str(index[0])), ("index", str(index[1]))) if index else ((), ())
+        self.ip(a, "link", "add", a_if, *ia, "type", "veth", "peer", "name", b_if, *ib, "netns", self.names[b])
         self.ip(a, "link", "set", a_if, "up")
         self.ip(b, "link", "set", b_if, "up")
 

@@ -36,6 +36,11 @@ CURRENT_API: dict[str, ModuleFactory] = {
 }
 
 
+# The GIL hands over every 5 ms by default: a notifier waking the daemon thread could wait that
+# long. Kernel threads are woken at once; 0.2 ms keeps the host's event path near that.
+SWITCH_INTERVAL_S = 0.0002
+
+
 class Kernel:
     def __init__(
         self,
@@ -46,6 +51,7 @@ class Kernel:
         out: TextIO | None = None,
         err: TextIO | None = None,
     ) -> None:
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.root = Path(root).resolve()
         self.talk = talk
         self.modules: dict[str, ModuleFactory] = dict(CURRENT_API)

@@ -15,11 +15,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.rtnl import RTMGRP_LINK
-from pyroute2.netlink.rtnl.marshal import MarshalRtnl
-
+from . import rtnl
 from .constants import IFF_RUNNING, IFF_UP, NETDEV
+
+RTMGRP_LINK = 0x1
 
 Listener = Callable[[int, str], None]
 
@@ -66,8 +65,8 @@ def link_events(old: Link | None, new: Link | None) -> list[tuple[int, str]]:
     return evs
 
 
-def _link(msg: dict) -> Link:
-    return Link(msg["index"], msg.get_attr("IFLA_IFNAME") or "", msg["flags"])
+def _link(record: rtnl.LinkRecord) -> Link:
+    return Link(record.ifindex, record.name.decode(errors="replace"), record.flags)
 
 
 class LinkWatch:
@@ -84,11 +83,10 @@ class LinkWatch:
     def _start(self) -> None:
         # Subscribe before the dump, so no change can fall between them; a message that the
         # dump already reflects yields no event, since events come from flag differences.
-        # A plain netlink socket (parsed by pyroute2) so that select() sees every message.
+        # A plain netlink socket, so that select() sees every message.
         self._mon = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE)
         self._mon.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self._mon.bind((0, RTMGRP_LINK))
-        self._marshal = MarshalRtnl()
         self._resync()
         self._thread = threading.Thread(target=self._run, name="linkwatch", daemon=True)
         self._thread.start()
@@ -113,14 +111,17 @@ class LinkWatch:
 
     def _resync(self) -> None:
         """Take a fresh dump and apply it as if each link had sent a message."""
-        with IPRoute() as ipr:
-            dumped = {m["index"]: m for m in ipr.get_links()}
+        session = rtnl.Session()
+        try:
+            dumped = {r.ifindex: r for r in session.links()}
+        finally:
+            session.close()
         with self._lock:
             for index in list(self._links):
                 if index not in dumped:
                     self._apply(index, None)
-            for index, msg in dumped.items():
-                self._apply(index, _link(msg))
+            for index, record in dumped.items():
+                self._apply(index, _link(record))
 
     def _run(self) -> None:
         assert self._mon is not None
@@ -138,15 +139,13 @@ class LinkWatch:
                     self._resync()
                     continue
                 raise
-            for msg in self._marshal.parse(data):
-                self._handle(msg)
+            for kind, _flags, _seq, payload in rtnl.messages(data):
+                if kind in (rtnl.RTM_NEWLINK, rtnl.RTM_DELLINK):
+                    self._handle(kind, rtnl.decode_link(payload))
 
-    def _handle(self, msg: dict) -> None:
-        event = msg.get("event")
-        if event not in ("RTM_NEWLINK", "RTM_DELLINK"):
-            return
+    def _handle(self, kind: int, record: rtnl.LinkRecord) -> None:
         with self._lock:
-            self._apply(msg["index"], _link(msg) if event == "RTM_NEWLINK" else None)
+            self._apply(record.ifindex, _link(record) if kind == rtnl.RTM_NEWLINK else None)
 
     def _apply(self, index: int, new: Link | None) -> None:
         old = self._links.get(index)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
+from . import rtnl
 from .bridge import LuaError, as_int, lua_function
 
 if TYPE_CHECKING:
@@ -27,12 +25,15 @@ class FibModule:
 
     def _rule(self, verb: str, table: Any, priority: Any) -> None:
         t, p = as_int(table, 1, f"{verb}rule"), as_int(priority, 2, f"{verb}rule")
+        session = rtnl.Session()
         try:
-            with IPRoute() as ipr:
-                # u8 header table only (ids above 255 were truncated), proto kernel, no selectors.
-                ipr.rule(verb, table=t & 0xFF, priority=p, protocol=RTPROT_KERNEL)
-        except NetlinkError:
+            # u8 header table only (ids above 255 were truncated), proto kernel, no selectors.
+            fields = dict(family=2, table=t & 0xFF, action=1, priority=p, protocol=RTPROT_KERNEL)
+            (session.add_rule if verb == "add" else session.del_rule)(**fields)
+        except OSError:
             raise LuaError(f"failed on {'newrule' if verb == 'add' else 'delrule'}") from None
+        finally:
+            session.close()
 
     @lua_function
     def newrule(self, table: Any, priority: Any) -> None:

@@ -20,6 +20,7 @@ local control    = require("failover.control")
 local IDLE_MS = 10        -- control socket latency bound while nothing happens
 local BUSY_MS = 1         -- while a gateway exchange is in flight
 local RECONCILE_MS = 1000 -- full convergence even without events (self-healing)
+local SETTLE_MS = 100     -- full convergence this long after an event, once the fast path is done
 
 -- Shared with failover/notifier: the wake-up and an event counter.
 local shared = rcu.table(8)
@@ -44,7 +45,8 @@ local state = {
 	failover = false, rule = false, changes = 0,
 }
 
-local dirty = true
+local dirty = true    -- a control command changed the wanted state
+local woken = false   -- the notifier reported a WAN event
 
 local function updown(b)
 	return b and "up" or "down"
@@ -132,36 +134,64 @@ local function handle(line)
 	return command(arg)
 end
 
-local function converge(fibs)
+local function tell_gateways()
+	for _, gw in ipairs(order) do
+		gw:want((state.failover and gw.address == state.elected) and "up" or "down")
+	end
+end
+
+local function transition(want)
+	if want ~= state.failover then
+		state.failover = want
+		log("failover %s (admin=%s carrier=%s path=%s) via %s", want and "on" or "off",
+			updown(state.admin), updown(state.carrier), updown(state.path), state.elected)
+	end
+	tell_gateways()
+end
+
+local function read_wan(fibs)
 	local ok, admin, carrier = pcall(fibs.wan, fibs)
 	if ok then
 		state.admin, state.carrier = admin, carrier
 	else
 		log("cannot read the WAN link: %s", admin)
 	end
+end
+
+-- After a WAN event: one link dump and at most one rule request, then the gateways.
+-- Table T is kept ready at all times by converge, so the rule is all failover needs.
+local function react(fibs)
+	read_wan(fibs)
 	local want = not wan_up()
-	if want then
-		local tok, err = pcall(fibs.sync_table, fibs, state.elected)
-		if not tok then
-			log("table %d not converged: %s", conf.table, err)
-		end
+	if want == state.failover then
+		return
 	end
-	local rok, present, changes = pcall(fibs.sync_rule, fibs, want)
-	if rok then
+	local ok, changes = pcall(fibs.set_rule, fibs, want)
+	if ok then
+		state.rule, state.changes = want, state.changes + changes
+	else
+		log("rule %d not %s: %s", conf.priority, want and "added" or "removed", changes)
+	end
+	transition(want)
+end
+
+-- Everything, from dumps: table T, exactly one rule iff failover, the gateways' states.
+local function converge(fibs)
+	read_wan(fibs)
+	local want = not wan_up()
+	local tok, err = pcall(fibs.sync_table, fibs, state.elected)
+	if not tok then
+		log("table %d not converged: %s", conf.table, err)
+	end
+	local ok, present, changes = pcall(fibs.sync_rule, fibs, want)
+	if ok then
 		state.rule, state.changes = present, state.changes + changes
 	else
 		log("rule %d not converged: %s", conf.priority, present)
 		local lok, now_present = pcall(fibs.rule_present, fibs)
 		state.rule = lok and now_present
 	end
-	if want ~= state.failover then
-		state.failover = want
-		log("failover %s (admin=%s carrier=%s path=%s) via %s", want and "on" or "off",
-			updown(state.admin), updown(state.carrier), updown(state.path), state.elected)
-	end
-	for _, gw in ipairs(order) do
-		gw:want((want and gw.address == state.elected) and "up" or "down")
-	end
+	transition(want)
 end
 
 local function poll_gateways()
@@ -183,6 +213,11 @@ return function()
 	log("daemon started: wan=%s table=%d priority=%d elected=%s", conf.wan, conf.table, conf.priority, state.elected)
 	local next_reconcile = 0
 	while not thread.shouldstop() do
+		if woken then
+			woken = false
+			react(fibs)
+			next_reconcile = math.min(next_reconcile, now_ms() + SETTLE_MS)
+		end
 		ctl:poll(handle)
 		if dirty or now_ms() >= next_reconcile then
 			dirty = false
@@ -191,7 +226,7 @@ return function()
 		end
 		local busy = poll_gateways()
 		if wake:wait(busy and BUSY_MS or IDLE_MS) then
-			dirty = true
+			woken = true
 		end
 	end
 	for _, gw in ipairs(order) do

@@ -77,6 +77,20 @@ function fib:sync_rule(want)
 	return want, changes
 end
 
+-- The event path: one request, no dump. A duplicate or a stale copy is left to sync_rule,
+-- which the daemon runs right after. Returns the number of changes made (0 or 1).
+function fib:set_rule(want)
+	local conf = self.conf
+	local rule = {family = INET, table = conf.table, priority = conf.priority}
+	local ok, err = pcall(want and self.rules.add or self.rules.del, self.rules, rule)
+	if ok then
+		return 1
+	elseif err == (want and "EEXIST" or "ENOENT") then
+		return 0
+	end
+	error(err, 0)
+end
+
 function fib:rule_present()
 	for _, r in ipairs(self.rules:list(INET)) do
 		if r.priority == self.conf.priority and is_failover_rule(r, self.conf) then

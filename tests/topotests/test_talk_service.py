@@ -17,8 +17,9 @@ def test_talk_service_moves_rule_on_carrier_changes(topo):
         [sys.executable, "-m", "failover.cli", "lunatik", "--talk", "--root", "kernel/talk", "run", "failover/service"],
         log=topo.tmp / "talk.log", cwd=REPO,
     )
-    wait_for(lambda: proc.poll() is None and "service" in " ".join(proc.args), what="service running")
-    wait_for(lambda: topo.rules() == [] and proc.poll() is None, what="no rule at start")
+    # The daemon is loaded by the service's last line, after its notifier is registered.
+    wait_for(lambda: "elected 10.10.0.11" in topo.log("talk"), what="the service loaded", timeout=10)
+    assert topo.rules() == [] and proc.poll() is None
     topo.set_isp(False)
     wait_for(lambda: len(topo.rules()) == 1, what="the talk's rule", timeout=5)
     rule = topo.rules()[0]

@@ -59,7 +59,10 @@ class RouterTopology:
         n = self.nets
         for role in ("router", "isp"):
             n.add(role)
-        n.veth("router", "wan0", "isp", "isp0")
+        # Distinct ifindexes: a veth whose ifindex equals its peer's (2 and 2 in two fresh
+        # namespaces) is not "urgent" for the kernel's linkwatch, which then delays its carrier
+        # changes by up to a second, as on a physical NIC.
+        n.veth("router", "wan0", "isp", "isp0", index=(100, 200))
         n.ip("router", "addr", "add", f"{WAN}/24", "dev", "wan0")
         n.ip("isp", "addr", "add", f"{ISP}/24", "dev", "isp0")
         n.ip("router", "route", "add", "default", "via", ISP, "dev", "wan0")

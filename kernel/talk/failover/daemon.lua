@@ -8,6 +8,7 @@ local conf = require("failover.conf")
 
 local elected = rcu.subscribe("elected")
 elected.ip = conf.gateways[1]
+print("failover/daemon: elected " .. elected.ip)
 
 return function()
     while not thread.shouldstop() do
