@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
-from bench.nsocket import socket_in
+from failover.nsocket import socket_in
 from bench.stats import summary
 from tests.topotests.topology import PRIORITY, RouterTopology, gateway_address
 

@@ -1,0 +1,178 @@
+"""``failover lab ...``: the demo lab's subcommands (added to the main parser by failover/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from . import topology as lab_topology
+
+FAULTS = ("wan-carrier", "wan-path", "clear")
+
+
+def _topo(args: argparse.Namespace) -> lab_topology.LabTopology:
+    try:
+        return lab_topology.load(args.lab)
+    except lab_topology.LabError as e:
+        print(f"failover lab: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _lab(args: argparse.Namespace):
+    from .namespaces import Lab
+
+    return Lab(_topo(args))
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    lab = _lab(args)
+    try:
+        lab.build()
+        lab.start()
+    except BaseException as e:
+        print(f"failover lab: set-up failed: {e}; tearing down", file=sys.stderr)
+        lab.down()
+        return 1
+    token = lab.token_file.read_text().strip()
+    print(f"""
+Adaptive Failover lab is up.
+
+  dashboard   http://127.0.0.1:{lab_topology.API_PORT}/        (pin token: {token})
+  state       .venv/bin/failover lab status
+  faults      .venv/bin/failover lab fault wan-carrier    # the ISP side of the WAN loses carrier
+              .venv/bin/failover lab fault wan-path       # carrier stays up, the ISP stops forwarding
+              .venv/bin/failover lab fault clear
+  logs        {lab.logs}/
+""")
+    if not args.foreground:
+        print("Stop it with: .venv/bin/failover lab down")
+        return 0
+    print("Ctrl-C stops the lab and removes everything it created.")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    for line in lab.down():
+        print(f"removed {line}")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    for line in _lab(args).down():
+        print(f"removed {line}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from ..netns import existing
+    from .namespaces import _ours
+
+    lab = _lab(args)
+    pids = lab._pids()
+    status = {
+        "namespaces": existing(lab.topo.prefix),
+        "processes": {name: {"pid": pid, "running": _ours(pid)} for name, pid in pids.items()},
+        "daemon": None,
+        "flow": None,
+    }
+    if lab.control_socket.exists():
+        import socket
+
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(2)
+                s.connect(str(lab.control_socket))
+                s.sendall(b"state\n")
+                status["daemon"] = s.recv(512).decode().strip()
+        except OSError as e:
+            status["daemon"] = f"unreachable: {e}"
+    if lab.flow_file.exists():
+        status["flow"] = json.loads(lab.flow_file.read_text())
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0 if status["namespaces"] else 1
+    if not status["namespaces"]:
+        print("no lab is running")
+        return 1
+    print(f"namespaces: {' '.join(status['namespaces'])}")
+    for name, p in status["processes"].items():
+        print(f"  {name:20} pid {p['pid']:<8} {'running' if p['running'] else 'NOT RUNNING'}")
+    print(f"daemon: {status['daemon']}")
+    if status["flow"]:
+        f = status["flow"]
+        print(f"flow: sent {f['sent']} received {f['received']} loss {f['loss']:.1%} "
+              f"longest outage {f['longest_outage_ms']:.0f} ms")
+    return 0
+
+
+def cmd_fault(args: argparse.Namespace) -> int:
+    _lab(args).fault(args.kind)
+    print(f"fault {args.kind}: done")
+    return 0
+
+
+def cmd_flow(args: argparse.Namespace) -> int:
+    from .flow import send
+
+    host, _, port = args.to.rpartition(":")
+    send(host, int(port), args.rate, Path(args.stats) if args.stats else None)
+    return 0
+
+
+def cmd_echo(args: argparse.Namespace) -> int:
+    from .flow import echo
+
+    echo(args.port)
+    return 0
+
+
+def cmd_proxy(args: argparse.Namespace) -> int:
+    from .proxy import relay
+
+    asyncio.run(relay(("127.0.0.1", args.port), args.netns, ("127.0.0.1", args.port)))
+    return 0
+
+
+def cmd_compose(args: argparse.Namespace) -> int:
+    from .compose import render
+
+    text = render(_topo(args))
+    Path(args.output).write_text(text)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    lab = sub.add_parser("lab", help="the multi-namespace demo lab")
+    lab.add_argument("--lab", default=str(lab_topology.DEFAULT_LAB), help="lab topology (TOML)")
+    verbs = lab.add_subparsers(dest="verb", required=True)
+    up = verbs.add_parser("up", help="build the lab and start everything")
+    up.add_argument("--foreground", action="store_true", help="stay in the foreground; Ctrl-C tears down")
+    up.set_defaults(func=cmd_up)
+    verbs.add_parser("down", help="stop the lab's processes, delete its namespaces").set_defaults(func=cmd_down)
+    st = verbs.add_parser("status", help="what is running")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_status)
+    f = verbs.add_parser("fault", help="inject or clear a WAN fault")
+    f.add_argument("kind", choices=FAULTS)
+    f.set_defaults(func=cmd_fault)
+    fl = verbs.add_parser("flow", help="(lab internal) the demo flow's sender")
+    fl.add_argument("--to", required=True, help="HOST:PORT of the echo")
+    fl.add_argument("--rate", type=int, default=50, help="packets per second")
+    fl.add_argument("--stats", default=None, help="write counters to this JSON file every second")
+    fl.set_defaults(func=cmd_flow)
+    e = verbs.add_parser("echo", help="(lab internal) the demo flow's echo")
+    e.add_argument("--port", type=int, default=9000)
+    e.set_defaults(func=cmd_echo)
+    p = verbs.add_parser("proxy", help="(lab internal) relay 127.0.0.1:PORT into a namespace")
+    p.add_argument("--netns", required=True)
+    p.add_argument("--port", type=int, default=lab_topology.API_PORT)
+    p.set_defaults(func=cmd_proxy)
+    c = verbs.add_parser("compose", help="write docker-compose.yml from the lab topology")
+    c.add_argument("--output", default="docker-compose.yml")
+    c.set_defaults(func=cmd_compose)
