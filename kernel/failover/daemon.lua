@@ -16,6 +16,7 @@ local conf       = require("failover.conf")
 local fib        = require("failover.fib")
 local gateway    = require("failover.gateway")
 local control    = require("failover.control")
+local dampening  = require("failover.dampening")
 
 local IDLE_MS = 10        -- control socket latency bound while nothing happens
 local BUSY_MS = 1         -- while a gateway exchange is in flight
@@ -38,11 +39,17 @@ for i, g in ipairs(conf.gateways) do
 	order[i] = gw
 end
 
+-- Older generated conf.lua files have no dampening section: the documented defaults.
+local damp = dampening.new(conf.dampening or {
+	penalty = 1000, half_life_ms = 15000, suppress = 3000, reuse = 1500, max_penalty = 12000, min_clean_ms = 1000,
+})
+
 local state = {
 	admin = false, carrier = false,
 	path = true,          -- until the sidecar's heartbeats say otherwise
 	elected = conf.gateways[1].address,
 	failover = false, rule = false, changes = 0,
+	raw = nil,            -- the WAN's own verdict, before dampening
 }
 
 local dirty = true    -- a control command changed the wanted state
@@ -112,7 +119,7 @@ function commands.path(arg)
 	if up ~= state.path then
 		log("path %s", arg)
 		state.path = up
-		dirty = true
+		woken = true
 	end
 	return "ok"
 end
@@ -132,6 +139,23 @@ local function handle(line)
 		end
 	end
 	return command(arg)
+end
+
+local function now_ms()
+	return linux.time() // 1000000
+end
+
+-- Failover as wanted now: at once when the WAN is down; back only when dampening allows.
+local function wanted()
+	local now, raw = now_ms(), wan_up()
+	if raw ~= state.raw then
+		state.raw = raw
+		damp:wan(raw, now)
+	end
+	if not raw then
+		return true
+	end
+	return state.failover and not damp:failback(now)
 end
 
 local function tell_gateways()
@@ -162,7 +186,7 @@ end
 -- Table T is kept ready at all times by converge, so the rule is all failover needs.
 local function react(fibs)
 	read_wan(fibs)
-	local want = not wan_up()
+	local want = wanted()
 	if want == state.failover then
 		return
 	end
@@ -178,7 +202,7 @@ end
 -- Everything, from dumps: table T, exactly one rule iff failover, the gateways' states.
 local function converge(fibs)
 	read_wan(fibs)
-	local want = not wan_up()
+	local want = wanted()
 	local tok, err = pcall(fibs.sync_table, fibs, state.elected)
 	if not tok then
 		log("table %d not converged: %s", conf.table, err)
@@ -204,21 +228,20 @@ local function poll_gateways()
 	return busy
 end
 
-local function now_ms()
-	return linux.time() // 1000000
-end
-
 return function()
 	local fibs <close> = fib.open(conf)
 	log("daemon started: wan=%s table=%d priority=%d elected=%s", conf.wan, conf.table, conf.priority, state.elected)
 	local next_reconcile = 0
 	while not thread.shouldstop() do
+		ctl:poll(handle)
+		if state.failover and state.raw and damp:failback(now_ms()) then
+			woken = true   -- the WAN has been clean long enough: fail back now
+		end
 		if woken then
 			woken = false
 			react(fibs)
 			next_reconcile = math.min(next_reconcile, now_ms() + SETTLE_MS)
 		end
-		ctl:poll(handle)
 		if dirty or now_ms() >= next_reconcile then
 			dirty = false
 			converge(fibs)

@@ -1,0 +1,71 @@
+"""kernel/failover/dampening.lua, the failback hold-down, driven by millisecond timestamps."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+KERNEL = Path(__file__).resolve().parents[2] / "kernel"
+CONF = "{penalty = 1000, half_life_ms = 1000, suppress = 3000, reuse = 1500, max_penalty = 6000, min_clean_ms = 200}"
+
+
+@pytest.fixture
+def damp(lua):
+    (lua.root / "failover").mkdir()
+    shutil.copy(KERNEL / "failover" / "dampening.lua", lua.root / "failover" / "dampening.lua")
+    return lua
+
+
+def run(damp, body):
+    return damp.run(f"""
+        local dampening = require("failover.dampening")
+        local d = dampening.new({CONF})
+        {body}
+    """)
+
+
+def test_failback_waits_for_min_clean_time(damp):
+    out = run(damp, """
+        d:wan(false, 0); d:wan(true, 100)
+        print(d:failback(200)); print(d:failback(299)); print(d:failback(300))
+    """)
+    assert out == ["false", "100", "false", "1", "true"]
+
+
+def test_no_failback_while_down(damp):
+    assert run(damp, "d:wan(false, 0); print(d:failback(10000))") == ["false", "nil"]
+
+
+def test_repeated_flaps_suppress_until_penalty_decays_below_reuse(damp):
+    out = run(damp, """
+        local t = 0
+        for i = 1, 4 do d:wan(true, t); d:wan(false, t + 100); t = t + 200 end
+        d:wan(true, t)
+        print(d.flaps, d.suppressed, d:current(t) >= 3000)
+        print(d:failback(t + 300))                      -- clean long enough, but suppressed
+        local wait = t + 300
+        while not d:failback(wait) do wait = wait + 50 end
+        print(d:current(wait) < 1500, wait - t > 1000)   -- decayed below reuse, after > 1 half-life
+    """)
+    assert out[:3] == ["4", "true", "true"]
+    assert out[3] == "false"
+    assert out[-2:] == ["true", "true"]
+
+
+def test_penalty_is_capped_so_suppression_ends(damp):
+    out = run(damp, """
+        local t = 0
+        for i = 1, 200 do d:wan(true, t); d:wan(false, t + 50); t = t + 100 end
+        print(d:current(t) <= 6000)
+        d:wan(true, t)
+        print(d:failback(t + 2100))   -- 6000 -> 1500 takes two half-lives
+    """)
+    assert out == ["true", "true"]
+
+
+def test_decay_is_integer_and_halves_per_half_life(damp):
+    out = run(damp, """
+        d:wan(true, 0); d:wan(false, 1)
+        print(math.type(d:current(500)), d:current(1), d:current(1001), d:current(2001))
+    """)
+    assert out == ["integer", "1000", "500", "250"]
