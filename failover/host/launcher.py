@@ -58,7 +58,7 @@ def start(cfg: Config, root: str | Path = "kernel") -> Kernel:
     disable_redirects(cfg.failover.lan_interface)
     clear_stale_socket(cfg.control.socket)
     # The control socket is created by the daemon's bind: owner only (0600), root being the owner.
-    os.umask(0o077)
+    os.umask(0o177)
     kernel = Kernel(root, sources={"failover.conf": to_lua(cfg).encode()})
     try:
         kernel.spawn(DAEMON)

@@ -33,17 +33,16 @@ local function reply(client, line)
 end
 
 local function accept(self)
-	for _ = 1, MAX_CLIENTS do
+	for _ = 1, MAX_CLIENTS do   -- bounded work per poll, even under a connection flood
 		local ok, s = pcall(self.server.accept, self.server, NONBLOCK)
 		if not ok then
 			return
 		end
-		local client = {sock = s, buf = "", deadline = now_ms() + IDLE_MS}
 		if #self.clients >= MAX_CLIENTS then
-			reply(client, "err busy")
-		else
-			table.insert(self.clients, client)
+			-- full of idle or slow clients: the oldest makes room, so they cannot lock others out
+			reply(table.remove(self.clients, 1), "err busy")
 		end
+		table.insert(self.clients, {sock = s, buf = "", deadline = now_ms() + IDLE_MS})
 	end
 end
 
