@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import completion, data, linux, lunatik, netlink, notifier, rcu, socket, thread
+from . import completion, crypto, data, linux, lunatik, netlink, notifier, rcu, socket, thread
 from .bridge import LuaError
 from .constants import MODULES as CONSTANTS
 from .linkwatch import LinkWatch
@@ -33,6 +33,7 @@ CURRENT_API: dict[str, ModuleFactory] = {
     "thread": thread.ThreadModule,
     "lunatik": lunatik.LunatikModule,
     "lunatik.runner": lunatik.LunatikModule,
+    "crypto": crypto.CryptoModule,
 }
 
 

@@ -34,7 +34,7 @@ local ctl = control.listen(conf.socket)
 
 local gateways, order = {}, {}
 for i, g in ipairs(conf.gateways) do
-	local gw = gateway.new(g.name, g.address, conf.port)
+	local gw = gateway.new(g.name, g.address, conf.port, conf.key)
 	gateways[g.address] = gw
 	order[i] = gw
 end

@@ -5,9 +5,10 @@
 -- loop and abandoned at its deadline. A failed exchange is retried with backoff, so a gateway
 -- that was down when told catches up when it returns, and a restart re-tells everyone.
 --
-local inet  = require("socket.inet")
-local linux = require("linux")
-local lsock = require("linux.socket")
+local inet   = require("socket.inet")
+local linux  = require("linux")
+local lsock  = require("linux.socket")
+local crypto = require("crypto")
 
 local DONTWAIT, NONBLOCK = lsock.msg.DONTWAIT, lsock.sock.NONBLOCK
 
@@ -23,8 +24,31 @@ Gateway.__index = Gateway
 
 local gateway = {}
 
-function gateway.new(name, address, port)
-	return setmetatable({name = name, address = address, port = port, backoff = RETRY_MIN_MS, retry_at = 0}, Gateway)
+local function hex(s)
+	return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+
+local function unhex(h)
+	return (h:gsub("%x%x", function(b) return string.char(tonumber(b, 16)) end))
+end
+
+-- With a shared key: "<cmd> <unix ms> <nonce> <hmac>", the HMAC-SHA256 over the first three
+-- fields; the agent checks it, the time window and the nonce (no replays). Without: "<cmd>".
+local function signer(key)
+	if not key then
+		return function(cmd) return cmd end
+	end
+	local mac, rng = crypto.shash("hmac(sha256)"), crypto.rng("stdrng")
+	mac:setkey(unhex(key))
+	return function(cmd)
+		local text = string.format("%s %d %s", cmd, linux.time() // 1000000, hex(rng:generate(16)))
+		return text .. " " .. hex(mac:digest(text))
+	end
+end
+
+function gateway.new(name, address, port, key)
+	return setmetatable({name = name, address = address, port = port, sign = signer(key),
+		backoff = RETRY_MIN_MS, retry_at = 0}, Gateway)
 end
 
 -- "up" or "down"
@@ -90,7 +114,7 @@ local function step(self)
 		elseif not up then
 			return
 		end
-		local ok, serr = pcall(job.sock.send, job.sock, job.msg .. "\n")
+		local ok, serr = pcall(job.sock.send, job.sock, self.sign(job.msg) .. "\n")
 		if not ok then
 			return finish(self, false, serr)
 		end

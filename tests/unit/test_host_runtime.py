@@ -251,3 +251,24 @@ def test_talk_era_modules_absent_in_current_api(lua):
         print(require("rcu").publish, require("notifier").netdev, pcall(require, "fib"))
     """)
     assert out[:3] == ["nil", "nil", "false"]
+
+
+def test_crypto_shash_hmac_matches_known_vectors(lua):
+    out = lua.run("""
+        local crypto = require("crypto")
+        local function hex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
+        local h = crypto.shash("sha256")
+        print(h:digestsize(), hex(h:digest("The quick brown fox jumps over the lazy dog")))
+        local m = crypto.shash("hmac(sha256)")
+        print(pcall(m.digest, m, "x"))
+        m:setkey("key")
+        print(hex(m:digest("The quick brown fox jumps over the lazy dog")))
+        m:init(); m:update("The quick brown fox "); print(hex(m:finup("jumps over the lazy dog")))
+        print(pcall(crypto.shash, "nosuch"))
+        local r = crypto.rng("stdrng")
+        print(#r:generate(16), pcall(r.generate, r, 0))
+    """)
+    fox_sha = "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592"
+    fox_hmac = "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"
+    assert out == ["32", fox_sha, "false", "ENOKEY", fox_hmac, fox_hmac, "false", "ENOENT",
+                   "16", "false", "bad argument #2 to 'generate' (out of bounds)"]

@@ -1,0 +1,96 @@
+"""``require("crypto")``: the parts of Lunatik's crypto API the scripts use: ``shash``
+(digests and HMACs by kernel algorithm name, e.g. ``"hmac(sha256)"``) and ``rng``."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from .bridge import HostObject, LuaError, argerror, as_bytes, as_int, lua_function
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+_ALG = re.compile(r"^(?:hmac\((?P<inner>[a-z0-9]+)\)|(?P<plain>[a-z0-9]+))$")
+
+
+class Shash(HostObject):
+    lua_class = b"crypto.shash"
+    lua_module = b"crypto"
+
+    def __init__(self, algname: str) -> None:
+        m = _ALG.match(algname)
+        digest = m and (m["inner"] or m["plain"])
+        if not digest or digest not in hashlib.algorithms_available:
+            raise LuaError("ENOENT")  # the kernel has no such transform
+        self.algname = algname
+        self.digest_name = digest
+        self.is_hmac = bool(m["inner"])
+        self.key: bytes | None = None
+        self.state: Any = None
+
+    def new(self) -> Any:
+        if self.is_hmac:
+            if self.key is None:
+                raise LuaError("ENOKEY")
+            return hmac.new(self.key, digestmod=self.digest_name)
+        return hashlib.new(self.digest_name)
+
+
+class Rng(HostObject):
+    lua_class = b"crypto.rng"
+    lua_module = b"crypto"
+
+
+class CryptoModule:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    @lua_function
+    def shash(self, algname: Any) -> Shash:
+        return Shash(as_bytes(algname, 1, "shash").decode(errors="replace"))
+
+    @lua_function
+    def digestsize(self, h: Shash) -> int:
+        return hashlib.new(h.digest_name).digest_size
+
+    @lua_function
+    def setkey(self, h: Shash, key: Any) -> None:
+        h.key = as_bytes(key, 2, "setkey")
+
+    @lua_function
+    def digest(self, h: Shash, data: Any) -> bytes:
+        d = h.new()
+        d.update(as_bytes(data, 2, "digest"))
+        return d.digest()
+
+    @lua_function
+    def init(self, h: Shash) -> None:
+        h.state = h.new()
+
+    @lua_function
+    def update(self, h: Shash, data: Any) -> None:
+        if h.state is None:
+            raise LuaError("EINVAL")
+        h.state.update(as_bytes(data, 2, "update"))
+
+    @lua_function
+    def final(self, h: Shash) -> bytes:
+        if h.state is None:
+            raise LuaError("EINVAL")
+        out, h.state = h.state.digest(), None
+        return out
+
+    @lua_function
+    def rng(self, algname: Any = None) -> Rng:
+        return Rng()
+
+    @lua_function
+    def generate(self, r: Rng, n: Any) -> bytes:
+        count = as_int(n, 2, "generate")
+        if count <= 0:
+            raise argerror(2, "generate", "out of bounds")
+        return secrets.token_bytes(count)
