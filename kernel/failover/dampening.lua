@@ -34,29 +34,25 @@ function dampening:current(now)
 	return decay(self.penalty, now - self.stamp, self.conf.half_life_ms)
 end
 
-local function settle(self, now)
-	self.penalty, self.stamp = self:current(now), now
-	if self.penalty >= self.conf.suppress then
-		self.suppressed = true
-	elseif self.suppressed and self.penalty < self.conf.reuse then
-		self.suppressed = false
-	end
-end
-
 -- The WAN's raw verdict changed (carrier and path): record flaps and the start of clean time.
+-- The penalty is only re-stamped here: decaying it on every query would truncate each tiny
+-- step to zero and freeze it.
 function dampening:wan(up, now)
 	if up then
 		self.up_since = self.up_since or now
-	else
-		if self.up_since then       -- an up -> down edge is a flap
-			self.flaps = self.flaps + 1
-			settle(self, now)
-			-- the ceiling bounds how long a WAN that stopped flapping can stay suppressed
-			self.penalty = math.min(self.penalty + self.conf.penalty, self.conf.max_penalty)
-		end
-		self.up_since = nil
+		return
 	end
-	settle(self, now)
+	if self.up_since then          -- an up -> down edge is a flap
+		local conf = self.conf
+		self.flaps = self.flaps + 1
+		-- the ceiling bounds how long a WAN that stopped flapping can stay suppressed
+		self.penalty = math.min(self:current(now) + conf.penalty, conf.max_penalty)
+		self.stamp = now
+		if self.penalty >= conf.suppress then
+			self.suppressed = true
+		end
+	end
+	self.up_since = nil
 end
 
 -- May the daemon fail back now? If not, the ms to wait before asking again (nil: WAN down).
@@ -64,13 +60,15 @@ function dampening:failback(now)
 	if not self.up_since then
 		return false, nil
 	end
-	settle(self, now)
 	local clean = now - self.up_since
 	if clean < self.conf.min_clean_ms then
 		return false, self.conf.min_clean_ms - clean
 	end
 	if self.suppressed then
-		return false, self.conf.half_life_ms // 8 + 1
+		if self:current(now) >= self.conf.reuse then
+			return false, self.conf.half_life_ms // 8 + 1
+		end
+		self.suppressed = false
 	end
 	return true
 end

@@ -69,3 +69,20 @@ def test_decay_is_integer_and_halves_per_half_life(damp):
         print(math.type(d:current(500)), d:current(1), d:current(1001), d:current(2001))
     """)
     assert out == ["integer", "1000", "500", "250"]
+
+
+def test_frequent_queries_do_not_freeze_the_decay(damp):
+    """The daemon asks every 10 ms: a long half-life must still decay to reuse."""
+    out = damp.run("""
+        local dampening = require("failover.dampening")
+        local d = dampening.new{penalty = 1000, half_life_ms = 15000, suppress = 3000, reuse = 1500,
+                                max_penalty = 12000, min_clean_ms = 1000}
+        local t = 0
+        for i = 1, 100 do d:wan(true, t); d:wan(false, t + 100); t = t + 300 end
+        d:wan(true, t)
+        local now = t
+        while not d:failback(now) and now < t + 120000 do now = now + 10 end
+        print(d:failback(now), (now - t) // 1000)
+    """)
+    assert out[0] == "true"
+    assert 40 <= int(out[1]) <= 50, out  # 12000 -> 1500: three half-lives of 15 s
