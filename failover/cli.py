@@ -82,11 +82,114 @@ def cmd_conf(args: argparse.Namespace) -> int:
 def cmd_agent(args: argparse.Namespace) -> int:
     from .agent import Agent, AgentConfig
 
-    cfg = AgentConfig(args.listen, args.port, args.stamp_port, args.on_up, args.on_down)
+    cfg = AgentConfig(args.listen, args.port, args.stamp_port, args.on_up, args.on_down, args.lab_delay_ms)
     try:
         asyncio.run(Agent(cfg).serve())
     except KeyboardInterrupt:
         pass
+    return 0
+
+
+def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_file: str | None = None) -> None:
+    """Run the FastAPI sidecar under uvicorn until SIGINT/SIGTERM (uvicorn's own handlers)."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.auth import TokenError
+
+    try:
+        app = create_app(cfg, lab_fault_command=lab_fault_command, lab_flow_file=lab_flow_file)
+    except TokenError as e:
+        print(f"failover: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    class Server(uvicorn.Server):
+        def capture_signals(self):
+            # uvicorn re-raises SIGINT/SIGTERM once it has stopped, which would kill `failover
+            # run` before it stops the host; a stop request is a normal, clean exit here.
+            cm = super().capture_signals()
+
+            class Quiet:
+                def __enter__(_self):
+                    return cm.__enter__()
+
+                def __exit__(_self, *exc):
+                    self._captured_signals.clear()
+                    return cm.__exit__(*exc)
+
+            return Quiet()
+
+    server = Server(uvicorn.Config(
+        app, host=cfg.api.host, port=cfg.api.port, log_config=None, access_log=False, lifespan="on"))
+    server.run()
+    if not server.started:
+        raise SystemExit(f"failover: the sidecar could not start on {cfg.api.listen}")
+
+
+def cmd_sidecar(args: argparse.Namespace) -> int:
+    _serve_sidecar(_load_config(args.config), args.lab_fault_command, args.lab_flow_file)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Host and sidecar in one process: the scripts' threads, then uvicorn in the main thread."""
+    from .host import launcher
+
+    cfg = _load_config(args.config)
+    kernel = launcher.start(cfg, args.root)
+    try:
+        _serve_sidecar(cfg, args.lab_fault_command, args.lab_flow_file)
+    finally:
+        kernel.shutdown()
+    return 1 if kernel.errors else 0
+
+
+def _status_table(state: dict, gateways: list[dict]) -> str:
+    def yn(b: bool, yes: str = "up", no: str = "down") -> str:
+        return yes if b else no
+
+    def num(v, fmt: str) -> str:
+        return "-" if v is None else format(v, fmt)
+
+    wan, fo, el, daemon = state["wan"], state["failover"], state["elected"], state.get("daemon", {})
+    since = ""
+    if fo["active"] and fo.get("since"):
+        since = f" since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(fo['since']))}"
+    lines = [
+        f"WAN {wan['interface']}: {yn(wan['up'])} (carrier {yn(wan['carrier'])}, path {yn(wan['path'])})",
+        f"failover: {yn(fo['active'], 'on', 'off')}{since}, rule {yn(fo['rule'], 'present', 'absent')}, "
+        f"rule changes {state['changes']}",
+        f"elected: {el['name'] or '-'} {el['address'] or 'none'}{' (pinned)' if el['pinned'] else ''}",
+    ]
+    if daemon:
+        lines.append(f"daemon: {daemon['message']}")
+    rows = [("", "NAME", "ADDRESS", "STATUS", "RTT ms", "JITTER ms", "LOSS", "SCORE")]
+    for g in gateways:
+        rows.append(("*" if g["elected"] else "", g["name"], g["address"], g["status"],
+                     num(g["rtt_ms"], ".2f"), num(g["jitter_ms"], ".2f"), f"{g['loss']:.1%}", num(g["score"], ".1f")))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines.append("")
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    import httpx
+
+    cfg = _load_config(args.config)
+    base = f"http://{cfg.api.listen}"
+    try:
+        with httpx.Client(base_url=base, timeout=5.0) as client:
+            state = client.get("/api/v1/state").raise_for_status().json()
+            gateways = client.get("/api/v1/gateways").raise_for_status().json()
+    except httpx.HTTPError as e:
+        print(f"failover status: no sidecar answering at {base}: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"state": state, "gateways": gateways}, indent=2))
+    else:
+        print(_status_table(state, gateways))
     return 0
 
 
@@ -97,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_config(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--config", default=str(config.DEFAULT_CONFIG), help="TOML configuration")
+
+    def lab_options(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--lab-fault-command", default=None, metavar="CMD",
+                        help="lab only: enables POST /api/v1/lab/fault, which runs 'CMD <kind>'")
+        sp.add_argument("--lab-flow-file", default=None, metavar="FILE",
+                        help="lab only: the demo flow's counters, shown by GET /api/v1/lab")
 
     sp = sub.add_parser("lunatik", help="run Lunatik scripts in the user-space host")
     sp.add_argument("--root", default="kernel", help="script folder (like /lib/modules/lua)")
@@ -122,7 +231,29 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--stamp-port", type=int, default=862)
     sp.add_argument("--on-up", default=None, help="command to run on 'up' (default: forwarding on)")
     sp.add_argument("--on-down", default=None, help="command to run on 'down' (default: forwarding off)")
+    sp.add_argument("--lab-delay-ms", type=float, default=0.0, metavar="MS",
+                    help="lab only: hold each STAMP reply MS ms, to emulate a distant gateway")
     sp.set_defaults(func=cmd_agent)
+
+    sp = sub.add_parser("sidecar", help="FastAPI sidecar: heartbeats, election, REST, dashboard")
+    with_config(sp)
+    lab_options(sp)
+    sp.set_defaults(func=cmd_sidecar)
+
+    sp = sub.add_parser("run", help="host and sidecar together (an appliance)")
+    with_config(sp)
+    sp.add_argument("--root", default="kernel", help=argparse.SUPPRESS)
+    lab_options(sp)
+    sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("status", help="the sidecar's view: a table, or --json")
+    with_config(sp)
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp.set_defaults(func=cmd_status)
+
+    from .lab.cli import add_parser as add_lab_parser
+
+    add_lab_parser(sub)
     return p
 
 

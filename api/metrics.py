@@ -1,0 +1,101 @@
+"""``/metrics``: the sidecar's state in Prometheus exposition format.
+
+A custom collector reads the sidecar at scrape time, so nothing has to remember to update a gauge
+and a scrape always sees one consistent moment. Times are in seconds (Prometheus convention).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from failover.sidecar import Sidecar
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_LABELS = ["name", "address"]
+
+
+class SidecarCollector(Collector):
+    def __init__(self, sidecar: Sidecar) -> None:
+        self.sidecar = sidecar
+
+    def collect(self):
+        sc = self.sidecar
+        rtt = GaugeMetricFamily("failover_gateway_rtt_seconds", "Smoothed STAMP round-trip time", labels=_LABELS)
+        jitter = GaugeMetricFamily("failover_gateway_jitter_seconds", "RTT jitter (RFC 3550)", labels=_LABELS)
+        loss = GaugeMetricFamily("failover_gateway_loss_ratio", "Heartbeat loss over the long window", labels=_LABELS)
+        score = GaugeMetricFamily("failover_gateway_score", "Election cost in ms (lower is better)", labels=_LABELS)
+        up = GaugeMetricFamily("failover_gateway_up", "1 up, 0 down or unknown", labels=_LABELS)
+        status = GaugeMetricFamily("failover_gateway_status", "Heartbeat verdict (1 for the current one)",
+                                   labels=[*_LABELS, "status"])
+        elected = GaugeMetricFamily("failover_gateway_elected", "1 for the gateway routing uses", labels=_LABELS)
+        sent = CounterMetricFamily("failover_heartbeats_sent", "STAMP probes sent", labels=_LABELS)
+        received = CounterMetricFamily("failover_heartbeats_received", "STAMP replies accepted", labels=_LABELS)
+        for g in sc.gateways():
+            labels = [g.name, g.address]
+            s = sc.gateway_stats(g.address)
+            if g.rtt_ms is not None:
+                rtt.add_metric(labels, g.rtt_ms / 1000)
+            if g.jitter_ms is not None:
+                jitter.add_metric(labels, g.jitter_ms / 1000)
+            if g.score is not None:
+                score.add_metric(labels, g.score)
+            loss.add_metric(labels, g.loss)
+            up.add_metric(labels, 1.0 if g.status == "up" else 0.0)
+            for value in ("up", "down", "unknown"):
+                status.add_metric([*labels, value], 1.0 if g.status == value else 0.0)
+            elected.add_metric(labels, 1.0 if g.elected else 0.0)
+            sent.add_metric(labels, s.sent)
+            received.add_metric(labels, s.received)
+        yield from (rtt, jitter, loss, score, up, status, elected, sent, received)
+
+        st = sc.state()
+        for name, doc, value in (
+            ("failover_wan_up", "WAN usable: carrier and path up", st.wan.up),
+            ("failover_wan_carrier", "WAN carrier", st.wan.carrier),
+            ("failover_wan_path", "WAN path check verdict", st.wan.path),
+            ("failover_active", "Failover rule wanted (WAN down)", st.failover.active),
+            ("failover_rule_present", "Failover rule present in the FIB", st.failover.rule),
+            ("failover_pinned", "The elected gateway is pinned", st.elected.pinned),
+            ("failover_daemon_connected", "The daemon answers on its control socket", st.daemon.connected),
+        ):
+            yield GaugeMetricFamily(name, doc, value=1.0 if value else 0.0)
+        yield CounterMetricFamily("failover_transitions", "Failover on/off transitions seen by the sidecar",
+                                  value=sc.failover_transitions)
+        yield CounterMetricFamily("failover_election_changes", "Times the elected gateway moved",
+                                  value=sc.election_changes)
+        yield CounterMetricFamily("failover_gateway_transitions", "Gateway heartbeat verdict changes",
+                                  value=sc.gateway_transitions)
+        yield CounterMetricFamily("failover_daemon_rule_changes", "Rule changes the daemon reports",
+                                  value=st.changes)
+        counters = sc.prober.counters
+        yield CounterMetricFamily("failover_heartbeat_garbage", "Datagrams that were not STAMP replies to us",
+                                  value=counters.garbage + (sc.pathcheck.prober.counters.garbage if sc.pathcheck else 0))
+        yield CounterMetricFamily("failover_heartbeat_send_errors", "Probes the kernel refused to send",
+                                  value=counters.send_errors)
+        yield CounterMetricFamily("failover_heartbeat_stalls", "Probe ticks delayed by a busy event loop",
+                                  value=counters.stalls)
+        if sc.pathcheck is not None:
+            p = sc.pathcheck.stats
+            probe = [sc.cfg.wan.interface, sc.cfg.wan.probe]
+            fam = GaugeMetricFamily("failover_wan_probe_rtt_seconds", "Path check RTT", labels=["interface", "probe"])
+            if p.rtt_ms is not None:
+                fam.add_metric(probe, p.rtt_ms / 1000)
+            yield fam
+            fam = GaugeMetricFamily("failover_wan_probe_loss_ratio", "Path check loss", labels=["interface", "probe"])
+            fam.add_metric(probe, p.loss)
+            yield fam
+
+
+def registry_for(sidecar: Sidecar) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SidecarCollector(sidecar))
+    return registry
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    return generate_latest(registry)

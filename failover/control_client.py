@@ -1,0 +1,195 @@
+"""Asyncio client of the daemon's control socket (unix stream, one line each way per connection).
+
+:func:`request` is one exchange. :class:`DaemonLink` is what the sidecar holds: it polls
+``state``, remembers the election and path verdict the sidecar wants the daemon to have, and
+re-sends them whenever they are not what the daemon reports — which covers a (re)connect and a
+daemon that restarted between two polls with its defaults. A missing daemon is a reported
+condition (``connected``/``message``), never an exception that stops the sidecar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["DaemonLink", "DaemonState", "DaemonUnavailable", "parse_state", "request"]
+
+log = logging.getLogger("failover.control")
+
+TIMEOUT_S = 2.0
+MAX_REPLY = 512
+
+
+class DaemonUnavailable(OSError):
+    """The daemon did not answer (no socket, refused, timed out, closed without a line)."""
+
+
+async def request(path: str, line: str, timeout: float = TIMEOUT_S) -> str:
+    """Send ``line``, return the daemon's reply line (without the newline)."""
+    if "\n" in line:
+        raise ValueError("one line only")
+
+    async def exchange() -> bytes:
+        reader, writer = await asyncio.open_unix_connection(path, limit=MAX_REPLY)
+        try:
+            writer.write(line.encode() + b"\n")
+            await writer.drain()
+            return await reader.readuntil(b"\n")
+        finally:
+            writer.close()
+
+    try:
+        reply = await asyncio.wait_for(exchange(), timeout)
+    except TimeoutError:
+        raise DaemonUnavailable(f"no reply within {timeout:g} s on {path}") from None
+    except FileNotFoundError:
+        raise DaemonUnavailable(f"daemon not there: no socket at {path}") from None
+    except ConnectionRefusedError:
+        raise DaemonUnavailable(f"daemon not there: {path} refuses connections") from None
+    except asyncio.IncompleteReadError:
+        raise DaemonUnavailable(f"daemon closed {path} without a reply") from None
+    except (asyncio.LimitOverrunError, ValueError):
+        raise DaemonUnavailable(f"daemon reply on {path} is longer than {MAX_REPLY} bytes") from None
+    except OSError as e:
+        raise DaemonUnavailable(f"daemon not there: {path}: {e.strerror or e}") from None
+    return reply.decode(errors="replace").rstrip("\r\n")
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonState:
+    """The daemon's ``state`` reply, typed."""
+
+    wan: bool
+    carrier: bool
+    path: bool
+    failover: bool
+    elected: str | None
+    rule: bool
+    changes: int
+
+
+def parse_state(line: str) -> DaemonState:
+    """Parse ``ok wan=up carrier=up path=up failover=off elected=10.0.0.1 rule=absent changes=0``."""
+    words = line.split()
+    if not words or words[0] != "ok":
+        raise ValueError(f"not a state reply: {line!r}")
+    fields = dict(w.split("=", 1) for w in words[1:] if "=" in w)
+
+    def flag(key: str, yes: str, no: str) -> bool:
+        value = fields.get(key)
+        if value not in (yes, no):
+            raise ValueError(f"state reply: {key}={value!r}, expected {yes} or {no}")
+        return value == yes
+
+    elected = fields.get("elected")
+    if elected is None:
+        raise ValueError("state reply: no elected=")
+    if elected != "none":
+        elected = str(ipaddress.IPv4Address(elected))
+    changes = fields.get("changes", "")
+    if not changes.isdigit():
+        raise ValueError(f"state reply: changes={changes!r}")
+    return DaemonState(
+        wan=flag("wan", "up", "down"),
+        carrier=flag("carrier", "up", "down"),
+        path=flag("path", "up", "down"),
+        failover=flag("failover", "on", "off"),
+        elected=None if elected == "none" else elected,
+        rule=flag("rule", "present", "absent"),
+        changes=int(changes),
+    )
+
+
+class DaemonLink:
+    """The sidecar's connection to the daemon: desired election and path, observed state."""
+
+    def __init__(
+        self,
+        path: str,
+        poll_s: float = 0.1,
+        on_state: Callable[[DaemonState | None], None] | None = None,
+        timeout: float = TIMEOUT_S,
+    ) -> None:
+        self.path = path
+        self.poll_s = poll_s
+        self.timeout = timeout
+        self.on_state = on_state
+        self.elect_to: str | None = None
+        self.path_to: bool | None = None
+        self.state: DaemonState | None = None
+        self.connected = False
+        self.message = "not contacted yet"
+        self._lock = asyncio.Lock()  # requests go out in the order they were decided
+
+    async def send(self, line: str) -> str | None:
+        """One request; None (and ``connected`` False, ``message`` why) if the daemon is not there."""
+        async with self._lock:
+            try:
+                reply = await request(self.path, line, self.timeout)
+            except DaemonUnavailable as e:
+                self._lost(str(e))
+                return None
+        if not reply.startswith("ok"):
+            log.warning("daemon refused %r: %s", line, reply)
+        return reply
+
+    async def elect(self, address: str) -> None:
+        self.elect_to = address
+        await self.send(f"elect {address}")
+
+    async def set_path(self, up: bool) -> None:
+        self.path_to = up
+        await self.send(f"path {'up' if up else 'down'}")
+
+    async def poll(self) -> DaemonState | None:
+        """Read the state; push the election and path verdict where the daemon differs."""
+        reply = await self.send("state")
+        if reply is None:
+            return None
+        try:
+            state = parse_state(reply)
+        except ValueError as e:
+            self._lost(f"daemon answered nonsense: {e}")
+            return None
+        if not self.connected:
+            log.info("daemon connected on %s", self.path)
+        self.connected, self.message = True, "connected"
+        resend = []
+        if self.elect_to is not None and state.elected != self.elect_to:
+            resend.append(f"elect {self.elect_to}")
+        if self.path_to is not None and state.path != self.path_to:
+            resend.append(f"path {'up' if self.path_to else 'down'}")
+        if resend:
+            log.info("daemon differs from the sidecar (elected=%s path=%s): re-sending %s",
+                     state.elected, "up" if state.path else "down", ", ".join(resend))
+            for line in resend:
+                await self.send(line)
+            reply = await self.send("state")
+            if reply is None:
+                return None
+            try:
+                state = parse_state(reply)
+            except ValueError as e:
+                self._lost(f"daemon answered nonsense: {e}")
+                return None
+        self.state = state
+        if self.on_state is not None:
+            self.on_state(state)
+        return state
+
+    async def run(self) -> None:
+        """Poll forever (cancel to stop)."""
+        while True:
+            await self.poll()
+            await asyncio.sleep(self.poll_s)
+
+    def _lost(self, why: str) -> None:
+        if self.connected or self.message != why:
+            log.warning("%s", why)
+        self.connected, self.message = False, why
+        self.state = None
+        if self.on_state is not None:
+            self.on_state(None)

@@ -1,0 +1,248 @@
+"""The heartbeat prober: STAMP Session-Sender for many candidates, one UDP socket.
+
+The asyncio shell around :class:`failover.heartbeat.HeartbeatSession` (the pure core): every
+``interval_ms`` it evaluates each session's verdict, then sends each candidate one STAMP test
+packet, all from one socket; replies are fed back to the sessions as they arrive.
+
+Timestamps. RTT = (T4 - T1) - (T3 - T2) is only as good as T4, so replies are read with
+``recvmsg`` and T4 is the kernel's software receive timestamp (``SO_TIMESTAMPNS``, taken when the
+packet reached the network stack), not the time Python got round to reading it: an event-loop
+stall then delays the verdict but does not inflate the RTT. asyncio-dgram cannot give ancillary
+data, so the socket is a plain non-blocking one served by ``loop.add_reader``, which drains every
+queued datagram per wake-up (cheaper than one task per packet). T1 is read right before
+``sendto``. Both are CLOCK_REALTIME, the clock STAMP's NTP timestamps carry and the session needs
+(it checks the echoed T1 against its own).
+
+``SO_BINDTODEVICE`` (``device=``) pins the probes to one interface whatever the policy-routing
+rules say; the WAN path check (:mod:`failover.pathcheck`) relies on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import struct
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from .heartbeat import HeartbeatConfig, HeartbeatSession, SessionStats, StatusChange
+from .stamp import ReflectorPacket, SenderPacket, StampError, ntp_to_unix_ns, unix_ns_to_ntp
+
+__all__ = [
+    "Datagram",
+    "Prober",
+    "ProberCounters",
+    "Target",
+    "open_udp",
+    "receive_datagrams",
+]
+
+log = logging.getLogger("failover.prober")
+
+# Not exported by Python's socket module (values from <asm-generic/socket.h>, <linux/in.h>).
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+IP_RECVTTL = getattr(socket, "IP_RECVTTL", 12)
+_TIMESPEC = struct.Struct("@qq")  # struct timespec on 64-bit Linux
+_CMSG_SPACE = socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(4)
+_MAX_DATAGRAM = 65535
+#: Datagrams read per wake-up before yielding to the loop, so a flood cannot starve timers.
+_BATCH = 256
+
+
+# --------------------------------------------------------------------------
+# UDP with kernel receive timestamps (shared with the agent's reflector)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Datagram:
+    data: bytes
+    address: tuple[str, int]
+    #: Kernel receive time, CLOCK_REALTIME ns (read from the clock if the kernel gave none).
+    received_ns: int
+    #: IP TTL it arrived with, or None if not asked for.
+    ttl: int | None
+
+
+def open_udp(address: str = "0.0.0.0", port: int = 0, *, device: str | None = None, ttl: bool = False) -> socket.socket:
+    """A non-blocking IPv4 UDP socket with kernel receive timestamps (and the TTL if asked)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        if ttl:
+            sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+        if device is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
+        sock.setblocking(False)
+        sock.bind((address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def receive_datagrams(sock: socket.socket, limit: int = _BATCH) -> Iterator[Datagram]:
+    """Everything queued on ``sock`` (at most ``limit``), without blocking."""
+    for _ in range(limit):
+        try:
+            data, ancdata, _flags, address = sock.recvmsg(_MAX_DATAGRAM, _CMSG_SPACE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            # ICMP errors queued on the socket surface here; they are not datagrams.
+            log.debug("recvmsg: %s", e)
+            continue
+        received_ns = None
+        ttl = None
+        for level, kind, payload in ancdata:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= _TIMESPEC.size:
+                sec, nsec = _TIMESPEC.unpack_from(payload)
+                received_ns = sec * 1_000_000_000 + nsec
+            elif level == socket.IPPROTO_IP and kind == socket.IP_TTL and len(payload) >= 4:
+                ttl = int.from_bytes(payload[:4], "little") & 0xFF
+        yield Datagram(data, address, received_ns if received_ns is not None else time.time_ns(), ttl)
+
+
+# --------------------------------------------------------------------------
+# The prober
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    address: str
+    port: int = 862
+
+
+@dataclass(slots=True)
+class ProberCounters:
+    #: Datagrams that are not a STAMP reply to one of our probes (undecodable or unknown source).
+    garbage: int = 0
+    #: ``sendto`` failures (no route, buffer full...): the probe counts as lost, as it should.
+    send_errors: int = 0
+    #: Ticks that came more than an interval late because the event loop was busy.
+    stalls: int = 0
+
+
+#: ``on_change(target, change, stats)``: a session's verdict moved.
+ChangeHandler = Callable[[Target, StatusChange, SessionStats], None]
+
+
+class Prober:
+    """Sends STAMP probes to ``targets`` every ``config.interval_ms`` from one socket."""
+
+    def __init__(
+        self,
+        targets: Iterable[Target],
+        config: HeartbeatConfig,
+        *,
+        device: str | None = None,
+        on_change: ChangeHandler | None = None,
+    ) -> None:
+        self.targets = tuple(targets)
+        if len({t.address for t in self.targets}) != len(self.targets):
+            raise ValueError("prober: target addresses must be distinct")
+        self.config = config
+        self.device = device
+        self.on_change = on_change
+        self.sessions = {t.address: HeartbeatSession(config) for t in self.targets}
+        self.counters = ProberCounters()
+        self._by_address = {t.address: t for t in self.targets}
+        self._sock: socket.socket | None = None
+        self._task: asyncio.Task | None = None
+
+    def snapshot(self, address: str) -> SessionStats:
+        return self.sessions[address].snapshot()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._sock = open_udp(device=self.device)
+        loop.add_reader(self._sock.fileno(), self._readable)
+        self._task = asyncio.create_task(self._run(), name="prober")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        if self._sock is not None:
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+
+    # -- sending and verdicts ------------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval_s = self.config.interval_ms / 1000
+        next_tick = loop.time()
+        quiet_until_ns = 0
+        while True:
+            now_ns = time.time_ns()
+            late_s = loop.time() - next_tick
+            if late_s > interval_s:
+                # Our own loop was stalled: silence since then says nothing about the paths.
+                # Give the probes sent now a full detect time before judging again.
+                self.counters.stalls += 1
+                next_tick = loop.time()
+                quiet_until_ns = now_ns + self._longest_detect_ns()
+            if now_ns >= quiet_until_ns:
+                self._evaluate(now_ns)
+            self._send_all()
+            next_tick += interval_s
+            await asyncio.sleep(max(0.0, next_tick - loop.time()))
+
+    def _longest_detect_ns(self) -> int:
+        k = max(s.detect_multiplier_now for s in self.sessions.values())
+        return k * self.config.interval_ms * 1_000_000
+
+    def _evaluate(self, now_ns: int) -> None:
+        for target in self.targets:
+            session = self.sessions[target.address]
+            change = session.on_timer(now_ns)
+            if change is not None and self.on_change is not None:
+                self.on_change(target, change, session.snapshot())
+
+    def _send_all(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        for target in self.targets:
+            session = self.sessions[target.address]
+            t1 = time.time_ns()
+            seq = session.on_send(t1)
+            packet = SenderPacket(seq, unix_ns_to_ntp(t1)).encode()
+            try:
+                sock.sendto(packet, (target.address, target.port))
+            except OSError as e:
+                self.counters.send_errors += 1
+                log.debug("probe to %s: %s", target.address, e)
+
+    # -- receiving -----------------------------------------------------------------------
+
+    def _readable(self) -> None:
+        assert self._sock is not None
+        for dgram in receive_datagrams(self._sock):
+            self.feed(dgram)
+
+    def feed(self, dgram: Datagram) -> None:
+        """Account one received datagram (a reply, or garbage to count and ignore)."""
+        session = self.sessions.get(dgram.address[0])
+        if session is None:
+            self.counters.garbage += 1
+            return
+        try:
+            reply = ReflectorPacket.decode(dgram.data)
+            t1 = ntp_to_unix_ns(reply.sender_timestamp)
+            t2 = ntp_to_unix_ns(reply.receive_timestamp)
+            t3 = ntp_to_unix_ns(reply.timestamp)
+        except StampError:
+            self.counters.garbage += 1
+            return
+        # Duplicates and strays are counted by the session itself (``ignored``).
+        session.on_reply(dgram.received_ns, reply.sender_sequence, t1, t2, t3)

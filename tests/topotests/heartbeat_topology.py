@@ -1,0 +1,162 @@
+"""The router topology plus what heartbeats need: an "internet" host beyond the ISP with a STAMP
+reflector (the WAN path check's target), the sidecar on the router, and an HTTP client that
+speaks from inside the router's namespace (the sidecar listens on the router's 127.0.0.1).
+
+    router ── wan0 ═══ isp0 ── isp ── inet0 ═══ eth0 ── internet 203.0.113.1 (failover agent)
+                              198.51.100.1   203.0.113.254
+
+A silent WAN blackout is the ISP no longer forwarding: wan0's carrier stays up, the ISP itself
+still answers, only what lies beyond it goes dark.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from failover.netns import wait_for
+
+from .topology import REPO, RouterTopology
+
+INTERNET = "203.0.113.1"
+ISP_INTERNET = "203.0.113.254"
+TOKEN = "topotest-token"
+API = "http://127.0.0.1:8080"
+_CLONE_NEWNET = 0x4000_0000
+
+
+class NetnsHttp:
+    """httpx from a worker thread that has joined a network namespace (setns is per thread)."""
+
+    def __init__(self, netns: str) -> None:
+        self._pool = ThreadPoolExecutor(1, initializer=self._enter, initargs=(netns,))
+        self._client: httpx.Client | None = None
+
+    def _enter(self, netns: str) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)
+        try:
+            if libc.setns(fd, _CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns")
+        finally:
+            os.close(fd)
+        self._client = httpx.Client(base_url=API, timeout=5)
+
+    def request(self, method: str, path: str, **kw) -> httpx.Response:
+        return self._pool.submit(lambda: self._client.request(method, path, **kw)).result()
+
+    def get(self, path: str, **kw) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    def run(self, fn):
+        """Run ``fn(client)`` in the namespace (for streaming)."""
+        return self._pool.submit(lambda: fn(self._client)).result()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._pool.submit(self._client.close).result()
+        self._pool.shutdown()
+
+
+@dataclass
+class HeartbeatTopology:
+    topo: RouterTopology
+    sidecar: object = None
+    http: NetnsHttp | None = None
+    config_path: Path | None = None
+    token_file: Path = field(default=Path())
+
+    @classmethod
+    def build(cls, tmp: Path, n_gateways: int = 2) -> HeartbeatTopology:
+        topo = RouterTopology.build(tmp, n_gateways=n_gateways)
+        self = cls(topo, token_file=tmp / "token")
+        try:
+            self._add_internet()
+            self.http = NetnsHttp(topo.nets.ns("router"))
+        except BaseException:
+            self.cleanup()
+            raise
+        return self
+
+    @property
+    def nets(self):
+        return self.topo.nets
+
+    def _add_internet(self) -> None:
+        n = self.nets
+        n.add("internet")
+        n.veth("isp", "inet0", "internet", "eth0")
+        n.ip("isp", "addr", "add", f"{ISP_INTERNET}/24", "dev", "inet0")
+        n.ip("internet", "addr", "add", f"{INTERNET}/24", "dev", "eth0")
+        n.ip("internet", "route", "add", "default", "via", ISP_INTERNET)
+        self.isp_forwarding(True)
+        n.spawn("internet", [sys.executable, "-m", "failover.cli", "agent", "--listen", INTERNET],
+                log=self.topo.tmp / "internet-agent.log", cwd=REPO)
+        wait_for(lambda: self.topo._listening("internet", 7070), what="the internet host's reflector")
+
+    def isp_forwarding(self, on: bool) -> None:
+        """The ISP forwards to the internet, or silently stops (carrier stays up)."""
+        self.nets.sysctl("isp", "net.ipv4.ip_forward", 1 if on else 0)
+
+    def write_config(self, gateways: list[str] | None = None, probe: bool = True, hold_ms: int = 500) -> Path:
+        path = self.topo.config(gateways, election=f"hold_ms = {hold_ms}",
+                                api=f'listen = "127.0.0.1:8080"\ntoken_file = "{self.token_file}"')
+        if probe:
+            text = path.read_text().replace('interface = "wan0"\n', f'interface = "wan0"\nprobe = "{INTERNET}"\n', 1)
+            path.write_text(text)
+        self.token_file.write_text(TOKEN + "\n")
+        self.config_path = path
+        return path
+
+    def start_sidecar(self, *extra: str):
+        assert self.config_path is not None, "write_config first"
+        self.sidecar = self.nets.spawn(
+            "router", [sys.executable, "-m", "failover.cli", "sidecar", "--config", str(self.config_path), *extra],
+            log=self.topo.tmp / "sidecar.log", cwd=REPO,
+        )
+        wait_for(self._api_ready, timeout=15, what="the sidecar's REST API")
+        return self.sidecar
+
+    def _api_ready(self) -> bool:
+        if self.sidecar.poll() is not None:
+            raise RuntimeError(f"sidecar exited {self.sidecar.returncode}:\n{self.topo.log('sidecar')}")
+        try:
+            return self.http.get("/api/v1/state").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    # -- observations ----------------------------------------------------------------------
+
+    def state(self) -> dict:
+        return self.http.get("/api/v1/state").json()
+
+    def gateways(self) -> dict[str, dict]:
+        return {g["address"]: g for g in self.http.get("/api/v1/gateways").json()}
+
+    def all_up(self) -> bool:
+        return all(g["status"] == "up" for g in self.gateways().values())
+
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {TOKEN}"}
+
+    def cleanup(self) -> None:
+        try:
+            if self.http is not None:
+                self.http.close()
+        finally:
+            self.topo.cleanup()
+
+
+def hb_fixture(tmp_path, n_gateways: int = 2):
+    """Generator for the test modules' fixtures: built, yielded, always torn down."""
+    t = HeartbeatTopology.build(tmp_path, n_gateways=n_gateways)
+    try:
+        yield t
+    finally:
+        t.cleanup()

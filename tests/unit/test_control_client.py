@@ -1,0 +1,141 @@
+"""The control-socket client against real unix sockets.
+
+The peer is a small stand-in speaking the daemon's line protocol (DESIGN.md, "Control socket");
+the real daemon is exercised with this client in tests/topotests/test_sidecar*.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+
+import pytest
+
+from failover.control_client import DaemonLink, DaemonUnavailable, parse_state, request
+
+
+def run_async(main):
+    """asyncio.run in its own thread: immune to an event loop another test left running here."""
+    box = {}
+
+    def target():
+        try:
+            box["value"] = asyncio.run(main)
+        except BaseException as e:  # re-raised in the test's thread
+            box["error"] = e
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+GOOD = "ok wan=up carrier=up path=down failover=off elected=10.10.0.11 rule=absent changes=3"
+
+
+class LineDaemon:
+    """Answers like the daemon: state / elect <ip> / path up|down; records every request."""
+
+    def __init__(self, path: str, elected: str = "10.10.0.11") -> None:
+        self.path, self.elected, self.up = path, elected, True
+        self.requests: list[str] = []
+        self.server: asyncio.base_events.Server | None = None
+
+    async def handle(self, reader, writer):
+        line = (await reader.readline()).decode().strip()
+        self.requests.append(line)
+        verb, _, arg = line.partition(" ")
+        if verb == "state":
+            reply = (f"ok wan={'up' if self.up else 'down'} carrier=up path={'up' if self.up else 'down'} "
+                     f"failover={'off' if self.up else 'on'} elected={self.elected} rule=absent changes=0")
+        elif verb == "elect":
+            self.elected, reply = arg, "ok"
+        elif verb == "path" and arg in ("up", "down"):
+            self.up, reply = arg == "up", "ok"
+        else:
+            reply = "err unknown command"
+        writer.write(reply.encode() + b"\n")
+        await writer.drain()
+        writer.close()
+
+    async def start(self):
+        self.server = await asyncio.start_unix_server(self.handle, self.path)
+
+    async def stop(self):
+        self.server.close()
+        await self.server.wait_closed()
+        os.unlink(self.path)
+
+
+def test_parse_state_types_every_field():
+    s = parse_state(GOOD)
+    assert (s.wan, s.carrier, s.path, s.failover, s.elected, s.rule, s.changes) == (
+        True, True, False, False, "10.10.0.11", False, 3)
+    assert parse_state(GOOD.replace("elected=10.10.0.11", "elected=none")).elected is None
+
+
+@pytest.mark.parametrize("line", [
+    "", "err unknown command", "ok", GOOD.replace("wan=up", "wan=sideways"),
+    GOOD.replace("elected=10.10.0.11", "elected=10.10.0.999"), GOOD.replace("changes=3", "changes=x"),
+])
+def test_parse_state_rejects_malformed_replies(line):
+    with pytest.raises(ValueError):
+        parse_state(line)
+
+
+def test_request_without_daemon_says_so(tmp_path):
+    with pytest.raises(DaemonUnavailable, match="daemon not there"):
+        run_async(request(str(tmp_path / "none.sock"), "state"))
+
+
+def test_request_to_silent_peer_times_out(tmp_path):
+    async def main():
+        async def silent(reader, writer):
+            await asyncio.sleep(5)
+
+        server = await asyncio.start_unix_server(silent, str(tmp_path / "s.sock"))
+        async with server:
+            with pytest.raises(DaemonUnavailable, match="no reply within"):
+                await request(str(tmp_path / "s.sock"), "state", timeout=0.2)
+
+    run_async(main())
+
+
+def test_link_reports_missing_daemon_and_keeps_going(tmp_path):
+    async def main():
+        seen = []
+        link = DaemonLink(str(tmp_path / "c.sock"), on_state=seen.append)
+        await link.elect("10.10.0.12")  # nobody there: remembered, not raised
+        assert await link.poll() is None
+        assert not link.connected and "daemon not there" in link.message
+        assert seen == [None, None]
+        assert link.elect_to == "10.10.0.12"
+
+    run_async(main())
+
+
+def test_link_resends_election_and_path_when_daemon_comes_back(tmp_path):
+    path = str(tmp_path / "c.sock")
+
+    async def main():
+        link = DaemonLink(path)
+        await link.elect("10.10.0.12")
+        await link.set_path(False)
+        daemon = LineDaemon(path)  # starts with its defaults: first gateway, path up
+        await daemon.start()
+        state = await link.poll()
+        assert link.connected and link.message == "connected"
+        assert (state.elected, state.path) == ("10.10.0.12", False)
+        assert daemon.requests[:3] == ["state", "elect 10.10.0.12", "path down"]
+        # A restart between two polls: the daemon is back with its defaults.
+        await daemon.stop()
+        daemon = LineDaemon(path)
+        await daemon.start()
+        state = await link.poll()
+        assert (state.elected, state.path) == ("10.10.0.12", False)
+        await daemon.stop()
+
+    run_async(main())
