@@ -127,7 +127,7 @@ def cmd_flow(args: argparse.Namespace) -> int:
 def cmd_echo(args: argparse.Namespace) -> int:
     from .flow import echo
 
-    echo(args.port)
+    echo(args.port, args.bind)
     return 0
 
 
@@ -168,6 +168,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fl.set_defaults(func=cmd_flow)
     e = verbs.add_parser("echo", help="(lab internal) the demo flow's echo")
     e.add_argument("--port", type=int, default=9000)
+    e.add_argument("--bind", default="0.0.0.0",
+                   help="the address the flow targets: replies must come from it, or NAT on the path drops them")
     e.set_defaults(func=cmd_echo)
     p = verbs.add_parser("proxy", help="(lab internal) relay 127.0.0.1:PORT into a namespace")
     p.add_argument("--netns", required=True)

@@ -132,7 +132,7 @@ class Lab:
         for g in t.gateway:
             self._spawn(g.name, f"agent-{g.name}", [*cli, "agent", "--listen", g.address, "--lab-delay-ms", str(g.delay_ms)])
         self._spawn("internet", "reflector-internet", [*cli, "agent", "--listen", t.internet.host])
-        self._spawn("internet", "flow-echo", [*cli, "lab", "echo", "--port", str(t.flow.port)])
+        self._spawn("internet", "flow-echo", [*cli, "lab", "echo", "--port", str(t.flow.port), "--bind", t.internet.host])
         self._spawn("router", "router", [*cli, "run", "--config", str(config),
                                           "--lab-fault-command", f"{sys.executable} -m failover.cli lab fault",
                                           "--lab-flow-file", str(self.flow_file)])
@@ -161,6 +161,8 @@ class Lab:
             _ip_fw(n, "isp", False)  # carrier stays up, nothing beyond the ISP answers
         elif kind == "clear":
             n.ip("isp", "link", "set", "isp0", "up")
+            # Taking isp0 down deleted the ISP's route back to the LAN: put it back.
+            n.ip("isp", "route", "replace", self.topo.lan.prefix, "via", self.topo.wan.router)
             _ip_fw(n, "isp", True)
         else:
             raise ValueError(f"unknown fault {kind!r}: wan-carrier, wan-path or clear")
