@@ -17,10 +17,11 @@ FAULTS = ("wan-carrier", "wan-path", "clear")
 
 def _topo(args: argparse.Namespace) -> lab_topology.LabTopology:
     try:
-        return lab_topology.load(args.lab)
+        topo = lab_topology.load(args.lab)
     except lab_topology.LabError as e:
         print(f"failover lab: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    return topo.model_copy(update={"prefix": args.prefix}) if args.prefix else topo
 
 
 def _lab(args: argparse.Namespace):
@@ -134,7 +135,7 @@ def cmd_echo(args: argparse.Namespace) -> int:
 def cmd_proxy(args: argparse.Namespace) -> int:
     from .proxy import relay
 
-    asyncio.run(relay(("127.0.0.1", args.port), args.netns, ("127.0.0.1", args.port)))
+    asyncio.run(relay(("127.0.0.1", args.listen_port or args.port), args.netns, ("127.0.0.1", args.port)))
     return 0
 
 
@@ -150,6 +151,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     lab = sub.add_parser("lab", help="the multi-namespace demo lab")
     lab.add_argument("--lab", default=str(lab_topology.DEFAULT_LAB), help="lab topology (TOML)")
+    lab.add_argument("--prefix", default=None, help="namespace prefix, overriding the topology's (a second lab)")
     verbs = lab.add_subparsers(dest="verb", required=True)
     up = verbs.add_parser("up", help="build the lab and start everything")
     up.add_argument("--foreground", action="store_true", help="stay in the foreground; Ctrl-C tears down")
@@ -173,7 +175,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=cmd_echo)
     p = verbs.add_parser("proxy", help="(lab internal) relay 127.0.0.1:PORT into a namespace")
     p.add_argument("--netns", required=True)
-    p.add_argument("--port", type=int, default=lab_topology.API_PORT)
+    p.add_argument("--port", type=int, default=lab_topology.API_PORT, help="the port inside the namespace")
+    p.add_argument("--listen-port", type=int, default=None, help="the port here (default: the same)")
     p.set_defaults(func=cmd_proxy)
     c = verbs.add_parser("compose", help="write docker-compose.yml from the lab topology")
     c.add_argument("--output", default="docker-compose.yml")

@@ -31,9 +31,10 @@ def _ip_fw(nets: Namespaces, role: str, on: bool) -> None:
 
 
 class Lab:
-    def __init__(self, topo: LabTopology, state: Path = STATE) -> None:
+    def __init__(self, topo: LabTopology, state: Path = STATE, api_port: int = API_PORT) -> None:
         self.topo = topo
         self.state = state
+        self.api_port = api_port  # where the dashboard appears on this machine's 127.0.0.1
         self.nets = Namespaces(topo.prefix)
 
     # -- paths --------------------------------------------------------------------------------
@@ -134,18 +135,23 @@ class Lab:
         self._spawn("internet", "reflector-internet", [*cli, "agent", "--listen", t.internet.host])
         self._spawn("internet", "flow-echo", [*cli, "lab", "echo", "--port", str(t.flow.port), "--bind", t.internet.host])
         self._spawn("router", "router", [*cli, "run", "--config", str(config),
-                                          "--lab-fault-command", f"{sys.executable} -m failover.cli lab fault",
+                                          "--lab-fault-command", f"{sys.executable} -m failover.cli lab --prefix {t.prefix} fault",
                                           "--lab-flow-file", str(self.flow_file)])
         self._spawn("client", "flow", [*cli, "lab", "flow", "--to", f"{t.internet.host}:{t.flow.port}",
                                         "--rate", str(t.flow.rate_pps), "--stats", str(self.flow_file)])
-        self._spawn(None, "proxy", [*cli, "lab", "proxy", "--netns", t.ns("router"), "--port", str(API_PORT)])
-        wait_for(self._dashboard_up, timeout=30, interval=0.2, what="the dashboard on http://127.0.0.1:8080")
+        self._spawn(None, "proxy", [*cli, "lab", "proxy", "--netns", t.ns("router"), "--port", str(API_PORT),
+                                    "--listen-port", str(self.api_port)])
+        wait_for(self._dashboard_up, timeout=30, interval=0.2, what=f"the dashboard on {self.url}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
 
     def _dashboard_up(self) -> bool:
         import urllib.request
 
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{API_PORT}/api/v1/state", timeout=1) as r:
+            with urllib.request.urlopen(f"{self.url}/api/v1/state", timeout=1) as r:
                 return r.status == 200
         except OSError:
             return False
