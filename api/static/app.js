@@ -453,6 +453,23 @@
   const unpin = () => mutate("Unpin", "DELETE", "elect");
   const fault = (kind) => mutate(`Lab fault ${kind}`, "POST", "lab/fault", { kind });
 
+  // ---------------------------------------------------------------- the lab's demo flow
+  // What a failover costs a real flow: the lab's client sends a steady UDP echo to the
+  // internet host; its sender's counters come with GET api/v1/lab.
+  function renderFlow(flow) {
+    const el = byTestId("lab-flow");
+    if (!flow) { el.textContent = "Demo flow: no data yet."; return; }
+    const pct = (100 * flow.loss).toFixed(1);
+    const now = flow.outage_ms > 0 ? `, no echo for ${Math.round(flow.outage_ms)} ms now` : "";
+    el.textContent = `Demo flow (client → internet host, UDP echo): sent ${flow.sent}, ` +
+      `echoed ${flow.received} (${pct} % lost), longest outage ${Math.round(flow.longest_outage_ms)} ms${now}.`;
+  }
+
+  setInterval(async () => {
+    if (!model.lab) return;
+    try { renderFlow((await getJSON("lab")).flow); } catch { /* the stream reports reachability */ }
+  }, 1000);
+
   // ---------------------------------------------------------------- snapshots and the live stream
   async function refreshState() {
     try { renderState(await getJSON("state")); } catch { /* the stream will tell */ }
@@ -468,6 +485,7 @@
     // A sidecar without a lab answers 404: no fault buttons.
     model.lab = lab.status === "fulfilled" && lab.value && lab.value.enabled === true;
     byTestId("lab-panel").hidden = !model.lab;
+    if (model.lab) renderFlow(lab.value.flow);
     if (state.status === "rejected" && gws.status === "rejected") throw state.reason;
   }
 

@@ -71,6 +71,7 @@ def test_lab_dashboard_shows_failover_and_pin_moves_routing(lab_page: Page, lab)
     assert rtts == sorted(rtts), rtts
     assert rtts[0] >= lab.topo.gateway[0].delay_ms
     page.wait_for_timeout(10_000)  # ten seconds of live charts, for the screenshot
+    expect(tid(page, "lab-flow")).to_contain_text("Demo flow (client")
     # A WAN fault injected from the page: failover shows, with its event, within the bound.
     tid(page, "fault-wan-carrier").click()
     tid(page, "token-input").fill(lab.token_file.read_text().strip())
