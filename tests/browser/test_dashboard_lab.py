@@ -82,6 +82,7 @@ def test_lab_dashboard_shows_failover_and_pin_moves_routing(lab_page: Page, lab)
     # Pin alt2 through the page: routing follows.
     alt2 = lab.topo.gateway[1]
     tid(card(page, alt2.address), "pin-button").click()
+    expect(tid(page, "action-status")).to_contain_text("Pin alt2: done", timeout=SHOWN_S * 1000)
     expect(tid(page, "elected-pinned")).to_have_text("pinned", timeout=SHOWN_S * 1000)
     wait_for(lambda: routes(lab).get("default", {}).get("gateway") == alt2.address, timeout=5,
              what="table 100's default via alt2")
