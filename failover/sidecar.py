@@ -28,6 +28,7 @@ from api.events import EventHub
 from api.models import DaemonStatus, ElectedState, FailoverState, Gateway, State, WanState
 
 from .config import Config
+from .conntrack import FlowMover, Report
 from .control_client import DaemonLink, DaemonState
 from .election import Candidate, Decision, Election, score
 from .heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
@@ -70,6 +71,8 @@ class Sidecar:
         self.election = Election(cfg.election.switch_margin, cfg.election.hold_ms)
         self.daemon = DaemonLink(cfg.control.socket, poll_s=POLL_S, on_state=self._daemon_state)
         self.pathcheck = PathCheck(cfg, self._path_verdict) if cfg.wan.probe else None
+        # Conntrack entries of flows stranded by a transition go once the rule is in place (DESIGN).
+        self.flows = FlowMover(cfg.wan.interface, cfg.failover.lan_interface, on_report=self._flows_moved)
         self.decision: Decision | None = None
         self.failover_since: float | None = None
         # Counters for /metrics.
@@ -106,6 +109,7 @@ class Sidecar:
             except asyncio.CancelledError:
                 pass
         self._tasks = []
+        await self.flows.close()
         if self.pathcheck is not None:
             await self.pathcheck.close()
         await self.prober.close()
@@ -258,6 +262,7 @@ class Sidecar:
             if prev is None or prev.failover != d.failover:
                 if prev is not None or d.failover:
                     self._failover_changed(d)
+        self.flows.observe(d)
         self._publish_state()
 
     def _failover_changed(self, d: DaemonState) -> None:
@@ -273,6 +278,9 @@ class Sidecar:
         self.failover_transitions += 1
         log.info("%s", message)
         self.hub.log("failover", message, active=d.failover, elected=d.elected, rule=d.rule)
+
+    def _flows_moved(self, r: Report) -> None:
+        self.hub.log("failover", r.message(), **r.fields())
 
     def _publish_state(self) -> None:
         state = self.state().model_dump()

@@ -1,0 +1,377 @@
+"""Flows moved, not stranded: drop exactly the conntrack entries that pin a flow to a dead path.
+
+Why: a router that masquerades on its WAN keeps each flow's NAT binding in conntrack. When the
+failover rule sends traffic through an alternate gateway, a flow NATed to the WAN address keeps
+that source address and its replies go to the dead WAN: stranded until TCP gives up (minutes).
+On failback the mirror image: a flow started during failover was not NATed by the router (the
+alternate gateway NATs it), and without its entry going it now leaves the WAN with a private
+source that the ISP drops. Deleting the entry lets the next packet make a fresh one on the
+current path, NATed (or not) as that path needs:
+
+* TCP is **reset**: the new source address is not the connection the server knows, the server
+  answers with a RST that reaches the client at once, instead of retransmissions into a void;
+* UDP and ICMP are **moved**: the same client socket carries on over the new path.
+
+For ``masquerade`` (not ``snat``) the kernel itself kills the entry when a packet of the flow
+leaves by another interface (``nf_nat_oif_changed``, the packet is dropped), so the failover
+direction would heal on the client's next packet; a static ``snat`` to the WAN address does not,
+and nothing in the kernel helps the failback direction (un-NATed entries). Clean-up here covers
+both at the transition, without waiting for a packet to be sacrificed.
+
+Nothing can move a TCP connection across two NATs with different public addresses; the point is
+that it fails in a round trip, not after minutes. Never a table flush: everything else (LAN-local
+flows, the router's own connections, port forwards, other interfaces) stays.
+
+This module is a pure core (:func:`select`, no I/O) and a thin netlink shell
+(:class:`ConntrackTable` over pyroute2 0.9's ``NFCTSocket``, which dumps and deletes fine;
+deletion names the entry by original tuple, zone and ``CTA_ID``, so an entry re-created with
+the same tuple after the dump is normally not touched; the kernel derives the id from the
+entry's memory, so a re-creation in the same slot can reuse it, and losing that fresh entry is
+harmless: the next packet makes it again). :class:`FlowMover` is what the sidecar holds: it
+watches the daemon's ``state`` and acts once per transition, only after the daemon reports the
+rule in its new state (``rule=present`` on failover, ``rule=absent`` on failback), so the new
+route is in place before any entry goes. Lunatik has no conntrack API; that is why this runs in
+the sidecar and not in the daemon.
+
+Selection (IPv4; the router's own addresses come from its interfaces at transition time):
+
+* **failover** (WAN failed): entries whose reply goes to a WAN address while the original source
+  is not that address, i.e. flows source-NATed to the WAN (masquerade or SNAT).
+* **failback** (alternate path left): entries not NATed by the router at all, from a source in the
+  LAN interface's prefixes (not one of the router's own addresses) to a unicast destination that
+  is neither in those prefixes nor one of the router's own addresses, created since failover began
+  (``CTA_TIMESTAMP_START``; :class:`FlowMover` turns ``net.netfilter.nf_conntrack_timestamp`` on).
+  Without a known start (the sidecar started while failover was already on) every such entry goes.
+
+Failover moving from one alternate to another needs nothing here: the router does not NAT on the
+LAN, so its entries hold no binding to the gateway (the gateways' own NAT resets TCP anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import logging
+import socket
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = [
+    "Addresses", "ConntrackTable", "Flow", "FlowMover", "Transition", "read_addresses", "select",
+]
+
+log = logging.getLogger("failover.conntrack")
+
+Transition = Literal["failover", "failback"]
+
+TIMESTAMP_SYSCTL = Path("/proc/sys/net/netfilter/nf_conntrack_timestamp")
+
+_NOT_UNICAST = (
+    IPv4Network("0.0.0.0/8"), IPv4Network("127.0.0.0/8"), IPv4Network("169.254.0.0/16"),
+    IPv4Network("224.0.0.0/4"), IPv4Network("240.0.0.0/4"),  # multicast; reserved and broadcast
+)
+
+
+# -- pure core --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """One conntrack entry: both tuples, and what deleting it exactly needs."""
+
+    proto: int
+    orig_src: IPv4Address
+    orig_dst: IPv4Address
+    reply_src: IPv4Address
+    reply_dst: IPv4Address
+    sport: int | None = None          # original direction (TCP, UDP, SCTP, ...)
+    dport: int | None = None
+    icmp: tuple[int, int, int] | None = None  # id, type, code of the original direction
+    id: int | None = None             # CTA_ID
+    zone: int | None = None           # CTA_ZONE
+    start_ns: int | None = None       # CTA_TIMESTAMP_START (CLOCK_REALTIME), if stamping is on
+
+    @property
+    def src_nat(self) -> bool:
+        return self.reply_dst != self.orig_src
+
+    @property
+    def dst_nat(self) -> bool:
+        return self.reply_src != self.orig_dst
+
+    def __str__(self) -> str:
+        name = {socket.IPPROTO_TCP: "tcp", socket.IPPROTO_UDP: "udp", socket.IPPROTO_ICMP: "icmp"}.get(
+            self.proto, str(self.proto))
+        ports = f" {self.sport}->{self.dport}" if self.sport is not None else ""
+        nat = f" nat {self.reply_dst}" if self.src_nat else ""
+        return f"{name} {self.orig_src}->{self.orig_dst}{ports}{nat}"
+
+
+@dataclass(frozen=True, slots=True)
+class Addresses:
+    """The router's view at a transition: its WAN addresses, all its addresses, the LAN's prefixes."""
+
+    wan: frozenset[IPv4Address]
+    local: frozenset[IPv4Address]
+    lan: tuple[IPv4Network, ...]
+
+    @classmethod
+    def of(cls, wan: Iterable[str], local: Iterable[str], lan: Iterable[str]) -> Addresses:
+        w = frozenset(IPv4Address(a) for a in wan)
+        return cls(w, frozenset(IPv4Address(a) for a in local) | w,
+                   tuple(IPv4Network(p, strict=False) for p in lan))
+
+    def in_lan(self, a: IPv4Address) -> bool:
+        return any(a in n for n in self.lan)
+
+
+def _nated_to_wan(f: Flow, a: Addresses) -> bool:
+    return f.reply_dst in a.wan and f.orig_src not in a.wan
+
+
+def _via_alternate(f: Flow, a: Addresses, since_ns: int | None) -> bool:
+    if f.src_nat or f.dst_nat:
+        return False  # NATed by the router: not a flow it forwarded through the alternate as is
+    if f.orig_src in a.local or not a.in_lan(f.orig_src):
+        return False  # the router's own, or not from the LAN
+    d = f.orig_dst
+    if d in a.local or a.in_lan(d) or any(d in n for n in _NOT_UNICAST):
+        return False  # LAN-local, router-local, multicast/broadcast: never left the LAN
+    if any(d == n.broadcast_address for n in a.lan):
+        return False
+    if since_ns is not None and (f.start_ns is None or f.start_ns < since_ns):
+        return False  # existed before failover began: it was not set up through the alternate
+    return True
+
+
+def select(transition: Transition, flows: Iterable[Flow], addrs: Addresses,
+           since_ns: int | None = None) -> list[Flow]:
+    """The entries to delete after ``transition``; everything else stays.
+
+    ``since_ns``: for failback, when failover began (CLOCK_REALTIME ns, compared with the entries'
+    start stamps); None when unknown, then the time filter is off.
+    """
+    if transition == "failover":
+        return [f for f in flows if _nated_to_wan(f, addrs)]
+    if transition == "failback":
+        return [f for f in flows if _via_alternate(f, addrs, since_ns)]
+    raise ValueError(f"unknown transition {transition!r}: failover or failback")
+
+
+# -- netlink shell ----------------------------------------------------------------------------
+
+
+def _tuple_fields(t: Any) -> dict[str, Any]:
+    ip, proto = t.get_attr("CTA_TUPLE_IP"), t.get_attr("CTA_TUPLE_PROTO")
+    out = {
+        "src": ip.get_attr("CTA_IP_V4_SRC"), "dst": ip.get_attr("CTA_IP_V4_DST"),
+        "proto": proto.get_attr("CTA_PROTO_NUM"),
+        "sport": proto.get_attr("CTA_PROTO_SRC_PORT"), "dport": proto.get_attr("CTA_PROTO_DST_PORT"),
+    }
+    if out["proto"] == socket.IPPROTO_ICMP:
+        out["icmp"] = (proto.get_attr("CTA_PROTO_ICMP_ID"), proto.get_attr("CTA_PROTO_ICMP_TYPE"),
+                       proto.get_attr("CTA_PROTO_ICMP_CODE"))
+    return out
+
+
+def flow_from_message(msg: Any) -> Flow | None:
+    """A ctnetlink dump message as a :class:`Flow`; None for what cannot be read (not IPv4...)."""
+    try:
+        o, r = _tuple_fields(msg.get_attr("CTA_TUPLE_ORIG")), _tuple_fields(msg.get_attr("CTA_TUPLE_REPLY"))
+        stamp = msg.get_attr("CTA_TIMESTAMP")
+        return Flow(
+            proto=o["proto"], orig_src=IPv4Address(o["src"]), orig_dst=IPv4Address(o["dst"]),
+            reply_src=IPv4Address(r["src"]), reply_dst=IPv4Address(r["dst"]),
+            sport=o["sport"], dport=o["dport"], icmp=o.get("icmp"),
+            id=msg.get_attr("CTA_ID"), zone=msg.get_attr("CTA_ZONE"),
+            start_ns=stamp.get_attr("CTA_TIMESTAMP_START") if stamp is not None else None,
+        )
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+class ConntrackTable:
+    """The router's conntrack table (of the calling thread's network namespace), IPv4."""
+
+    def __init__(self) -> None:
+        from pyroute2 import NFCTSocket  # imported here: the pure core needs no pyroute2
+
+        self._sock = NFCTSocket(socket.AF_INET)
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> ConntrackTable:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def flows(self) -> list[Flow]:
+        out = []
+        for msg in self._sock.dump():
+            f = flow_from_message(msg)
+            if f is not None:
+                out.append(f)
+        return out
+
+    def delete(self, f: Flow) -> bool:
+        """Delete exactly this entry; False if it is already gone (or was replaced since the dump)."""
+        from pyroute2.netlink.exceptions import NetlinkError
+        from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
+
+        icmp = dict(zip(("icmp_id", "icmp_type", "icmp_code"), f.icmp)) if f.icmp else {}
+        t = NFCTAttrTuple(saddr=str(f.orig_src), daddr=str(f.orig_dst), proto=f.proto,
+                          sport=f.sport, dport=f.dport, **icmp)
+        try:
+            self._sock.entry("del", tuple_orig=t, id=f.id, zone=f.zone)
+        except NetlinkError as e:
+            if e.code == errno.ENOENT:
+                return False
+            raise
+        return True
+
+
+def read_addresses(wan_if: str, lan_if: str) -> Addresses:
+    """The router's IPv4 addresses now: the WAN interface's, all of them, the LAN's prefixes."""
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
+        wan, local, lan = [], [], []
+        for a in ipr.get_addr(family=socket.AF_INET):
+            addr, name = a.get_attr("IFA_ADDRESS"), names.get(a["index"])
+            local.append(addr)
+            if name == wan_if:
+                wan.append(addr)
+            if name == lan_if:
+                lan.append(f"{addr}/{a['prefixlen']}")
+    return Addresses.of(wan, local, lan)
+
+
+def enable_timestamps(path: Path = TIMESTAMP_SYSCTL) -> bool:
+    """Turn conntrack start stamps on in this namespace; False if conntrack is not loaded/allowed."""
+    try:
+        if path.read_text().strip() != "1":
+            path.write_text("1\n")
+        return True
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    transition: Transition
+    removed: list[Flow]
+    seen: int
+    gone: int        # selected, but already gone when deleted
+    error: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """For the event log: what went, entry by entry (bounded)."""
+        return {"transition": self.transition, "conntrack_removed": len(self.removed),
+                "flows": [str(f) for f in self.removed[:32]], "error": self.error}
+
+    def message(self) -> str:
+        if self.error:
+            return f"flows: {self.transition} conntrack clean-up failed: {self.error}"
+        sample = ", ".join(str(f) for f in self.removed[:3]) + (" ..." if len(self.removed) > 3 else "")
+        what = "NATed to the WAN" if self.transition == "failover" else "routed via the alternate gateway"
+        return (f"flows: {self.transition}: removed {len(self.removed)} of {self.seen} conntrack entries "
+                f"{what}" + (f" ({sample})" if sample else ""))
+
+
+def clean(transition: Transition, wan_if: str, lan_if: str, since_ns: int | None = None) -> Report:
+    """Blocking: read addresses, dump, select, delete one by one. Never a flush."""
+    addrs = read_addresses(wan_if, lan_if)
+    with ConntrackTable() as table:
+        flows = table.flows()
+        chosen = select(transition, flows, addrs, since_ns)
+        log.debug("%s: %s; %d entries, %d chosen", transition, addrs, len(flows), len(chosen))
+        removed, gone = [], 0
+        for f in chosen:
+            if table.delete(f):
+                removed.append(f)
+            else:
+                gone += 1
+    return Report(transition, removed, len(flows), gone)
+
+
+class FlowMover:
+    """The sidecar's hook: feed it every daemon ``state``; it cleans once per transition.
+
+    Acts only when the daemon reports the rule in its new place, in order, off the event loop
+    (netlink is blocking), one clean-up at a time.
+    """
+
+    def __init__(self, wan_if: str, lan_if: str,
+                 on_report: Callable[[Report], None] | None = None,
+                 cleaner: Callable[..., Report] = clean,
+                 stamps: Callable[[], bool] = enable_timestamps) -> None:
+        self.wan_if, self.lan_if = wan_if, lan_if
+        self.on_report = on_report
+        self._clean, self._stamps = cleaner, stamps
+        self.active: bool | None = None      # failover as last acted upon; None: not known yet
+        self._off_ns: int | None = None       # last time failover was seen off with stamping on
+        self._since_ns: int | None = None     # when the current failover began (lower bound)
+        self._stamping = False               # stamps turned on lazily, only on a real router
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task] = set()
+        self.reports: list[Report] = []
+
+    def observe(self, d: Any) -> Transition | None:
+        """A daemon state (``failover``, ``rule``); returns the transition it started, if any."""
+        if d is None:
+            return None
+        if d.failover and d.rule and self.active is not True:
+            # From a failover-off state seen with stamping on, every entry made through the
+            # alternate carries a later stamp; from start-up (active None) that is unknown.
+            self._since_ns = self._off_ns if self.active is False else None
+            return self._start("failover", True)
+        if not d.failover and not d.rule:
+            if self.active:
+                return self._start("failback", False)
+            self.active = False
+            self._stamping = self._stamping or self._turn_stamps_on()
+            self._off_ns = time.time_ns() if self._stamping else None
+        return None
+
+    def _turn_stamps_on(self) -> bool:
+        # Only where the WAN interface is: a sidecar pointed at a test daemon on a workstation
+        # leaves that machine's sysctls alone.
+        return Path(f"/sys/class/net/{self.wan_if}").exists() and self._stamps()
+
+    def _start(self, transition: Transition, active: bool) -> Transition:
+        self.active = active
+        since = self._since_ns if transition == "failback" else None
+        task = asyncio.get_running_loop().create_task(self._run(transition, since))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return transition
+
+    async def _run(self, transition: Transition, since_ns: int | None) -> None:
+        async with self._lock:
+            try:
+                report = await asyncio.to_thread(self._clean, transition, self.wan_if, self.lan_if, since_ns)
+            except Exception as e:  # netlink refused, no conntrack: reported, never fatal
+                report = Report(transition, [], 0, 0, error=f"{type(e).__name__}: {e}")
+            self.reports.append(report)
+            del self.reports[:-16]
+            (log.warning if report.error else log.info)("%s", report.message())
+            if self.on_report is not None:
+                self.on_report(report)
+
+    async def wait(self) -> None:
+        """Until every clean-up started so far is done (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
