@@ -42,7 +42,8 @@ async def request(path: str, line: str, timeout: float = TIMEOUT_S) -> str:
             writer.close()
 
     try:
-        reply = await asyncio.wait_for(exchange(), timeout)
+        async with asyncio.timeout(timeout):  # not wait_for: it can swallow a cancellation on 3.11
+            reply = await exchange()
     except TimeoutError:
         raise DaemonUnavailable(f"no reply within {timeout:g} s on {path}") from None
     except FileNotFoundError:

@@ -207,8 +207,11 @@ class Sidecar:
 
     async def _election_loop(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # races with the event, and the loop then outlives the sidecar's shutdown.
             try:
-                await asyncio.wait_for(self._elect_now.wait(), ELECTION_TICK_S)
+                async with asyncio.timeout(ELECTION_TICK_S):
+                    await self._elect_now.wait()
             except TimeoutError:
                 pass
             self._elect_now.clear()
