@@ -10,14 +10,36 @@ sent, the request's IP TTL is copied in, the reply has the request's size. Anyth
 a STAMP test packet is counted and ignored. ``lab_delay_ms`` (lab only) holds each request that
 long before it counts as received, to emulate a distant gateway: the held time is path time, as
 distance would be, so it shows up in the RTT (T2 is then read when the hold ends).
+
+Security (all optional; without them the agent is exactly the contract's plain ``up``/``down``):
+
+- ``allow``: the router addresses (or prefixes) that may command; any other peer gets
+  ``err not allowed`` and nothing changes.
+- ``key``: a shared key (``failover agent --key-file``, the same file as the router's
+  ``control.key_file``). Only ``<up|down> <unix ms> <nonce> <hmac>`` is then accepted: ``nonce``
+  32 hex digits, ``hmac`` the HMAC-SHA256 (64 hex digits) over ``"<cmd> <unix ms> <nonce>"``,
+  checked with a constant-time compare, the time within ``replay_window_s`` of ours and the nonce
+  not seen within that window (see :class:`ControlAuth`). A plain ``up``/``down`` gets
+  ``err authentication required``.
+- ``stamp_key``: the reflector runs in STAMP authenticated mode (RFC 8762 §4.3.2) only.
+
+Counters (STAMP reflected/malformed/auth failures, control accepted/rejected by reason) are
+logged when the agent stops and, with ``stats_file``, written there as JSON twice a second.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
+import json
 import logging
+import os
+import re
 import shlex
+import signal
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +49,14 @@ from .prober import Datagram, open_udp, receive_datagrams
 log = logging.getLogger("failover.agent")
 
 FORWARDING = Path("/proc/sys/net/ipv4/ip_forward")
-LINE_LIMIT = 64
+#: Longest request line (a signed one is 116 octets); a longer one gets "err line too long".
+LINE_LIMIT = 256
 READ_TIMEOUT_S = 2.0
 ACTION_TIMEOUT_S = 10.0
+REPLAY_WINDOW_S = 30.0
+#: Nonces remembered at most (only authentic commands get in, so only a flood of them fills it).
+NONCE_CACHE_MAX = 65536
+STATS_PERIOD_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -41,6 +68,101 @@ class AgentConfig:
     on_down: str | None = None
     #: Lab only: hold every STAMP reply this long (emulates distance).
     lab_delay_ms: float = 0.0
+    #: Peers (addresses or prefixes) allowed to command; empty: anyone.
+    allow: tuple[str, ...] = ()
+    #: Shared key for signed up/down lines; None: plain up/down (the contract's default).
+    key: bytes | None = None
+    replay_window_s: float = REPLAY_WINDOW_S
+    #: Key for STAMP authenticated mode; None: unauthenticated mode.
+    stamp_key: bytes | None = None
+    #: Where to write the counters as JSON (periodically and at exit); None: log them at exit only.
+    stats_file: str | None = None
+
+
+def parse_allow(entries: tuple[str, ...] | list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``--allow`` values (addresses or prefixes), or ValueError naming the bad one."""
+    nets = []
+    for entry in entries:
+        try:
+            nets.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"--allow: not an IP address or prefix: {entry!r}") from None
+    return tuple(nets)
+
+
+def peer_allowed(peer, nets) -> bool:
+    """Is the TCP peer (``getpeername()``) inside one of ``nets``? Empty ``nets``: yes."""
+    if not nets:
+        return True
+    try:
+        addr = ipaddress.ip_address(peer[0])
+    except (TypeError, ValueError, IndexError):
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return any(addr.version == n.version and addr in n for n in nets)
+
+
+_SIGNED = re.compile(rb"(up|down) ([0-9]{1,16}) ([0-9a-f]{32}) ([0-9a-f]{64})")
+
+
+class AuthError(ValueError):
+    """A signed command that is refused; ``kind`` names the reason for the counters."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class ControlAuth:
+    """Checks signed ``<up|down> <unix ms> <nonce> <hmac>`` lines (pure: the clock is injected).
+
+    Order matters: the HMAC is checked first, so without the key nothing reaches the clock or
+    the nonce cache; then the time window (±``window_s``); then the nonce, remembered until its
+    line's timestamp has left the window (after that the time check refuses the line anyway), so
+    the cache holds at most what authentic commands put in it within one window.
+    """
+
+    def __init__(self, key: bytes, window_s: float = REPLAY_WINDOW_S, *, clock=None,
+                 max_nonces: int = NONCE_CACHE_MAX) -> None:
+        if not window_s > 0:
+            raise ValueError(f"replay window must be > 0 s, got {window_s}")
+        self.key = key
+        self.window_ms = int(window_s * 1000)
+        self.clock = clock or (lambda: time.time_ns() // 1_000_000)
+        self.max_nonces = max_nonces
+        self._nonces: dict[bytes, int] = {}  # nonce -> unix ms after which it cannot be replayed
+
+    def sign(self, command: str, ms: int, nonce: str) -> str:
+        """The line the router's daemon sends (kernel/failover/gateway.lua), for tests and tools."""
+        text = f"{command} {ms} {nonce}"
+        return f"{text} {hmac.new(self.key, text.encode(), 'sha256').hexdigest()}"
+
+    def check(self, line: bytes) -> str:
+        if line.endswith(b"\n"):
+            line = line[:-1]
+        if line in (b"up", b"down"):
+            raise AuthError("unauthenticated", "authentication required")
+        m = _SIGNED.fullmatch(line)
+        if m is None:
+            raise AuthError("malformed", "expected <up|down> <unix ms> <nonce> <hmac>")
+        command, ms, nonce, mac = m.groups()
+        text = line[: m.start(4) - 1]
+        expected = hmac.new(self.key, text, "sha256").hexdigest().encode()
+        if not hmac.compare_digest(expected, mac):
+            raise AuthError("bad_mac", "bad signature")
+        now = self.clock()
+        if abs(now - int(ms)) > self.window_ms:
+            raise AuthError("stale", "timestamp outside the replay window")
+        expiry = self._nonces.get(nonce)
+        if expiry is not None and expiry >= now:
+            raise AuthError("replayed", "replayed nonce")
+        if len(self._nonces) >= self.max_nonces:
+            self._nonces = {n: e for n, e in self._nonces.items() if e >= now}
+            if len(self._nonces) >= self.max_nonces:
+                raise AuthError("busy", "too many commands within the replay window")
+        self._nonces[nonce] = int(ms) + self.window_ms
+        return command.decode()
 
 
 def parse_command(line: bytes) -> str:
@@ -57,13 +179,19 @@ def parse_command(line: bytes) -> str:
 class StampReflector:
     """Stateless STAMP Session-Reflector on one UDP socket."""
 
-    def __init__(self, address: str, port: int = 862, lab_delay_ms: float = 0.0) -> None:
+    def __init__(self, address: str, port: int = 862, lab_delay_ms: float = 0.0,
+                 key: bytes | None = None) -> None:
+        """``key``: authenticated mode (RFC 8762 §4.3.2) only; unauthenticated packets are garbage."""
         if lab_delay_ms < 0:
             raise ValueError(f"lab delay must be >= 0 ms, got {lab_delay_ms}")
         self.address, self.port = address, port
         self.delay_s = lab_delay_ms / 1000
+        self.key = key
         self.reflected = 0
+        #: Datagrams that are not a (valid, for the mode) STAMP test packet, auth failures included.
         self.garbage = 0
+        #: Of those, authenticated-mode packets whose HMAC did not verify.
+        self.auth_failures = 0
         self.send_errors = 0
         self._sock = None
 
@@ -76,7 +204,8 @@ class StampReflector:
         self._sock = open_udp(self.address, self.port, ttl=True)
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self._sock.fileno(), self._readable)
-        log.info("STAMP reflector on %s:%d%s", *self.bound,
+        log.info("STAMP reflector on %s:%d%s%s", *self.bound,
+                 " (authenticated mode)" if self.key is not None else "",
                  f" (lab delay {self.delay_s * 1000:g} ms)" if self.delay_s else "")
 
     def close(self) -> None:
@@ -100,10 +229,16 @@ class StampReflector:
             # A held request "arrives" when the emulated distance has been covered.
             t2 = stamp.unix_ns_to_ntp(time.time_ns() if held else dgram.received_ns)
             # T3 as late as Python allows: right before the send, after all the work.
-            reply = stamp.reflect(dgram.data, t2_ntp=t2, t3_ntp=stamp.unix_ns_to_ntp(time.time_ns()),
-                                  ttl=dgram.ttl if dgram.ttl is not None else 0)
+            ttl = dgram.ttl if dgram.ttl is not None else 0
+            if self.key is None:
+                reply = stamp.reflect(dgram.data, t2_ntp=t2, t3_ntp=stamp.unix_ns_to_ntp(time.time_ns()), ttl=ttl)
+            else:
+                reply = stamp.reflect_auth(dgram.data, self.key, t2_ntp=t2,
+                                           t3_ntp=stamp.unix_ns_to_ntp(time.time_ns()), ttl=ttl)
         except stamp.StampError as e:
             self.garbage += 1
+            if isinstance(e, stamp.StampAuthError):
+                self.auth_failures += 1
             if self.garbage & (self.garbage - 1) == 0:  # 1st, 2nd, 4th...: visible, never a flood
                 log.info("ignored non-STAMP datagram #%d from %s: %s", self.garbage, dgram.address, e)
             return
@@ -114,12 +249,52 @@ class StampReflector:
             self.send_errors += 1
             log.debug("STAMP reply to %s: %s", dgram.address, e)
 
+    def stats(self) -> dict[str, int]:
+        return {"reflected": self.reflected, "malformed": self.garbage,
+                "auth_failures": self.auth_failures, "send_errors": self.send_errors}
+
 
 class Agent:
     def __init__(self, cfg: AgentConfig) -> None:
         self.cfg = cfg
         self.state: str | None = None
         self._lock = asyncio.Lock()
+        self.allow = parse_allow(cfg.allow)
+        self.auth = ControlAuth(cfg.key, cfg.replay_window_s) if cfg.key is not None else None
+        #: accepted, rejected, and per refusal reason (not_allowed, unauthenticated, bad_mac, ...).
+        self.control = Counter()
+        self.reflector: StampReflector | None = None
+
+    def stats(self) -> dict:
+        return {
+            "stamp": self.reflector.stats() if self.reflector is not None else {},
+            "control": dict(self.control),
+            "state": self.state,
+        }
+
+    def write_stats(self) -> None:
+        if self.cfg.stats_file is None:
+            return
+        tmp = f"{self.cfg.stats_file}.tmp"
+        try:
+            with open(tmp, "w") as f:
+                json.dump(self.stats(), f)
+            os.replace(tmp, self.cfg.stats_file)
+        except OSError as e:
+            log.warning("stats file %s: %s", self.cfg.stats_file, e)
+
+    def parse(self, line: bytes, peer) -> str:
+        """The command in ``line`` from ``peer``, or ValueError with the reason to send back."""
+        if not peer_allowed(peer, self.allow):
+            self.control["not_allowed"] += 1
+            raise ValueError("not allowed")
+        if self.auth is None:
+            return parse_command(line)
+        try:
+            return self.auth.check(line)
+        except AuthError as e:
+            self.control[e.kind] += 1
+            raise
 
     async def apply(self, command: str) -> None:
         hook = self.cfg.on_up if command == "up" else self.cfg.on_down
@@ -148,12 +323,14 @@ class Agent:
                 raise ValueError("line too long") from None
             except TimeoutError:
                 raise ValueError("timeout") from None
-            command = parse_command(line)
+            command = self.parse(line, peer)
             async with self._lock:  # commands apply in arrival order
                 await self.apply(command)
             log.info("%s from %s: done", command, peer)
+            self.control["accepted"] += 1
             writer.write(b"ok\n")
         except (ValueError, RuntimeError, OSError) as e:
+            self.control["rejected"] += 1
             log.info("rejected request from %s: %s", peer, e)
             writer.write(f"err {e}\n".encode())
         finally:
@@ -164,17 +341,48 @@ class Agent:
             writer.close()
 
     async def serve(self) -> None:
-        reflector = StampReflector(self.cfg.listen, self.cfg.stamp_port, self.cfg.lab_delay_ms)
+        """Serve until cancelled or SIGTERM/SIGINT (when run in the main thread)."""
+        reflector = StampReflector(self.cfg.listen, self.cfg.stamp_port, self.cfg.lab_delay_ms,
+                                   key=self.cfg.stamp_key)
+        self.reflector = reflector
         reflector.start()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        signals = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, task.cancel)
+                signals.append(sig)
+            except (ValueError, RuntimeError, NotImplementedError):
+                pass  # not the main thread (tests): the caller cancels
+        stats = asyncio.create_task(self._stats_loop()) if self.cfg.stats_file else None
         try:
             await self._serve_control()
+        except asyncio.CancelledError:
+            pass
         finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+            if stats is not None:
+                stats.cancel()
             reflector.close()
+            self.write_stats()
+            s = self.stats()
+            log.info("agent stopped: stamp %s; control %s",
+                     " ".join(f"{k}={v}" for k, v in s["stamp"].items()),
+                     " ".join(f"{k}={v}" for k, v in sorted(s["control"].items())) or "none")
+
+    async def _stats_loop(self) -> None:
+        while True:
+            self.write_stats()
+            await asyncio.sleep(STATS_PERIOD_S)
 
     async def _serve_control(self) -> None:
         server = await asyncio.start_server(
             self.handle, self.cfg.listen, self.cfg.port, limit=LINE_LIMIT, reuse_address=True
         )
-        log.info("agent listening on %s:%d", self.cfg.listen, self.cfg.port)
+        log.info("agent listening on %s:%d%s%s", self.cfg.listen, self.cfg.port,
+                 f" (allow {', '.join(map(str, self.allow))})" if self.allow else "",
+                 " (signed commands only)" if self.auth is not None else "")
         async with server:
             await server.serve_forever()

@@ -80,9 +80,21 @@ def cmd_conf(args: argparse.Namespace) -> int:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
-    from .agent import Agent, AgentConfig
+    from .agent import Agent, AgentConfig, parse_allow
+    from .keys import read_key_file
 
-    cfg = AgentConfig(args.listen, args.port, args.stamp_port, args.on_up, args.on_down, args.lab_delay_ms)
+    try:
+        parse_allow(args.allow)
+        key = read_key_file(args.key_file, "--key-file") if args.key_file else None
+        stamp_key = read_key_file(args.stamp_key_file, "--stamp-key-file") if args.stamp_key_file else None
+        if not 0 < args.replay_window_s <= 3600:
+            raise ValueError(f"--replay-window-s: must be in (0, 3600], got {args.replay_window_s:g}")
+    except ValueError as e:
+        print(f"failover: agent: {e}", file=sys.stderr)
+        return 2
+    cfg = AgentConfig(args.listen, args.port, args.stamp_port, args.on_up, args.on_down, args.lab_delay_ms,
+                      allow=tuple(args.allow), key=key, replay_window_s=args.replay_window_s,
+                      stamp_key=stamp_key, stats_file=args.stats_file)
     try:
         asyncio.run(Agent(cfg).serve())
     except KeyboardInterrupt:
@@ -233,6 +245,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--on-down", default=None, help="command to run on 'down' (default: forwarding off)")
     sp.add_argument("--lab-delay-ms", type=float, default=0.0, metavar="MS",
                     help="lab only: hold each STAMP reply MS ms, to emulate a distant gateway")
+    sp.add_argument("--allow", action="append", default=[], metavar="ADDR",
+                    help="router address or prefix allowed to send up/down (repeatable; default: any)")
+    sp.add_argument("--key-file", default=None, metavar="F",
+                    help="shared key (the router's control.key_file): accept only signed up/down lines")
+    sp.add_argument("--replay-window-s", type=float, default=30.0, metavar="S",
+                    help="signed lines: accepted timestamp skew and nonce memory (default 30)")
+    sp.add_argument("--stamp-key-file", default=None, metavar="F",
+                    help="STAMP authenticated mode (RFC 8762 HMAC) with this key")
+    sp.add_argument("--stats-file", default=None, metavar="F",
+                    help="write the agent's counters (STAMP reflected/malformed, control) here as JSON")
     sp.set_defaults(func=cmd_agent)
 
     sp = sub.add_parser("sidecar", help="FastAPI sidecar: heartbeats, election, REST, dashboard")

@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated
 
+from .keys import read_key_file
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_CONFIG = Path("conf/failover.toml")
@@ -20,7 +21,8 @@ IfName = Annotated[str, Field(min_length=1, max_length=15, pattern=r"^[^\s/:]+$"
 
 class _Section(BaseModel):
     # Unknown keys are typos more often than not: refuse them rather than ignore them.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: "5" is not 5 (a quoted number is a typo worth reporting, not coercing)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def _ipv4(value: str) -> str:
@@ -77,6 +79,9 @@ class Heartbeat(_Section):
     interval_ms: int = Field(20, ge=1, le=60_000)
     detect_multiplier: int = Field(3, ge=1, le=255)
     recover_count: int = Field(10, ge=1, le=10_000)
+    # STAMP authenticated mode (RFC 8762 §4.2.2) with this key, shared with the reflectors
+    # (`failover agent --stamp-key-file`); unauthenticated mode without it.
+    key_file: str | None = None
 
 
 class Election(_Section):
@@ -182,21 +187,25 @@ def load(path: str | Path = DEFAULT_CONFIG) -> Config:
         text = path.read_text()
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    return parse(text, str(path))
+    cfg = parse(text, str(path))
+    # Key files are read when used; a bad one is a configuration error, reported now.
+    for field, key_file in (("control.key_file", cfg.control.key_file), ("heartbeat.key_file", cfg.heartbeat.key_file)):
+        if key_file:
+            read_key(key_file, field)
+    return cfg
 
 
-MIN_KEY_BYTES = 16
-
-
-def read_key(path: str) -> bytes:
-    """A shared key file's bytes (surrounding whitespace dropped), or ConfigError naming it."""
+def read_key(path: str, field: str = "control.key_file") -> bytes:
+    """A shared key file's bytes, or ConfigError naming the field that points to it."""
     try:
-        key = Path(path).read_bytes().strip()
-    except OSError as e:
-        raise ConfigError(f"control.key_file: cannot read {path}: {e.strerror}") from None
-    if len(key) < MIN_KEY_BYTES:
-        raise ConfigError(f"control.key_file: {path} holds {len(key)} bytes, at least {MIN_KEY_BYTES} needed")
-    return key
+        return read_key_file(path, field)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
+def stamp_key(cfg: Config) -> bytes | None:
+    """The STAMP authenticated-mode key, or None for unauthenticated mode."""
+    return read_key(cfg.heartbeat.key_file, "heartbeat.key_file") if cfg.heartbeat.key_file else None
 
 
 def to_lua(cfg: Config) -> str:

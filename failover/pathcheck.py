@@ -23,7 +23,7 @@ import logging
 import math
 from collections.abc import Callable
 
-from .config import Config
+from .config import Config, stamp_key
 from .heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
 from .prober import Prober, Target
 
@@ -67,7 +67,7 @@ class PathCheck:
         self.target = Target("wan-probe", cfg.wan.probe, cfg.heartbeat.port)
         self.on_verdict = on_verdict
         self.prober = Prober([self.target], path_heartbeat_config(cfg), device=self.interface,
-                             on_change=self._changed)
+                             on_change=self._changed, stamp_key=stamp_key(cfg))
         self.up: bool | None = None  # None until the first verdict
         self.reason = "no verdict yet"
         self._task: asyncio.Task | None = None

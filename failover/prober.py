@@ -28,7 +28,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from .heartbeat import HeartbeatConfig, HeartbeatSession, SessionStats, StatusChange
-from .stamp import ReflectorPacket, SenderPacket, StampError, ntp_to_unix_ns, unix_ns_to_ntp
+from .stamp import (
+    ReflectorPacket,
+    SenderPacket,
+    StampAuthError,
+    StampError,
+    decode_reflector_auth,
+    encode_sender_auth,
+    ntp_to_unix_ns,
+    unix_ns_to_ntp,
+)
 
 __all__ = [
     "Datagram",
@@ -121,6 +130,8 @@ class Target:
 class ProberCounters:
     #: Datagrams that are not a STAMP reply to one of our probes (undecodable or unknown source).
     garbage: int = 0
+    #: Of those, authenticated-mode replies whose HMAC did not verify (only with ``stamp_key``).
+    auth_failures: int = 0
     #: ``sendto`` failures (no route, buffer full...): the probe counts as lost, as it should.
     send_errors: int = 0
     #: Ticks that came more than an interval late because the event loop was busy.
@@ -141,13 +152,17 @@ class Prober:
         *,
         device: str | None = None,
         on_change: ChangeHandler | None = None,
+        stamp_key: bytes | None = None,
     ) -> None:
+        """``stamp_key``: probe in STAMP authenticated mode (RFC 8762 §4.2.2, 112-octet packets
+        with an HMAC-SHA-256 made with this key); replies must then verify with it too."""
         self.targets = tuple(targets)
         if len({t.address for t in self.targets}) != len(self.targets):
             raise ValueError("prober: target addresses must be distinct")
         self.config = config
         self.device = device
         self.on_change = on_change
+        self.stamp_key = stamp_key
         self.sessions = {t.address: HeartbeatSession(config) for t in self.targets}
         self.counters = ProberCounters()
         self._by_address = {t.address: t for t in self.targets}
@@ -216,7 +231,8 @@ class Prober:
             session = self.sessions[target.address]
             t1 = time.time_ns()
             seq = session.on_send(t1)
-            packet = SenderPacket(seq, unix_ns_to_ntp(t1)).encode()
+            sent = SenderPacket(seq, unix_ns_to_ntp(t1))
+            packet = sent.encode() if self.stamp_key is None else encode_sender_auth(sent, self.stamp_key)
             try:
                 sock.sendto(packet, (target.address, target.port))
             except OSError as e:
@@ -237,12 +253,17 @@ class Prober:
             self.counters.garbage += 1
             return
         try:
-            reply = ReflectorPacket.decode(dgram.data)
+            if self.stamp_key is None:
+                reply = ReflectorPacket.decode(dgram.data)
+            else:
+                reply = decode_reflector_auth(dgram.data, self.stamp_key)
             t1 = ntp_to_unix_ns(reply.sender_timestamp)
             t2 = ntp_to_unix_ns(reply.receive_timestamp)
             t3 = ntp_to_unix_ns(reply.timestamp)
-        except StampError:
+        except StampError as e:
             self.counters.garbage += 1
+            if isinstance(e, StampAuthError):
+                self.counters.auth_failures += 1
             return
         # Duplicates and strays are counted by the session itself (``ignored``).
         session.on_reply(dgram.received_ns, reply.sender_sequence, t1, t2, t3)

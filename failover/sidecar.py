@@ -27,7 +27,7 @@ from typing import Any
 from api.events import EventHub
 from api.models import DaemonStatus, ElectedState, FailoverState, Gateway, State, WanState
 
-from .config import Config
+from .config import Config, stamp_key
 from .conntrack import FlowMover, Report
 from .control_client import DaemonLink, DaemonState
 from .election import Candidate, Decision, Election, score
@@ -67,6 +67,7 @@ class Sidecar:
             HeartbeatConfig(interval_ms=hb.interval_ms, detect_multiplier=hb.detect_multiplier,
                             recover_count=hb.recover_count),
             on_change=self._gateway_changed,
+            stamp_key=stamp_key(cfg),
         )
         self.election = Election(cfg.election.switch_margin, cfg.election.hold_ms)
         self.daemon = DaemonLink(cfg.control.socket, poll_s=POLL_S, on_state=self._daemon_state)
