@@ -131,7 +131,8 @@ class Lab:
         config = self.state / "router.toml"
         config.write_text(t.router_config(str(self.control_socket), str(self.token_file)))
         for g in t.gateway:
-            self._spawn(g.name, f"agent-{g.name}", [*cli, "agent", "--listen", g.address, "--lab-delay-ms", str(g.delay_ms)])
+            self._spawn(g.name, f"agent-{g.name}", [*cli, "agent", "--listen", g.address, "--allow", t.lan.router,
+                                                    "--lab-delay-ms", str(g.delay_ms)])
         self._spawn("internet", "reflector-internet", [*cli, "agent", "--listen", t.internet.host])
         self._spawn("internet", "flow-echo", [*cli, "lab", "echo", "--port", str(t.flow.port), "--bind", t.internet.host])
         self._spawn("router", "router", [*cli, "run", "--config", str(config),
