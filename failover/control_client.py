@@ -145,15 +145,20 @@ class DaemonLink:
         self.path_to = up
         await self.send(f"path {'up' if up else 'down'}")
 
-    async def poll(self) -> DaemonState | None:
-        """Read the state; push the election and path verdict where the daemon differs."""
+    async def _read_state(self) -> DaemonState | None:
         reply = await self.send("state")
         if reply is None:
             return None
         try:
-            state = parse_state(reply)
+            return parse_state(reply)
         except ValueError as e:
             self._lost(f"daemon answered nonsense: {e}")
+            return None
+
+    async def poll(self) -> DaemonState | None:
+        """Read the state; push the election and path verdict where the daemon differs."""
+        state = await self._read_state()
+        if state is None:
             return None
         if not self.connected:
             log.info("daemon connected on %s", self.path)
@@ -168,13 +173,8 @@ class DaemonLink:
                      state.elected, "up" if state.path else "down", ", ".join(resend))
             for line in resend:
                 await self.send(line)
-            reply = await self.send("state")
-            if reply is None:
-                return None
-            try:
-                state = parse_state(reply)
-            except ValueError as e:
-                self._lost(f"daemon answered nonsense: {e}")
+            state = await self._read_state()
+            if state is None:
                 return None
         self.state = state
         if self.on_state is not None:
