@@ -1,0 +1,128 @@
+"""Shared set-up for the lab-based benchmarks (bench.outage, bench.brownout).
+
+``BenchLab`` is failover/lab/namespaces.py's ``Lab`` (same topology, same processes) with a
+private prefix and state folder, so it runs beside a `failover lab up` lab. Its ``start`` is the
+lab's minus the two things that would collide or disturb a measurement: the host-side proxy on
+127.0.0.1:8080 (one per machine) and the 50 packet/s demo flow (the benchmark runs its own).
+It may append a ``[dampening]`` section to the router's config (see ``NO_HOLD``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from failover.lab.namespaces import Lab
+from failover.lab.topology import load
+from failover.netns import wait_for
+
+#: Failback hold-down that never holds: trials follow each other every few seconds, and the default
+#: dampening (penalty 1000, suppress 3000, half-life 15 s) would hold failback for tens of seconds
+#: after the third trial. Failover itself is never held by dampening (DESIGN, kernel/failover/
+#: dampening.lua), so this changes nothing in what is measured, only the wait between trials.
+NO_HOLD = ("[dampening]\npenalty = 1\nsuppress = 1000000\nmax_penalty = 1000000\nreuse = 0\n"
+           "min_clean_ms = 1000\n")
+
+
+class BenchLab(Lab):
+    def __init__(self, extra_config: str = NO_HOLD, prefix: str | None = None) -> None:
+        topo = load("conf/lab.toml")
+        topo = topo.model_copy(update={"prefix": prefix or f"afb{secrets.token_hex(2)}"})
+        self._tmp = Path(tempfile.mkdtemp(prefix="bench-lab-"))
+        super().__init__(topo, state=self._tmp / "state")
+        self.extra_config = extra_config
+        self.nets.names = {role: topo.ns(role) for role in topo.roles}
+
+    def ns(self, role: str) -> str:
+        return self.topo.ns(role)
+
+    def start(self) -> None:
+        t = self.topo
+        cli = [sys.executable, "-m", "failover.cli"]
+        self.token_file.write_text(secrets.token_urlsafe(24) + "\n")
+        self.token_file.chmod(0o600)
+        config = self.state / "router.toml"
+        config.write_text(t.router_config(str(self.control_socket), str(self.token_file)) + self.extra_config)
+        for g in t.gateway:
+            self._spawn(g.name, f"agent-{g.name}",
+                        [*cli, "agent", "--listen", g.address, "--lab-delay-ms", str(g.delay_ms)])
+        self._spawn("internet", "reflector-internet", [*cli, "agent", "--listen", t.internet.host])
+        # Bound to the host's address: a reply to a gateway's NATed uplink must leave from
+        # 203.0.113.1, or the gateway's conntrack does not match it and drops it.
+        self._spawn("internet", "flow-echo",
+                    [*cli, "lab", "echo", "--port", str(t.flow.port), "--bind", t.internet.host])
+        self._spawn("router", "router", [*cli, "run", "--config", str(config)])
+        wait_for(lambda: self.state_or_none() is not None, timeout=30, interval=0.1, what="the daemon")
+        wait_for(self.steady, timeout=30, interval=0.1, what="WAN up, path up, failover off")
+
+    def log(self, name: str) -> str:
+        p = self.logs / f"{name}.log"
+        return p.read_text(errors="replace") if p.exists() else ""
+
+    # -- the daemon's view ---------------------------------------------------------------------
+
+    def control(self, line: str, timeout: float = 2.0) -> str:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(str(self.control_socket))
+            s.sendall(line.encode() + b"\n")
+            reply = b""
+            while not reply.endswith(b"\n"):
+                chunk = s.recv(512)
+                if not chunk:
+                    break
+                reply += chunk
+        return reply.decode().strip()
+
+    def state_or_none(self) -> dict[str, str] | None:
+        try:
+            reply = self.control("state")
+        except OSError:
+            return None
+        if not reply.startswith("ok "):
+            return None
+        return dict(kv.split("=", 1) for kv in reply.split()[1:])
+
+    def steady(self) -> bool:
+        s = self.state_or_none()
+        return bool(s) and s["wan"] == "up" and s["path"] == "up" and s["failover"] == "off" \
+            and s["rule"] == "absent"
+
+    # -- faults -------------------------------------------------------------------------------
+
+    def isp_forwarding(self, on: bool) -> None:
+        self.nets.sysctl("isp", "net.ipv4.ip_forward", 1 if on else 0)
+
+    def isp_carrier(self, up: bool) -> None:
+        """wan0 loses carrier when the ISP's end of the veth goes down. Taking isp0 down also
+        deletes the ISP's route back to the LAN, so it is put back with the carrier (the lab's own
+        `fault clear` does not, and the client's traffic via the ISP stays broken afterwards)."""
+        self.nets.ip("isp", "link", "set", "isp0", "up" if up else "down")
+        if up:
+            self.nets.ip("isp", "route", "replace", self.topo.lan.prefix, "via", self.topo.wan.router)
+
+    def isp_loss(self, percent: int | None, both: bool = False) -> None:
+        """Random loss in the ISP's forward chain (nftables numgen), or none."""
+        ns = self.ns("isp")
+        subprocess.run(["ip", "netns", "exec", ns, "nft", "delete", "table", "ip", "benchloss"],
+                       capture_output=True)
+        if percent is None:
+            return
+        match = "" if both else 'iifname "isp0" '
+        rules = ("table ip benchloss {\n chain forward_loss {\n  type filter hook forward priority 0; policy accept;\n"
+                 f"  {match}numgen random mod 100 < {percent} drop\n }}\n}}\n")
+        proc = subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=rules,
+                              capture_output=True, text=True)
+        if proc.returncode:
+            raise RuntimeError(f"nft in the ISP: {proc.stderr.strip()}")
+
+    def cleanup(self) -> None:
+        try:
+            self.down()
+        finally:
+            subprocess.run(["rm", "-rf", str(self._tmp)])
