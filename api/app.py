@@ -78,12 +78,14 @@ def create_app(
     def elected() -> ElectedState:
         return sidecar.state().elected
 
+    # Read-only views are async: a sync handler would hop to the thread pool (and the GIL) on
+    # every request, which costs more than the view itself under load (bench/api_latency).
     @app.get("/api/v1/state", response_model=State)
-    def get_state() -> State:
+    async def get_state() -> State:
         return sidecar.state()
 
     @app.get("/api/v1/gateways", response_model=list[Gateway])
-    def get_gateways() -> list[Gateway]:
+    async def get_gateways() -> list[Gateway]:
         return sidecar.gateways()
 
     @app.post("/api/v1/elect", response_model=ElectedState, dependencies=authorized, responses=problems)
@@ -109,7 +111,7 @@ def create_app(
                             pinned=bool(d and d.pinned and d.address == address))
 
     @app.get("/api/v1/log", response_model=list[LogEvent])
-    def get_log() -> list[dict]:
+    async def get_log() -> list[dict]:
         return list(hub.history)
 
     @app.get("/api/v1/events", response_class=EventSourceResponse,

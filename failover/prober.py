@@ -75,11 +75,16 @@ class Datagram:
     ttl: int | None
 
 
+RCVBUF = 4 << 20
+
+
 def open_udp(address: str = "0.0.0.0", port: int = 0, *, device: str | None = None, ttl: bool = False) -> socket.socket:
     """A non-blocking IPv4 UDP socket with kernel receive timestamps (and the TTL if asked)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        # Replies from hundreds of candidates arrive in one burst per interval: room for them.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         if ttl:
             sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
         if device is not None:
