@@ -8,13 +8,12 @@ lives elsewhere.
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import ARTIFACTS, REPO
+from .conftest import ARTIFACTS
 from .fake_sidecar import TOKEN
 
 pytestmark = pytest.mark.browser
@@ -308,7 +307,8 @@ def test_phone_layout_single_column(new_page, sidecar):
 
 
 def test_wall_screen_layout_and_screenshot(new_page, sidecar):
-    """Multi-column on a wall screen; also makes the README's screenshot (docs/dashboard.png)."""
+    """Multi-column on a wall screen (screenshot in tests/artifacts; the README's comes from the
+    real lab: tests/browser/test_dashboard_lab.py writes tests/artifacts/dashboard-lab.png)."""
     fake = sidecar.fake
     fake.lab_enabled = True
     sidecar.control("PUT", "/test/tick", {"interval": 0.25, "wobble": True})
@@ -339,5 +339,4 @@ def test_wall_screen_layout_and_screenshot(new_page, sidecar):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "dashboard.png"
     page.screenshot(path=str(shot), full_page=True)
-    (REPO / "docs").mkdir(exist_ok=True)
-    shutil.copyfile(shot, REPO / "docs" / "dashboard.png")
+
