@@ -3,43 +3,19 @@ code run from a thread inside a namespace, the sidecar's /metrics parsed, a proc
 
 from __future__ import annotations
 
-import ctypes
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 from failover.netns import Namespaces, wait_for
+from failover.nsocket import run_in
 
-CLONE_NEWNET = 0x40000000
 REPO = Path(__file__).resolve().parents[1]
 
 
-def in_netns(netns: str, fn, *args):
-    """Run ``fn(*args)`` in a thread that joined ``netns`` (setns is per thread); return its result."""
-    out: dict = {}
-
-    def body() -> None:
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)
-            try:
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), "setns")
-            finally:
-                os.close(fd)
-            out["value"] = fn(*args)
-        except BaseException as e:  # noqa: BLE001
-            out["error"] = e
-
-    t = threading.Thread(target=body)
-    t.start()
-    t.join()
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
+in_netns = run_in  # the bench's name for it
 
 
 def add_reflectors(nets: Namespaces, role: str, addresses: list[str], prefixlen: int, tmp: Path,

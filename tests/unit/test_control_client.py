@@ -8,29 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 
 import pytest
 
 from failover.control_client import DaemonLink, DaemonUnavailable, parse_state, request
-
-
-def run_async(main):
-    """asyncio.run in its own thread: immune to an event loop another test left running here."""
-    box = {}
-
-    def target():
-        try:
-            box["value"] = asyncio.run(main)
-        except BaseException as e:  # re-raised in the test's thread
-            box["error"] = e
-
-    t = threading.Thread(target=target)
-    t.start()
-    t.join()
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
 
 
 GOOD = "ok wan=up carrier=up path=down failover=off elected=10.10.0.11 rule=absent changes=3"
@@ -88,7 +69,7 @@ def test_parse_state_rejects_malformed_replies(line):
 
 def test_request_without_daemon_says_so(tmp_path):
     with pytest.raises(DaemonUnavailable, match="daemon not there"):
-        run_async(request(str(tmp_path / "none.sock"), "state"))
+        asyncio.run(request(str(tmp_path / "none.sock"), "state"))
 
 
 def test_request_to_silent_peer_times_out(tmp_path):
@@ -101,7 +82,7 @@ def test_request_to_silent_peer_times_out(tmp_path):
             with pytest.raises(DaemonUnavailable, match="no reply within"):
                 await request(str(tmp_path / "s.sock"), "state", timeout=0.2)
 
-    run_async(main())
+    asyncio.run(main())
 
 
 def test_link_reports_missing_daemon_and_keeps_going(tmp_path):
@@ -114,7 +95,7 @@ def test_link_reports_missing_daemon_and_keeps_going(tmp_path):
         assert seen == [None, None]
         assert link.elect_to == "10.10.0.12"
 
-    run_async(main())
+    asyncio.run(main())
 
 
 def test_link_resends_election_and_path_when_daemon_comes_back(tmp_path):
@@ -138,4 +119,4 @@ def test_link_resends_election_and_path_when_daemon_comes_back(tmp_path):
         assert (state.elected, state.path) == ("10.10.0.12", False)
         await daemon.stop()
 
-    run_async(main())
+    asyncio.run(main())

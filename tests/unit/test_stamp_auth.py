@@ -16,7 +16,7 @@ from failover.agent import StampReflector
 from failover.heartbeat import HeartbeatConfig
 from failover.prober import Datagram, Prober, Target
 
-from .test_agent_reflector import ntp_now, run_async
+from .test_agent_reflector import ntp_now
 
 KEY = b"stamp-shared-key-0123456789"
 
@@ -156,7 +156,7 @@ def test_reflector_in_authenticated_mode():
             c.close()
             r.close()
 
-    r, replies = run_async(main())
+    r, replies = asyncio.run(main())
     assert len(replies) == 1
     got = stamp.decode_reflector_auth(replies[0], KEY)
     assert got.sender_sequence == 5 and got.sender_timestamp > 0
@@ -178,7 +178,7 @@ def test_prober_in_authenticated_mode_needs_a_reflector_with_the_same_key(reflec
             await p.close()
             r.close()
 
-    snap, counters, r = run_async(main())
+    snap, counters, r = asyncio.run(main())
     assert (snap.status.value == "up") is up
     if up:
         assert counters.garbage == 0 and 0 < snap.rtt_ms < 50 and r.reflected > 0
