@@ -10,7 +10,9 @@ local lsock = require("linux.socket")
 local DONTWAIT, NONBLOCK = lsock.msg.DONTWAIT, lsock.sock.NONBLOCK
 
 local MAX_LINE = 256
-local MAX_CLIENTS = 32
+local MAX_CLIENTS = 32      -- requests being read at once; more make the oldest leave
+local BACKLOG = 1024        -- connections the kernel queues between two polls
+local ACCEPTS = 128         -- accepted per poll: bounded work, and a flood still drains
 local IDLE_MS = 2000
 
 local control = {}
@@ -23,7 +25,7 @@ end
 function control.listen(path)
 	local s = unix.stream(path)
 	s:bind()
-	s:listen(MAX_CLIENTS)
+	s:listen(BACKLOG)
 	return setmetatable({server = s, clients = {}}, control)
 end
 
@@ -33,7 +35,7 @@ local function reply(client, line)
 end
 
 local function accept(self)
-	for _ = 1, MAX_CLIENTS do   -- bounded work per poll, even under a connection flood
+	for _ = 1, ACCEPTS do
 		local ok, s = pcall(self.server.accept, self.server, NONBLOCK)
 		if not ok then
 			return
