@@ -43,6 +43,7 @@ from failover.nsocket import socket_in
 from failover.stamp import ReflectorPacket, SenderPacket, StampError, ntp_to_unix_ns
 from tests.topotests.heartbeat_topology import NetnsHttp
 
+ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 PORT = 862
@@ -67,9 +68,10 @@ def capture(netns: str, seconds: float) -> tuple[list[float], dict[str, list[flo
     def setup(s: socket.socket) -> None:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 24)
         s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        s.bind(("refl0", ETH_P_IP))
+        s.bind(("refl0", ETH_P_ALL))
 
-    s = socket_in(netns, socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP), setup=setup)
+    # ETH_P_ALL, not ETH_P_IP: only "all" taps see outgoing packets (dev_queue_xmit_nit).
+    s = socket_in(netns, socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL), setup=setup)
     s.settimeout(0.2)
     sent: dict[tuple[str, int], tuple[int, int]] = {}
     errors: list[float] = []
@@ -78,8 +80,10 @@ def capture(netns: str, seconds: float) -> tuple[list[float], dict[str, list[flo
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         try:
-            data, anc, _f, _addr = s.recvmsg(2048, 64)
+            data, anc, _f, addr = s.recvmsg(2048, 64)
         except TimeoutError:
+            continue
+        if addr[1] != ETH_P_IP:
             continue
         ts = None
         for level, kind, payload in anc:
