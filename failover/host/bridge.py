@@ -94,7 +94,3 @@ def as_bytes(value: Any, n: int, fname: str) -> bytes:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value).encode()
     raise argerror(n, fname, "string expected")
-
-
-def opt_int(value: Any, default: int, n: int, fname: str) -> int:
-    return default if value is None else as_int(value, n, fname)
