@@ -248,7 +248,12 @@ class ReflectorPacket:
     def decode(cls, data: bytes) -> ReflectorPacket:
         """Parse; MBZ octets and anything past octet 44 are ignored."""
         _check_length("reflector", data)
-        (seq, ts, err, rx_ts, s_seq, s_ts, s_err, ttl) = _REFLECTOR.unpack_from(data)
+        return cls._from_fields(_REFLECTOR.unpack_from(data))
+
+    @classmethod
+    def _from_fields(cls, fields: tuple[int, ...]) -> ReflectorPacket:
+        """From the unpacked wire fields, which both modes lay out in the same order."""
+        (seq, ts, err, rx_ts, s_seq, s_ts, s_err, ttl) = fields
         return cls(
             sequence=seq,
             timestamp=ts,
@@ -396,17 +401,7 @@ def encode_reflector_auth(packet: ReflectorPacket, key: bytes, size: int = AUTH_
 def decode_reflector_auth(data: bytes, key: bytes) -> ReflectorPacket:
     """Verify the HMAC, then parse a reflector packet in authenticated mode."""
     _verified("reflector", data, key)
-    (seq, ts, err, rx_ts, s_seq, s_ts, s_err, ttl) = _AUTH_REFLECTOR.unpack_from(data)
-    return ReflectorPacket(
-        sequence=seq,
-        timestamp=ts,
-        error_estimate=ErrorEstimate.decode(err),
-        receive_timestamp=rx_ts,
-        sender_sequence=s_seq,
-        sender_timestamp=s_ts,
-        sender_error_estimate=ErrorEstimate.decode(s_err),
-        sender_ttl=ttl,
-    )
+    return ReflectorPacket._from_fields(_AUTH_REFLECTOR.unpack_from(data))
 
 
 def reflect_auth(
