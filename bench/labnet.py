@@ -10,13 +10,13 @@ It may append a ``[dampening]`` section to the router's config (see ``NO_HOLD``)
 from __future__ import annotations
 
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from failover.control_client import request_blocking
 from failover.lab.namespaces import Lab
 from failover.lab.topology import load
 from failover.netns import wait_for
@@ -67,17 +67,7 @@ class BenchLab(Lab):
     # -- the daemon's view ---------------------------------------------------------------------
 
     def control(self, line: str, timeout: float = 2.0) -> str:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(timeout)
-            s.connect(str(self.control_socket))
-            s.sendall(line.encode() + b"\n")
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = s.recv(512)
-                if not chunk:
-                    break
-                reply += chunk
-        return reply.decode().strip()
+        return request_blocking(str(self.control_socket), line.encode() + b"\n", timeout)
 
     def state_or_none(self) -> dict[str, str] | None:
         try:

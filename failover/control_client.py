@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -70,6 +71,23 @@ class DaemonState:
     elected: str | None
     rule: bool
     changes: int
+
+
+def request_blocking(path: str, data: bytes, timeout: float = TIMEOUT_S) -> str:
+    """One exchange without asyncio, for command-line tools, tests and benchmarks: ``data`` is
+    sent as is (a line, or deliberately not one), the write side closed, the reply read."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = s.recv(512)
+            if not chunk:
+                break
+            reply += chunk
+    return reply.decode(errors="replace").strip()
 
 
 def parse_state(line: str) -> DaemonState:

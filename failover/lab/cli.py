@@ -82,14 +82,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         "flow": None,
     }
     if lab.control_socket.exists():
-        import socket
+        from ..control_client import request_blocking
 
         try:
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(2)
-                s.connect(str(lab.control_socket))
-                s.sendall(b"state\n")
-                status["daemon"] = s.recv(512).decode().strip()
+            status["daemon"] = request_blocking(str(lab.control_socket), b"state\n", 2)
         except OSError as e:
             status["daemon"] = f"unreachable: {e}"
     if lab.flow_file.exists():

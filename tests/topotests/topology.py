@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 import textwrap
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from failover.control_client import request_blocking
 from failover.netns import Namespaces, sh, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,18 +149,7 @@ class RouterTopology:
 
     def control(self, line: str | bytes, timeout: float = 2.0) -> str:
         data = line if isinstance(line, bytes) else line.encode() + b"\n"
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(timeout)
-            s.connect(self.socket_path)
-            s.sendall(data)
-            s.shutdown(socket.SHUT_WR)
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = s.recv(512)
-                if not chunk:
-                    break
-                reply += chunk
-        return reply.decode().strip()
+        return request_blocking(self.socket_path, data, timeout)
 
     def state(self) -> dict[str, str]:
         reply = self.control("state")
