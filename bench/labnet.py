@@ -64,6 +64,10 @@ class BenchLab(Lab):
         p = self.logs / f"{name}.log"
         return p.read_text(errors="replace") if p.exists() else ""
 
+    def router_errors(self) -> list[str]:
+        """Tracebacks and errors the router logged: a benchmark with any is not a clean run."""
+        return [line for line in self.log("router").splitlines() if "Traceback" in line or " ERROR " in line]
+
     # -- the daemon's view ---------------------------------------------------------------------
 
     def control(self, line: str, timeout: float = 2.0) -> str:

@@ -154,7 +154,7 @@ def main() -> int:
             flow.close()
             listener.close()
     finally:
-        errors = [l for l in lab.log("router").splitlines() if "Traceback" in l or " ERROR " in l]
+        errors = lab.router_errors()
         lab.cleanup()
     if errors:
         print("router log errors:", *errors[:10], sep="\n  ")
