@@ -109,8 +109,11 @@ def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_f
     from api.app import create_app
     from api.auth import TokenError
 
+    from .sidecar import Sidecar
+
     try:
-        app = create_app(cfg, lab_fault_command=lab_fault_command, lab_flow_file=lab_flow_file)
+        app = create_app(Sidecar(cfg), token_file=cfg.api.token_file, lab_fault_command=lab_fault_command,
+                         lab_flow_file=lab_flow_file)
     except TokenError as e:
         print(f"failover: {e}", file=sys.stderr)
         raise SystemExit(2) from None
