@@ -31,10 +31,11 @@ import time
 
 from bench.event_to_rule import rtnl_listener
 from bench.labnet import BenchLab
-from bench.netutil import loadavg
+from bench.netutil import loadavg, parse_metrics
 from bench.outage import TARGET_MS, Flow, run_kind
 from bench.stats import percentile, summary
 from failover.netns import wait_for
+from tests.topotests.heartbeat_topology import NetnsHttp
 
 SPIKE = re.compile(r"spike \d+ held (\d+) ms, (\d+) replies")
 
@@ -62,6 +63,7 @@ def main() -> int:
         events: queue.Queue = queue.Queue()
         listener = rtnl_listener(lab.ns("router"), events)
         flow = Flow(lab, args.rate)
+        http = NetnsHttp(lab.ns("router"))
         try:
             print(f"delay_spikes: path target holds its replies 150-400 ms every 3 s, {args.rate} packet/s UDP "
                   f"flow client -> internet host through the WAN; `failover run`, path check 5 ms "
@@ -72,9 +74,13 @@ def main() -> int:
                 events.get()
             spikes0, downs0 = len(spikes(lab)), path_downs(lab)
             changes0 = int(lab.state_or_none()["changes"])
+            metrics0 = parse_metrics(http.get("/metrics").text)
             flow.mark()
             time.sleep(args.minutes * 60)
             r = flow.report()
+            metrics = parse_metrics(http.get("/metrics").text)
+            late = metrics.get("failover_wan_probe_late_replies_total", 0) - metrics0.get(
+                "failover_wan_probe_late_replies_total", 0)
             held = spikes(lab)[spikes0:]
             rules = sum(1 for kind, _t, _ in list(events.queue) if kind == "rule")
             downs = path_downs(lab) - downs0
@@ -89,6 +95,9 @@ def main() -> int:
                 print("  spikes                 : none seen: the reflector did not spike, nothing was measured")
             print(f"  failovers during spikes: {rules} failover rules added, {downs} path-down verdicts, "
                   f"{changes} daemon rule changes  target 0 {'MET' if ok else 'MISSED'}")
+            print(f"  path check             : {late:.0f} late replies (after the 60 ms detect time), loss over its "
+                  f"last 30 s {100 * metrics.get('failover_wan_probe_loss_ratio', 0):.1f} %, RTT now "
+                  f"{1000 * metrics.get('failover_wan_probe_rtt_seconds', 0):.1f} ms")
             print(f"  flow during spikes     : {r['echoes']}/{r['sent']} echoed "
                   f"({100 * r['echoes'] / max(1, r['sent']):.2f} %), longest gap {r['gap_ms']:.1f} ms  (no target)")
             if args.trials:
@@ -100,6 +109,7 @@ def main() -> int:
                       f"{'MET' if ok else 'MISSED'}")
                 print(f"  blackout fault -> rule : {summary(fault_rule)}")
         finally:
+            http.close()
             flow.close()
             listener.close()
     finally:
