@@ -9,10 +9,17 @@ local classes = {}                                  -- lua_class -> metatable
 
 local lib = {}
 
--- Results of a Python function: (true, ...) or (false, message).
+local efault, errnames = host.efault, host.errnames
+
+-- Results of a Python function: (true, ...) or (false, message). Before kernel 6.7 an errno
+-- name reads "(efault)" (host.efault set: `failover lunatik --errors=pre-6.7`).
 function lib.check(ok, ...)
 	if not ok then
-		error((...), 0)
+		local message = ...
+		if efault and errnames[message] then
+			message = efault
+		end
+		error(message, 0)
 	end
 	return lib.out(...)
 end
