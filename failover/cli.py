@@ -151,7 +151,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         _serve_sidecar(cfg, args.lab_fault_command, args.lab_flow_file)
     finally:
-        kernel.shutdown()
+        launcher.stop(kernel, cfg)
     return 1 if kernel.errors else 0
 
 

@@ -28,6 +28,8 @@ LAN_PREFIX = "10.10.0.0/24"
 ROUTER_LAN = "10.10.0.1"
 TABLE = 100
 PRIORITY = 1000
+# The host's error wording as kernels >= 6.7 give it, and as older ones do ("(efault)" for all).
+ERROR_STYLES = ["names", "pre-6.7"]
 
 
 def gateway_address(i: int) -> str:
@@ -41,6 +43,8 @@ class RouterTopology:
     gateways: list[str] = field(default_factory=list)  # addresses, gw1 first
     host: object = None
     socket_path: str = ""
+    error_style: str = "names"          # FAILOVER_HOST_ERRORS: "pre-6.7" words every errno "(efault)"
+    clock_offset_file: Path | None = None  # FAILOVER_HOST_CLOCK_OFFSET_FILE, see shift_clock
 
     # -- building -------------------------------------------------------------------------
 
@@ -123,9 +127,12 @@ class RouterTopology:
 
     def start_host(self, config: Path | None = None, root: str = "kernel"):
         config = config or self.config()
+        env = {**os.environ, "FAILOVER_HOST_ERRORS": self.error_style}
+        if self.clock_offset_file is not None:
+            env["FAILOVER_HOST_CLOCK_OFFSET_FILE"] = str(self.clock_offset_file)
         self.host = self.nets.spawn(
             "router", [sys.executable, "-m", "failover.cli", "host", "--config", str(config), "--root", root],
-            log=self.tmp / "host.log", cwd=REPO,
+            log=self.tmp / "host.log", cwd=REPO, env=env,
         )
         wait_for(lambda: self._control_ready(), timeout=10, what="the daemon's control socket")
         return self.host
@@ -137,6 +144,13 @@ class RouterTopology:
             return self.control("state").startswith("ok")
         except OSError:
             return False
+
+    def shift_clock(self, ms: int) -> None:
+        """Step the host's wall clock (linux.time()) to real time + ms, while it runs."""
+        assert self.clock_offset_file is not None, "set clock_offset_file before start_host"
+        tmp = self.clock_offset_file.with_suffix(".new")
+        tmp.write_text(f"{ms}\n")
+        tmp.rename(self.clock_offset_file)
 
     def stop_host(self) -> int:
         rc = self.nets.stop(self.host)
