@@ -128,12 +128,19 @@ class Sidecar:
         out = []
         for t in self.targets:
             s = self.prober.snapshot(t.address)
+            reachable = self._reachable(t.address)
             out.append(Gateway(
                 name=t.name, address=t.address, status=s.status.value,
                 rtt_ms=s.rtt_ms, jitter_ms=s.jitter_ms, loss=s.loss,
                 score=self._score(s), elected=t.address == elected,
+                reachable=reachable, usable=s.status is not Status.DOWN and reachable is not False,
             ))
         return out
+
+    def _reachable(self, address: str) -> bool | None:
+        """Can the daemon tell it up/down? None while no daemon answers."""
+        d = self.daemon.state
+        return None if d is None else address not in d.unreachable
 
     def elected_address(self) -> str | None:
         """What routing uses: the daemon's election when it answers, else ours."""
@@ -182,6 +189,8 @@ class Sidecar:
         status = self.prober.snapshot(address).status
         if status is not Status.UP:
             raise GatewayDown(f"{self._names[address]} {address} is {status.value}: cannot pin it")
+        if self._reachable(address) is False:
+            raise GatewayDown(f"{self._names[address]} {address} does not answer up/down: cannot pin it")
         self.election.pin(address)
         self.hub.log("election", f"pinned to {self._names[address]} {address} by the REST API",
                      address=address, name=self._names[address], pinned=True)
@@ -203,7 +212,8 @@ class Sidecar:
             s = self.prober.snapshot(t.address)
             # Unknown (no verdict yet, only at start) is not down: the first configured gateway,
             # which the daemon uses meanwhile, is not left before it had its chance to answer.
-            out.append(Candidate(t.address, t.name, s.status is not Status.DOWN, self._score(s)))
+            out.append(Candidate(t.address, t.name, s.status is not Status.DOWN, self._score(s),
+                                 reachable=self._reachable(t.address) is not False))
         return out
 
     async def _election_loop(self) -> None:
@@ -244,13 +254,19 @@ class Sidecar:
         self.hub.log("gateway", message, name=target.name, address=target.address,
                      status=change.new.value, previous=change.old.value,
                      rtt_ms=stats.rtt_ms, loss=stats.loss)
+        if change.old is Status.DOWN and change.new is Status.UP:
+            # Back after a loss: it may have restarted and forgotten what it was told.
+            self._spawn(self.daemon.reassert(target.address))
         self._elect_now.set()
 
     def _path_verdict(self, up: bool, reason: str) -> None:
         log.info("WAN path %s: %s", _updown(up), reason)
         self.hub.log("wan", f"path {_updown(up)}: {reason}", path=up, source="path-check")
+        self._spawn(self.daemon.set_path(up))
+
+    def _spawn(self, request) -> None:
         # Called from the prober's tick: send without blocking it; keep a reference until done.
-        task = asyncio.get_running_loop().create_task(self.daemon.set_path(up))
+        task = asyncio.get_running_loop().create_task(request)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -266,8 +282,21 @@ class Sidecar:
             if prev is None or prev.failover != d.failover:
                 if prev is not None or d.failover:
                     self._failover_changed(d)
+            self._reachability_changed(prev.unreachable if prev is not None else frozenset(), d.unreachable)
         self.flows.observe(d)
         self._publish_state()
+
+    def _reachability_changed(self, before: frozenset[str], now: frozenset[str]) -> None:
+        for address in sorted(before ^ now):
+            name = self._names.get(address, "?")
+            if address in now:
+                message = f"{name} {address} unusable: the daemon's last up/down exchanges with it failed"
+            else:
+                message = f"{name} {address} usable again: it acknowledged the daemon"
+            log.info("%s", message)
+            self.hub.log("gateway", message, name=name, address=address, reachable=address not in now)
+        if before != now:
+            self._elect_now.set()
 
     def _failover_changed(self, d: DaemonState) -> None:
         if d.failover:
