@@ -22,16 +22,20 @@ Nothing can move a TCP connection across two NATs with different public addresse
 that it fails in a round trip, not after minutes. Never a table flush: everything else (LAN-local
 flows, the router's own connections, port forwards, other interfaces) stays.
 
-This module is a pure core (:func:`select`, no I/O) and a thin netlink shell
-(:class:`ConntrackTable` over pyroute2 0.9's ``NFCTSocket``, which dumps and deletes fine;
-deletion names the entry by original tuple, zone and ``CTA_ID``, so an entry re-created with
-the same tuple after the dump is normally not touched; the kernel derives the id from the
-entry's memory, so a re-creation in the same slot can reuse it, and losing that fresh entry is
-harmless: the next packet makes it again). :class:`FlowMover` is what the sidecar holds: it
-watches the daemon's ``state`` and acts once per transition, only after the daemon reports the
-rule in its new state (``rule=present`` on failover, ``rule=absent`` on failback), so the new
-route is in place before any entry goes. Lunatik has no conntrack API; that is why this runs in
-the sidecar and not in the daemon.
+At router scale (10^5 entries) the clean-up is one kernel-side request: the router's own
+nftables rules mark each connection by the path it takes (:mod:`failover.flowmarks`, loaded by
+:class:`FlowMover`) and :func:`clean_marked` deletes by mark (:mod:`failover.ctnetlink`); the
+marks encode the selection below. Without ``nft`` (or on a kernel too old for a filtered delete)
+:func:`clean` does it the slow way: a pure core (:func:`select`, no I/O) over a thin netlink shell
+(:class:`ConntrackTable` over pyroute2 0.9's ``NFCTSocket``, which dumps and deletes fine, about
+1 ms of Python per entry; deletion names the entry by original tuple, zone and ``CTA_ID``, so an
+entry re-created with the same tuple after the dump is normally not touched; the kernel derives
+the id from the entry's memory, so a re-creation in the same slot can reuse it, and losing that
+fresh entry is harmless: the next packet makes it again). :class:`FlowMover` is what the sidecar
+holds: it watches the daemon's ``state`` and acts once per transition, only after the daemon
+reports the rule in its new state (``rule=present`` on failover, ``rule=absent`` on failback), so
+the new route is in place before any entry goes. Lunatik has no conntrack API; that is why this
+runs in the sidecar and not in the daemon.
 
 Selection (IPv4; the router's own addresses come from its interfaces at transition time):
 
