@@ -284,11 +284,6 @@ class Report:
     def count(self) -> int:
         return self.deleted if self.deleted is not None else len(self.removed)
 
-    def fields(self) -> dict[str, Any]:
-        """For the event log: what went, entry by entry (bounded)."""
-        return {"transition": self.transition, "conntrack_removed": self.count, "method": self.method,
-                "flows": [str(f) for f in self.removed[:32]], "error": self.error}
-
     def message(self) -> str:
         if self.error:
             return f"flows: {self.transition} conntrack clean-up failed: {self.error}"
