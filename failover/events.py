@@ -210,13 +210,14 @@ class FlowsMoved(LogEvent):
     removed: int
     flows: tuple[str, ...]
     error: str | None
+    method: str = "dump"   # "mark": one kernel-side delete by ct mark (flows then empty)
 
     @property
     def message(self) -> str:
         return self.text
 
     def fields(self) -> dict[str, Any]:
-        return {"transition": self.transition, "conntrack_removed": self.removed,
+        return {"transition": self.transition, "conntrack_removed": self.removed, "method": self.method,
                 "flows": list(self.flows), "error": self.error}
 
 

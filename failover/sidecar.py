@@ -335,7 +335,7 @@ class Sidecar:
                                    carrier=d.carrier, path=d.path, rule=d.rule))
 
     def _flows_moved(self, r: Report) -> None:
-        self._emit(FlowsMoved(transition=r.transition, text=r.message(), removed=len(r.removed),
+        self._emit(FlowsMoved(transition=r.transition, text=r.message(), removed=r.count, method=r.method,
                               flows=tuple(str(f) for f in r.removed[:32]), error=r.error))
 
     def _publish_state(self) -> None:
