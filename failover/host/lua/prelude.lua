@@ -4,6 +4,7 @@
 local host, libdir, scriptroot = ...
 
 local getinfo = debug.getinfo
+local type = type   -- the stock type(): the global one is replaced below
 local handles = setmetatable({}, {__mode = "k"})   -- proxy -> Python object
 local classes = {}                                  -- lua_class -> metatable
 
@@ -54,6 +55,9 @@ function lib.wrap(h)
 	end
 	if not mt then
 		error("host object of unknown class", 2)
+	end
+	if host.irq and not h.irq_safe then   -- lunatik_cloneobject's lunatik_checkclass
+		error(string.format("'%s': process-context class in interrupt-context runtime", h.kernel_class), 0)
 	end
 	local o = setmetatable({}, mt)
 	handles[o] = h
@@ -158,8 +162,20 @@ end
 -- Calls an entry function with proxies for the Python objects given.
 function lib.resume(entry, ...)
 	local args = table.pack(...)
-	for i = 1, args.n do args[i] = lib.wrap(args[i]) end
-	return xpcall(entry, handler, table.unpack(args, 1, args.n))
+	return xpcall(function()
+		for i = 1, args.n do args[i] = lib.wrap(args[i]) end
+		return entry(table.unpack(args, 1, args.n))
+	end, handler)
+end
+
+-- Lunatik objects are userdata in the kernel (scripts and Lunatik's libraries test for it,
+-- e.g. mailbox.lua); here they are proxy tables, so type() reports them as userdata.
+_G.type = function(v)
+	local t = type(v)
+	if t == "table" and handles[v] then
+		return "userdata"
+	end
+	return t
 end
 
 -- Kernel Lua logs one line per argument of print.
