@@ -185,7 +185,36 @@ print = function(...)
 	end
 end
 
-io, os, debug, dofile, loadfile, python = nil, nil, nil, nil, nil, nil
+-- As Lunatik 4.4 opens the libraries: no os, debug without debug.debug, and io only in a process
+-- runtime, cut down to open/lines/type and file read/write/lines/flush/seek/close, every failure
+-- reading "I/O error" (Lunatik's README, "Lua API").
+local stockio = io
+os, dofile, loadfile, python, io = nil, nil, nil, nil, nil
+debug.debug = nil
+_VERSION = "Lua 5.5-kernel"
+if not host.irq then
+	local function ioerror(f, ...)
+		if f == nil then return nil, "I/O error", select(2, ...) end
+		return f, ...
+	end
+	local filemt = getmetatable(stockio.stdout)
+	for _, name in ipairs{"setvbuf"} do filemt.__index[name] = nil end
+	io = {
+		open = function(...) return ioerror(stockio.open(...)) end,
+		lines = function(name, ...)
+			if name == nil then error("bad argument #1 to 'lines' (string expected, got no value)", 2) end
+			return stockio.lines(name, ...)
+		end,
+		type = stockio.type,
+	}
+end
+local gc = collectgarbage
+collectgarbage = function(opt, ...)
+	if opt == "count" then   -- in bytes, an integer, as Lunatik's LUNATIK_GCCOUNT
+		return math.tointeger(gc("count") * 1024 // 1)
+	end
+	return gc(opt, ...)
+end
 
 -- Kernel Lua converts strings to integers only: tonumber("1.5") fails there, and so does
 -- arithmetic on "1.5" (the string metamethods convert with the same rule).
