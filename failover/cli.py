@@ -92,12 +92,14 @@ def cmd_agent(args: argparse.Namespace) -> int:
         stamp_key = read_key_file(args.stamp_key_file, "--stamp-key-file") if args.stamp_key_file else None
         if not 0 < args.replay_window_s <= 3600:
             raise ValueError(f"--replay-window-s: must be in (0, 3600], got {args.replay_window_s:g}")
+        if not 0 <= args.lease <= 86400:
+            raise ValueError(f"--lease: must be in [0, 86400] s, got {args.lease:g}")
     except ValueError as e:
         print(f"failover: agent: {e}", file=sys.stderr)
         return 2
     cfg = AgentConfig(args.listen, args.port, args.stamp_port, args.on_up, args.on_down, args.lab_delay_ms,
                       allow=tuple(args.allow), key=key, replay_window_s=args.replay_window_s,
-                      stamp_key=stamp_key, stats_file=args.stats_file)
+                      stamp_key=stamp_key, stats_file=args.stats_file, lease_s=args.lease)
     try:
         asyncio.run(Agent(cfg).serve())
     except KeyboardInterrupt:
@@ -262,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="STAMP authenticated mode (RFC 8762 HMAC) with this key")
     sp.add_argument("--stats-file", default=None, metavar="F",
                     help="write the agent's counters (STAMP reflected/malformed, control) here as JSON")
+    sp.add_argument("--lease", type=float, default=0.0, metavar="S",
+                    help="an 'up' lapses (forwarding off, or --on-down) S seconds after the last one, "
+                         "unless renewed; the router re-tells every control.refresh_ms (10 s); 0: never")
     sp.set_defaults(func=cmd_agent)
 
     sp = sub.add_parser("sidecar", help="FastAPI sidecar: heartbeats, election, REST, dashboard")
@@ -292,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    if not args.verbose:
+        # httpx logs every request at INFO: noise in `failover status`, whose output is the answer.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     return args.func(args)
 
 

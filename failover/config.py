@@ -33,7 +33,7 @@ def _ipv4(value: str) -> str:
 
 
 class Wan(_Section):
-    interface: IfName = "wan0"
+    interface: IfName  # site-specific: no default (a guessed name would route on the wrong link)
     probe: str | None = None
     # The path check probes faster than the gateways' heartbeats: 25 % loss must be told from
     # 10 % within 2 s, which 50 probes/s cannot do (see failover/heartbeat.py); 200/s can.
@@ -48,7 +48,7 @@ class Wan(_Section):
 class Failover(_Section):
     table: int = Field(100, ge=1, le=2**32 - 1)
     priority: int = Field(1000, ge=1, le=32765)
-    lan_interface: IfName = "lan0"
+    lan_interface: IfName  # site-specific: no default
 
     @field_validator("table")
     @classmethod
@@ -65,6 +65,9 @@ class Control(_Section):
     # Shared with every agent (`failover agent --key-file`): up/down lines then carry an
     # HMAC-SHA256 over the command, a timestamp and a nonce (README, "Gateway control").
     key_file: str | None = None
+    # Every gateway is told its wanted state again this often: a gateway that restarted learns it
+    # back, and an agent's lease (`failover agent --lease`, longer than this) stays renewed.
+    refresh_ms: int = Field(10_000, ge=100, le=3_600_000)
 
     @field_validator("socket")
     @classmethod
@@ -136,8 +139,8 @@ class Api(_Section):
 
 
 class Config(_Section):
-    wan: Wan = Wan()
-    failover: Failover = Failover()
+    wan: Wan
+    failover: Failover
     control: Control = Control()
     heartbeat: Heartbeat = Heartbeat()
     election: Election = Election()
@@ -175,6 +178,10 @@ def parse(text: str, source: str = "<config>") -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{source}: not valid TOML: {e}") from None
+    # A missing [wan] or [failover] is reported by the field it lacks (wan.interface), not
+    # only by the section's name.
+    for section in ("wan", "failover"):
+        data.setdefault(section, {})
     try:
         return Config.model_validate(data)
     except ValidationError as e:
@@ -225,6 +232,7 @@ return {{
 \tpriority = {cfg.failover.priority},
 \tsocket = "{cfg.control.socket}",
 \tport = {cfg.control.gateway_port},
+\trefresh_ms = {cfg.control.refresh_ms},   -- gateways are told their state again this often
 \tkey = {key},   -- hex of the shared gateway key, or nil: plain up/down
 \tdampening = {{
 \t\tpenalty = {d.penalty}, half_life_ms = {d.half_life_ms}, suppress = {d.suppress},

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import textwrap
 import uuid
@@ -39,6 +40,7 @@ class RouterTopology:
     nets: Namespaces
     tmp: Path
     gateways: list[str] = field(default_factory=list)  # addresses, gw1 first
+    agents: dict[int, object] = field(default_factory=dict)  # gateway number -> its agent process
     host: object = None
     socket_path: str = ""
 
@@ -59,18 +61,34 @@ class RouterTopology:
         n = self.nets
         for role in ("router", "isp"):
             n.add(role)
-        # Distinct ifindexes: a veth whose ifindex equals its peer's (2 and 2 in two fresh
-        # namespaces) is not "urgent" for the kernel's linkwatch, which then delays its carrier
-        # changes by up to a second, as on a physical NIC.
-        n.veth("router", "wan0", "isp", "isp0", index=(100, 200))
-        n.ip("router", "addr", "add", f"{WAN}/24", "dev", "wan0")
-        n.ip("isp", "addr", "add", f"{ISP}/24", "dev", "isp0")
-        n.ip("router", "route", "add", "default", "via", ISP, "dev", "wan0")
+        self._add_wan((100, 200))
         n.ip("router", "link", "add", "lan0", "type", "bridge")
         n.ip("router", "link", "set", "lan0", "up")
         n.ip("router", "addr", "add", f"{ROUTER_LAN}/24", "dev", "lan0")
         for i in range(1, n_gateways + 1):
             self.add_gateway(i, agent=agents)
+
+    def _add_wan(self, index: tuple[int, int]) -> None:
+        n = self.nets
+        # Distinct ifindexes: a veth whose ifindex equals its peer's (2 and 2 in two fresh
+        # namespaces) is not "urgent" for the kernel's linkwatch, which then delays its carrier
+        # changes by up to a second, as on a physical NIC.
+        n.veth("router", "wan0", "isp", "isp0", index=index)
+        n.ip("router", "addr", "add", f"{WAN}/24", "dev", "wan0")
+        n.ip("isp", "addr", "add", f"{ISP}/24", "dev", "isp0")
+        n.ip("router", "route", "add", "default", "via", ISP, "dev", "wan0")
+
+    def delete_wan(self) -> None:
+        """wan0 destroyed (with its peer isp0), as when PPPoE drops or a USB modem re-enumerates."""
+        self.nets.ip("router", "link", "del", "wan0")
+
+    def recreate_wan(self, index: tuple[int, int]) -> None:
+        """wan0 created again under the same name with the ifindex given; addresses and the
+        default route restored, as a PPPoE client or ifupdown would."""
+        self._add_wan(index)
+
+    def wan_ifindex(self) -> int:
+        return json.loads(self.nets.ip("router", "-j", "link", "show", "wan0").stdout)[0]["ifindex"]
 
     def add_gateway(self, i: int, agent: bool = True) -> str:
         n, role, address = self.nets, f"gw{i}", gateway_address(i)
@@ -91,7 +109,11 @@ class RouterTopology:
             log=self.tmp / f"{role}-agent.log", cwd=REPO,
         )
         wait_for(lambda: self._listening(role, 7070), what=f"agent on {address}")
+        self.agents[i] = proc
         return proc
+
+    def stop_agent(self, i: int, sig: int = signal.SIGTERM) -> None:
+        self.nets.stop(self.agents.pop(i), sig)
 
     def _listening(self, role: str, port: int) -> bool:
         out = self.nets.exec(role, "ss", "-Htln", f"sport = :{port}", check=False).stdout
@@ -164,8 +186,9 @@ class RouterTopology:
         return [r for r in json.loads(out) if r.get("priority") == PRIORITY]
 
     def table_routes(self) -> list[dict]:
-        out = self.nets.ip("router", "-j", "-4", "route", "show", "table", str(TABLE), check=False).stdout
-        return json.loads(out) if out.strip() else []
+        proc = self.nets.ip("router", "-j", "-4", "route", "show", "table", str(TABLE), check=False)
+        # A table that does not exist yet fails, after printing a lone "[".
+        return json.loads(proc.stdout) if proc.returncode == 0 and proc.stdout.strip() else []
 
     def default_via(self) -> str | None:
         for r in self.table_routes():

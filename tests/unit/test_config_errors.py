@@ -37,6 +37,11 @@ DELETE = object()
 
 #: (dotted field, bad value, what the message must name). A value of DELETE removes the key.
 CASES = [
+    # site-specific fields have no defaults: a config without them names what it lacks
+    ("wan.interface", DELETE, "wan.interface"),
+    ("wan", DELETE, "wan.interface"),
+    ("failover.lan_interface", DELETE, "failover.lan_interface"),
+    ("failover", DELETE, "failover.lan_interface"),
     ("wan.interface", "", "wan.interface"),
     ("wan.interface", "a-name-longer-than-15", "wan.interface"),
     ("wan.interface", "wan 0", "wan.interface"),
@@ -67,6 +72,8 @@ CASES = [
     ("control.socket", "/" + "x" * 107, "control.socket"),
     ("control.gateway_port", 0, "control.gateway_port"),
     ("control.gateway_port", 65536, "control.gateway_port"),
+    ("control.refresh_ms", 99, "control.refresh_ms"),
+    ("control.refresh_ms", "10000", "control.refresh_ms"),
     pytest.param("control.key_file", "/nonexistent/gateway.key", "control.key_file"),
     pytest.param("control.key_file", "SHORT_KEY", "control.key_file"),
     ("control.key_file", 5, "control.key_file"),

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from failover.host import ScriptError
+from failover.netns import wait_for
 
 
 def test_print_logs_one_line_per_argument(lua):
@@ -123,7 +124,7 @@ def test_spawned_thread_runs_until_stopped(lua):
     """)
     t0 = time.monotonic()
     lua.kernel.spawn("d")
-    time.sleep(0.1)
+    wait_for(lambda: "started" in lua.out.getvalue(), what="the thread to start")
     lua.kernel.stop("d")
     assert time.monotonic() - t0 < 1.0, "linux.schedule must wake on stop"
     assert lua.out.getvalue().splitlines() == ["started", "false", "stopped"]
@@ -235,7 +236,7 @@ def test_errno_error_in_thread_is_reported_with_script_line(lua):
         end
     """)
     lua.kernel.spawn("t")
-    time.sleep(0.2)
+    wait_for(lambda: lua.errors, what="the thread's error")
     assert len(lua.errors) == 1
     assert "t.lua:5: ECONNREFUSED" in lua.errors[0]
 
