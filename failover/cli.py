@@ -25,7 +25,7 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
     from .host import Kernel, ScriptError
     from .host.bridge import LuaError
 
-    actions: list[tuple[str, str]] = []
+    actions: list[tuple[str, str, str]] = []
     verb = None
     for word in args.words:
         if word in ("run", "spawn"):
@@ -33,8 +33,11 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
         elif verb is None:
             print("failover lunatik: expected run or spawn before " + word, file=sys.stderr)
             return 2
+        elif word in ("softirq", "hardirq") and actions and actions[-1][0] == "run":
+            # as 'lunatik run SCRIPT softirq': the context of the script just named
+            actions[-1] = (*actions[-1][:2], word)
         else:
-            actions.append((verb, word))
+            actions.append((verb, word, "process"))
     if not actions:
         print("failover lunatik: nothing to run", file=sys.stderr)
         return 2
@@ -45,9 +48,9 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
     failed = False
     stop = threading.Event()
     try:
-        for verb, script in actions:
+        for verb, script, context in actions:
             try:
-                kernel.spawn(script) if verb == "spawn" else kernel.run(script)
+                kernel.spawn(script) if verb == "spawn" else kernel.run(script, context)
             except (ScriptError, LuaError) as e:
                 print(f"failover lunatik: {script}: {e}", file=sys.stderr)
                 failed = True
@@ -232,7 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--errors", choices=["names", "pre-6.7"], default=None,
                     help="error strings as kernels >= 6.7 give them (names, the default) or older ones"
                          " ('(efault)' for every errno); default from FAILOVER_HOST_ERRORS")
-    sp.add_argument("words", nargs="+", metavar="run|spawn SCRIPT", help="run or spawn, then scripts")
+    sp.add_argument("words", nargs="+", metavar="run|spawn SCRIPT",
+                    help="run or spawn, then scripts; 'softirq' or 'hardirq' after a run script sets its context")
     sp.set_defaults(func=cmd_lunatik)
 
     sp = sub.add_parser("host", help="run kernel/failover in the user-space host")

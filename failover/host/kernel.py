@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import completion, crypto, data, errstyle, linux, lunatik, netlink, notifier, rcu, socket, thread
+from . import completion, crypto, data, errstyle, fifo, linux, lunatik, netlink, notifier, rcu, socket, thread
 from .bridge import LuaError
 from .constants import MODULES as CONSTANTS
 from .linkwatch import LinkWatch
@@ -30,6 +30,7 @@ CURRENT_API: dict[str, ModuleFactory] = {
     "rcu": rcu.RcuModule,
     "data": data.DataModule,
     "completion": completion.CompletionModule,
+    "fifo": fifo.FifoModule,
     "socket": socket.SocketModule,
     "thread": thread.ThreadModule,
     "lunatik": lunatik.LunatikModule,
