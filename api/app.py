@@ -1,9 +1,12 @@
 """The sidecar's FastAPI application: REST (DESIGN.md "REST"), live events, metrics, dashboard.
 
-``create_app`` wires a :class:`failover.sidecar.Sidecar` (started and stopped with the app) to
-the HTTP surface. Reads are open; every mutating call needs the bearer token of
-``api.token_file`` (:mod:`api.auth`). Bad bodies are answered 422 by pydantic before anything
-changes. The dashboard's files (``api/static``) are served at ``/`` and ``/static``.
+``create_app`` puts the HTTP surface over the measuring core's narrow interface
+(:class:`failover.coreview.CoreView`: a snapshot, the recent log, pin/unpin, subscribe) and
+nothing else; the core runs in another process in production (:mod:`failover.coreipc`). Read
+endpoints answer from the latest snapshot, rendered once (:mod:`api.views`). Reads are open;
+every mutating call needs the bearer token (:mod:`api.auth`). Bad bodies are answered 422 by
+pydantic before anything changes. The dashboard's files (``api/static``) are served at ``/`` and
+``/static``.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sse_starlette.sse import EventSourceResponse
 
-from failover.config import Config
-from failover.sidecar import GatewayDown, Sidecar, UnknownGateway
+from failover.coreview import CoreView, GatewayDown, UnknownGateway
+from failover.events import log_entry
 
 from . import auth, metrics
 from .events import EventHub
 from .models import ElectedState, ElectRequest, Gateway, LabFault, LabFlow, LabStatus, LogEvent, Ok, Problem, State
+from .views import RenderCache, elected_model
 
 log = logging.getLogger("failover.api")
 
@@ -45,25 +49,31 @@ def _read_flow(path: str | None) -> LabFlow | None:
 
 
 def create_app(
-    cfg: Config,
+    core: CoreView,
     *,
-    sidecar: Sidecar | None = None,
+    token: str | None = None,
+    token_file: str | None = None,
     lab_fault_command: str | None = None,
     lab_flow_file: str | None = None,
-    token: str | None = None,
 ) -> FastAPI:
-    sidecar = sidecar or Sidecar(cfg, EventHub())
-    hub = sidecar.hub
-    require_token = auth.BearerToken(token if token is not None else auth.load_or_create(cfg.api.token_file))
-    registry = metrics.registry_for(sidecar)
+    """``token``, or else the one in ``token_file`` (created if missing), guards the mutations."""
+    if token is None:
+        if token_file is None:
+            raise ValueError("create_app: a token or a token file is needed")
+        token = auth.load_or_create(token_file)
+    require_token = auth.BearerToken(token)
+    hub = EventHub()
+    rendered = RenderCache(core.snapshot)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        await sidecar.start()
+        await core.start()
+        unsubscribe = core.subscribe(hub.publish)
         try:
             yield
         finally:
-            await sidecar.stop()
+            unsubscribe()
+            await core.stop()
 
     app = FastAPI(
         title="Adaptive Failover sidecar",
@@ -71,48 +81,38 @@ def create_app(
         description="Heartbeats, election and state of an adaptive-routing WAN failover router.",
         lifespan=lifespan,
     )
-    app.state.sidecar = sidecar
+    app.state.core = core
     authorized = [Depends(require_token)]
     problems = {404: {"model": Problem}, 409: {"model": Problem}, 401: {"model": Problem}}
 
-    def elected() -> ElectedState:
-        return sidecar.state().elected
-
-    # Read-only views are async: a sync handler would hop to the thread pool (and the GIL) on
-    # every request, which costs more than the view itself under load (bench/api_latency).
+    # Read-only views are async: a sync handler would hop to the thread pool on every request,
+    # which costs more than the view itself under load (bench/api_latency). They answer ready
+    # bytes: the models are declared for the schema, the JSON is made once per snapshot.
     @app.get("/api/v1/state", response_model=State)
-    async def get_state() -> State:
-        return sidecar.state()
+    async def get_state() -> Response:
+        return Response(rendered.get().state_json, media_type="application/json")
 
     @app.get("/api/v1/gateways", response_model=list[Gateway])
-    async def get_gateways() -> list[Gateway]:
-        return sidecar.gateways()
+    async def get_gateways() -> Response:
+        return Response(rendered.get().gateways_json, media_type="application/json")
 
     @app.post("/api/v1/elect", response_model=ElectedState, dependencies=authorized, responses=problems)
     async def pin(body: ElectRequest) -> ElectedState:
         try:
-            await sidecar.pin(body.address)
+            return elected_model(await core.pin(body.address))
         except UnknownGateway as e:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
         except GatewayDown as e:
             raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
-        return elected_now(body.address)
 
     @app.delete("/api/v1/elect", response_model=ElectedState, dependencies=authorized,
                 responses={401: {"model": Problem}})
     async def unpin() -> ElectedState:
-        decision = await sidecar.unpin()
-        return elected_now(decision.address)
-
-    def elected_now(address: str) -> ElectedState:
-        # The daemon applies the election within one poll; answer with the decision itself.
-        d = sidecar.decision
-        return ElectedState(address=address, name=sidecar.name_of(address),
-                            pinned=bool(d and d.pinned and d.address == address))
+        return elected_model(await core.unpin())
 
     @app.get("/api/v1/log", response_model=list[LogEvent])
     async def get_log() -> list[dict]:
-        return list(hub.history)
+        return [log_entry(e) for e in core.history()]
 
     @app.get("/api/v1/events", response_class=EventSourceResponse,
              responses={200: {"content": {"text/event-stream": {}},
@@ -124,7 +124,7 @@ def create_app(
         loop = asyncio.get_running_loop()
         sub = hub.subscribe()
         try:
-            yield {"event": "state", "data": sidecar.state().model_dump_json()}
+            yield {"event": "state", "data": rendered.get().state_json.decode()}
             yield {"event": "gateways", "data": gateways_json()}
             next_gateways = loop.time() + GATEWAYS_EVERY_S
             while not sub.dropped:
@@ -142,12 +142,12 @@ def create_app(
             hub.unsubscribe(sub)
 
     def gateways_json() -> str:
-        return json.dumps([g.model_dump() for g in sidecar.gateways()])
+        return rendered.get().gateways_json.decode()
 
     @app.get("/metrics", response_class=Response,
              responses={200: {"content": {metrics.CONTENT_TYPE: {}}, "description": "Prometheus exposition"}})
-    def get_metrics() -> Response:
-        return Response(metrics.render(registry), media_type=metrics.CONTENT_TYPE)
+    async def get_metrics() -> Response:
+        return Response(rendered.get().metrics, media_type=metrics.CONTENT_TYPE)
 
     @app.get("/api/v1/lab", response_model=LabStatus)
     def lab() -> LabStatus:

@@ -1,21 +1,23 @@
-"""The sidecar's live events: the log of decisions (last 200 kept) and the fan-out to
-server-sent-event subscribers.
+"""The API's live stream: the core's domain events fanned out to server-sent-event subscribers.
 
-Producers call :meth:`EventHub.log` (kinds ``wan``, ``failover``, ``election``, ``gateway``) and
-:meth:`EventHub.state` (the new ``GET /api/v1/state`` object). Each subscriber has a bounded queue;
-one that cannot keep up is dropped (its stream ends and the browser reconnects) rather than
-growing memory or slowing the producers.
+The hub subscribes once to the core (:meth:`failover.coreview.CoreView.subscribe`) and turns each
+event into its SSE form: a log event (kinds ``wan``, ``failover``, ``election``, ``gateway``) as
+its log entry, a state change as the new ``GET /api/v1/state`` object. Each subscriber has a
+bounded queue; one that cannot keep up is dropped (its stream ends and the browser reconnects)
+rather than growing memory or slowing the core. The number of subscribers is bounded too
+(``max_subscribers``): past it :meth:`EventHub.subscribe` answers None.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-HISTORY = 200
+from failover.events import Event, StateChanged, log_entry
+
+from .views import state_model
+
 QUEUE = 1000
 
 #: (SSE event name, JSON-able data)
@@ -29,21 +31,25 @@ class Subscription:
     dropped: bool = False
 
 
+def sse_item(event: Event) -> Item:
+    if isinstance(event, StateChanged):
+        return "state", state_model(event.state).model_dump()
+    return event.kind, log_entry(event)
+
+
 class EventHub:
-    def __init__(self, history: int = HISTORY) -> None:
-        self.history: deque[dict[str, Any]] = deque(maxlen=history)
+    def __init__(self, max_subscribers: int | None = None) -> None:
+        self.max_subscribers = max_subscribers
         self._subscribers: set[Subscription] = set()
 
-    def log(self, kind: str, message: str, **extra: Any) -> dict[str, Any]:
-        event = {"ts": time.time(), "kind": kind, "message": message, **extra}
-        self.history.append(event)
-        self._fan_out((kind, event))
-        return event
+    def publish(self, event: Event) -> None:
+        if self._subscribers:
+            self._fan_out(sse_item(event))
 
-    def state(self, state: dict[str, Any]) -> None:
-        self._fan_out(("state", state))
-
-    def subscribe(self) -> Subscription:
+    def subscribe(self, *, privileged: bool = False) -> Subscription | None:
+        """A new subscription, or None when the bound is reached (``privileged`` ignores it)."""
+        if not privileged and self.max_subscribers is not None and len(self._subscribers) >= self.max_subscribers:
+            return None
         sub = Subscription()
         self._subscribers.add(sub)
         return sub

@@ -1,30 +1,28 @@
 """``/metrics``: the sidecar's state in Prometheus exposition format.
 
-A custom collector reads the sidecar at scrape time, so nothing has to remember to update a gauge
-and a scrape always sees one consistent moment. Times are in seconds (Prometheus convention).
+A custom collector reads one core snapshot (:class:`failover.coreview.Snapshot`), so nothing has
+to remember to update a gauge and a scrape always sees one consistent moment. Times are in seconds
+(Prometheus convention).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-if TYPE_CHECKING:
-    from failover.sidecar import Sidecar
+from failover.coreview import Snapshot
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LABELS = ["name", "address"]
 
 
-class SidecarCollector(Collector):
-    def __init__(self, sidecar: Sidecar) -> None:
-        self.sidecar = sidecar
+class SnapshotCollector(Collector):
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
 
     def collect(self):
-        sc = self.sidecar
+        snap = self.snapshot
         rtt = GaugeMetricFamily("failover_gateway_rtt_seconds", "Smoothed STAMP round-trip time", labels=_LABELS)
         jitter = GaugeMetricFamily("failover_gateway_jitter_seconds", "RTT jitter (RFC 3550)", labels=_LABELS)
         loss = GaugeMetricFamily("failover_gateway_loss_ratio", "Heartbeat loss over the long window", labels=_LABELS)
@@ -35,9 +33,8 @@ class SidecarCollector(Collector):
         elected = GaugeMetricFamily("failover_gateway_elected", "1 for the gateway routing uses", labels=_LABELS)
         sent = CounterMetricFamily("failover_heartbeats_sent", "STAMP probes sent", labels=_LABELS)
         received = CounterMetricFamily("failover_heartbeats_received", "STAMP replies accepted", labels=_LABELS)
-        for g in sc.gateways():
+        for g in snap.gateways:
             labels = [g.name, g.address]
-            s = sc.gateway_stats(g.address)
             if g.rtt_ms is not None:
                 rtt.add_metric(labels, g.rtt_ms / 1000)
             if g.jitter_ms is not None:
@@ -49,39 +46,38 @@ class SidecarCollector(Collector):
             for value in ("up", "down", "unknown"):
                 status.add_metric([*labels, value], 1.0 if g.status == value else 0.0)
             elected.add_metric(labels, 1.0 if g.elected else 0.0)
-            sent.add_metric(labels, s.sent)
-            received.add_metric(labels, s.received)
+            sent.add_metric(labels, g.sent)
+            received.add_metric(labels, g.received)
         yield from (rtt, jitter, loss, score, up, status, elected, sent, received)
 
-        st = sc.state()
+        st, c = snap.state, snap.counters
         for name, doc, value in (
-            ("failover_wan_up", "WAN usable: carrier and path up", st.wan.up),
-            ("failover_wan_carrier", "WAN carrier", st.wan.carrier),
-            ("failover_wan_path", "WAN path check verdict", st.wan.path),
-            ("failover_active", "Failover rule wanted (WAN down)", st.failover.active),
-            ("failover_rule_present", "Failover rule present in the FIB", st.failover.rule),
+            ("failover_wan_up", "WAN usable: carrier and path up", st.wan_up),
+            ("failover_wan_carrier", "WAN carrier", st.carrier),
+            ("failover_wan_path", "WAN path check verdict", st.path),
+            ("failover_active", "Failover rule wanted (WAN down)", st.failover_active),
+            ("failover_rule_present", "Failover rule present in the FIB", st.rule),
             ("failover_pinned", "The elected gateway is pinned", st.elected.pinned),
-            ("failover_daemon_connected", "The daemon answers on its control socket", st.daemon.connected),
+            ("failover_daemon_connected", "The daemon answers on its control socket", st.daemon_connected),
         ):
             yield GaugeMetricFamily(name, doc, value=1.0 if value else 0.0)
         yield CounterMetricFamily("failover_transitions", "Failover on/off transitions seen by the sidecar",
-                                  value=sc.failover_transitions)
+                                  value=c.failover_transitions)
         yield CounterMetricFamily("failover_election_changes", "Times the elected gateway moved",
-                                  value=sc.election_changes)
+                                  value=c.election_changes)
         yield CounterMetricFamily("failover_gateway_transitions", "Gateway heartbeat verdict changes",
-                                  value=sc.gateway_transitions)
+                                  value=c.gateway_transitions)
         yield CounterMetricFamily("failover_daemon_rule_changes", "Rule changes the daemon reports",
                                   value=st.changes)
-        counters = sc.prober.counters
         yield CounterMetricFamily("failover_heartbeat_garbage", "Datagrams that were not STAMP replies to us",
-                                  value=counters.garbage + (sc.pathcheck.prober.counters.garbage if sc.pathcheck else 0))
+                                  value=c.garbage)
         yield CounterMetricFamily("failover_heartbeat_send_errors", "Probes the kernel refused to send",
-                                  value=counters.send_errors)
+                                  value=c.send_errors)
         yield CounterMetricFamily("failover_heartbeat_stalls", "Probe ticks delayed by a busy event loop",
-                                  value=counters.stalls)
-        if sc.pathcheck is not None:
-            p = sc.pathcheck.stats
-            probe = [sc.cfg.wan.interface, sc.cfg.wan.probe]
+                                  value=c.stalls)
+        p = snap.path
+        if p is not None:
+            probe = [p.interface, p.probe]
             fam = GaugeMetricFamily("failover_wan_probe_rtt_seconds", "Path check RTT", labels=["interface", "probe"])
             if p.rtt_ms is not None:
                 fam.add_metric(probe, p.rtt_ms / 1000)
@@ -91,11 +87,7 @@ class SidecarCollector(Collector):
             yield fam
 
 
-def registry_for(sidecar: Sidecar) -> CollectorRegistry:
+def render(snapshot: Snapshot) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SidecarCollector(sidecar))
-    return registry
-
-
-def render(registry: CollectorRegistry) -> bytes:
+    registry.register(SnapshotCollector(snapshot))
     return generate_latest(registry)

@@ -133,8 +133,11 @@ def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_f
     from api.app import create_app
     from api.auth import TokenError
 
+    from .sidecar import Sidecar
+
     try:
-        app = create_app(cfg, lab_fault_command=lab_fault_command, lab_flow_file=lab_flow_file)
+        app = create_app(Sidecar(cfg), token_file=cfg.api.token_file, lab_fault_command=lab_fault_command,
+                         lab_flow_file=lab_flow_file)
     except TokenError as e:
         print(f"failover: {e}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -321,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    if not args.verbose:
+        # httpx logs every request at INFO: noise in `failover status`, whose output is the answer.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     return args.func(args)
 
 

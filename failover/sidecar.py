@@ -1,19 +1,25 @@
-"""The sidecar's orchestration: heartbeats, WAN path check, election, and the daemon link.
+"""The measuring core: heartbeats, WAN path check, election, the daemon link, conntrack clean-up.
 
 Wiring only; the decisions are made by the pure cores (:mod:`failover.heartbeat`,
-:mod:`failover.election`). Every decision is logged (Python logging and the event log the
-dashboard shows) with its inputs:
+:mod:`failover.election`). Everything that happens leaves as one typed domain event
+(:mod:`failover.events`) with its inputs, which the Python log, the decision log, the API's live
+stream and its counters are made from:
 
-* a gateway's heartbeat verdict moves (``gateway``): the session's reason, then an immediate
-  election round, so a dead elected gateway is left at once;
+* a gateway's heartbeat verdict moves (:class:`GatewayStatusChanged`): the session's reason, then
+  an immediate election round, so a dead elected gateway is left at once;
 * the election's answer changes, or a pin is set, lifted or falls back because its gateway is
-  down (``election``): the election's reason, which lists every candidate's score;
-* the path check's verdict moves (``wan``), and the daemon reports a carrier/path/WAN change
-  (``wan``) or failover starting or ending (``failover``).
+  down (:class:`ElectionChanged`, :class:`PinChanged`): the election's reason lists every score;
+* the path check's verdict moves (:class:`PathVerdict`), the daemon reports a carrier/path/WAN
+  change (:class:`WanChanged`) or failover starting or ending (:class:`FailoverChanged`),
+  conntrack entries were moved (:class:`FlowsMoved`).
 
 The election runs every ``ELECTION_TICK_S`` as well, so the ``hold_ms`` timer advances without
 events. Its result and the path verdict go to the daemon, which owns the routing; the daemon's
-``state`` is read back every ``POLL_S`` and is what the REST state shows.
+``state`` is read back every ``POLL_S`` and is what the state shows.
+
+:class:`Sidecar` is the narrow interface :class:`failover.coreview.CoreView` in process; it imports
+nothing from ``api/``. In production it runs in its own process, away from HTTP
+(:mod:`failover.coreipc`).
 """
 
 from __future__ import annotations
@@ -22,15 +28,36 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
-from api.events import EventHub
-from api.models import DaemonStatus, ElectedState, FailoverState, Gateway, State, WanState
+from collections import deque
+from collections.abc import Callable, Sequence
 
 from .config import Config, stamp_key
 from .conntrack import FlowMover, Report
 from .control_client import DaemonLink, DaemonState
+from .coreview import (
+    Counters,
+    ElectedView,
+    GatewayDown,
+    GatewayView,
+    PathProbeView,
+    Snapshot,
+    StateView,
+    UnknownGateway,
+)
 from .election import Candidate, Decision, Election, score
+from .events import (
+    ElectionChanged,
+    Event,
+    FailoverChanged,
+    FlowsMoved,
+    GatewayStatusChanged,
+    LogEvent,
+    PathVerdict,
+    PinChanged,
+    StateChanged,
+    WanChanged,
+)
 from .heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
 from .pathcheck import PathCheck
 from .prober import Prober, Target
@@ -41,24 +68,17 @@ log = logging.getLogger("failover.sidecar")
 
 ELECTION_TICK_S = 0.05
 POLL_S = 0.1
-
-
-class UnknownGateway(LookupError):
-    pass
-
-
-class GatewayDown(RuntimeError):
-    pass
-
-
-def _updown(b: bool) -> str:
-    return "up" if b else "down"
+#: Log events kept for ``GET /api/v1/log``.
+HISTORY = 200
 
 
 class Sidecar:
-    def __init__(self, cfg: Config, hub: EventHub | None = None) -> None:
+    """The measuring core in one asyncio loop; implements :class:`failover.coreview.CoreView`."""
+
+    def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self.hub = hub or EventHub()
+        self._history: deque[LogEvent] = deque(maxlen=HISTORY)
+        self._listeners: list[Callable[[Event], None]] = []
         hb = cfg.heartbeat
         self.targets = [Target(g.name, g.address, hb.port) for g in cfg.gateway]
         self._names = {g.address: g.name for g in cfg.gateway}
@@ -81,7 +101,7 @@ class Sidecar:
         self.election_changes = 0
         self.gateway_transitions = 0
         self._daemon_prev: DaemonState | None = None
-        self._state_prev: dict[str, Any] | None = None
+        self._state_prev: StateView | None = None
         self._elect_now = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._pending: set[asyncio.Task] = set()
@@ -115,23 +135,42 @@ class Sidecar:
             await self.pathcheck.close()
         await self.prober.close()
 
-    # -- views for the API ---------------------------------------------------------------
+    # -- the narrow interface (failover.coreview.CoreView) ---------------------------------
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.state(), tuple(self.gateways()), self.counters(), self.path_probe())
+
+    def history(self) -> Sequence[LogEvent]:
+        return tuple(self._history)
+
+    def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def counters(self) -> Counters:
+        c = self.prober.counters
+        path_garbage = self.pathcheck.prober.counters.garbage if self.pathcheck else 0
+        return Counters(self.failover_transitions, self.election_changes, self.gateway_transitions,
+                        c.garbage + path_garbage, c.send_errors, c.stalls)
+
+    def path_probe(self) -> PathProbeView | None:
+        if self.pathcheck is None:
+            return None
+        p = self.pathcheck.stats
+        return PathProbeView(self.cfg.wan.interface, str(self.cfg.wan.probe), p.rtt_ms, p.loss)
 
     def name_of(self, address: str | None) -> str | None:
         return self._names.get(address or "")
 
-    def gateway_stats(self, address: str) -> SessionStats:
-        return self.prober.snapshot(address)
-
-    def gateways(self) -> list[Gateway]:
+    def gateways(self) -> list[GatewayView]:
         elected = self.elected_address()
         out = []
         for t in self.targets:
             s = self.prober.snapshot(t.address)
-            out.append(Gateway(
+            out.append(GatewayView(
                 name=t.name, address=t.address, status=s.status.value,
                 rtt_ms=s.rtt_ms, jitter_ms=s.jitter_ms, loss=s.loss,
-                score=self._score(s), elected=t.address == elected,
+                score=self._score(s), elected=t.address == elected, sent=s.sent, received=s.received,
             ))
         return out
 
@@ -142,7 +181,7 @@ class Sidecar:
             return d.elected
         return self.decision.address if self.decision else None
 
-    def state(self) -> State:
+    def state(self) -> StateView:
         d = self.daemon.state
         if d is not None:
             carrier, path, up = d.carrier, d.path, d.wan
@@ -155,12 +194,11 @@ class Sidecar:
         elected = self.elected_address()
         pinned = self.election.pinned is not None and self.election.pinned == elected and bool(
             self.decision and self.decision.pinned)
-        return State(
-            wan=WanState(interface=self.cfg.wan.interface, carrier=carrier, path=path, up=up),
-            failover=FailoverState(active=active, since=self.failover_since if active else None, rule=rule),
-            elected=ElectedState(address=elected, name=self._names.get(elected or ""), pinned=pinned),
-            changes=changes,
-            daemon=DaemonStatus(connected=self.daemon.connected, message=self.daemon.message),
+        return StateView(
+            interface=self.cfg.wan.interface, carrier=carrier, path=path, wan_up=up,
+            failover_active=active, failover_since=self.failover_since if active else None, rule=rule,
+            elected=ElectedView(elected, self._names.get(elected or ""), pinned),
+            changes=changes, daemon_connected=self.daemon.connected, daemon_message=self.daemon.message,
         )
 
     def _carrier(self) -> bool:
@@ -176,24 +214,26 @@ class Sidecar:
 
     # -- pin -----------------------------------------------------------------------------
 
-    async def pin(self, address: str) -> Decision:
+    async def pin(self, address: str) -> ElectedView:
         if address not in self._names:
             raise UnknownGateway(f"{address} is not a configured gateway")
         status = self.prober.snapshot(address).status
         if status is not Status.UP:
             raise GatewayDown(f"{self._names[address]} {address} is {status.value}: cannot pin it")
         self.election.pin(address)
-        self.hub.log("election", f"pinned to {self._names[address]} {address} by the REST API",
-                     address=address, name=self._names[address], pinned=True)
-        return await self._elect()
+        self._emit(PinChanged(address=address, name=self._names[address], pinned=True))
+        return self._elected_now(await self._elect())
 
-    async def unpin(self) -> Decision:
+    async def unpin(self) -> ElectedView:
         was = self.election.pinned
         self.election.unpin()
         if was is not None:
-            self.hub.log("election", f"unpinned {self._names.get(was, was)} {was} by the REST API: automatic election",
-                         address=was, pinned=False)
-        return await self._elect()
+            self._emit(PinChanged(address=was, name=self._names.get(was), pinned=False))
+        return self._elected_now(await self._elect())
+
+    def _elected_now(self, decision: Decision) -> ElectedView:
+        # The daemon applies the election within one poll; answer with the decision itself.
+        return ElectedView(decision.address, self.name_of(decision.address), decision.pinned)
 
     # -- election ------------------------------------------------------------------------
 
@@ -223,13 +263,12 @@ class Sidecar:
         previous, self.decision = self.decision, decision
         first = previous is None
         if first or decision.address != previous.address or decision.pinned_down != previous.pinned_down:
-            if not first and decision.address != previous.address:
+            moved = not first and decision.address != previous.address
+            if moved:
                 self.election_changes += 1
-            verb = "elected" if first or decision.address != previous.address else "keeping"
-            message = f"{verb} {decision.name} {decision.address}: {decision.reason}"
-            log.info("%s", message)
-            self.hub.log("election", message, address=decision.address, name=decision.name,
-                         pinned=decision.pinned, pinned_down=decision.pinned_down)
+            self._emit(ElectionChanged(address=decision.address, name=decision.name, pinned=decision.pinned,
+                                       pinned_down=decision.pinned_down, reason=decision.reason, moved=moved,
+                                       first=first))
         if decision.address != self.daemon.elect_to:
             await self.daemon.elect(decision.address)
         self._publish_state()
@@ -239,16 +278,13 @@ class Sidecar:
 
     def _gateway_changed(self, target: Target, change: StatusChange, stats: SessionStats) -> None:
         self.gateway_transitions += 1
-        message = f"{target.name} {target.address} {change.old.value} -> {change.new.value}: {change.reason}"
-        log.info("%s", message)
-        self.hub.log("gateway", message, name=target.name, address=target.address,
-                     status=change.new.value, previous=change.old.value,
-                     rtt_ms=stats.rtt_ms, loss=stats.loss)
+        self._emit(GatewayStatusChanged(name=target.name, address=target.address, status=change.new.value,
+                                        previous=change.old.value, reason=change.reason,
+                                        rtt_ms=stats.rtt_ms, loss=stats.loss))
         self._elect_now.set()
 
     def _path_verdict(self, up: bool, reason: str) -> None:
-        log.info("WAN path %s: %s", _updown(up), reason)
-        self.hub.log("wan", f"path {_updown(up)}: {reason}", path=up, source="path-check")
+        self._emit(PathVerdict(up=up, reason=reason))
         # Called from the prober's tick: send without blocking it; keep a reference until done.
         task = asyncio.get_running_loop().create_task(self.daemon.set_path(up))
         self._pending.add(task)
@@ -258,11 +294,9 @@ class Sidecar:
         prev, self._daemon_prev = self._daemon_prev, d
         if d is not None:
             if prev is None or (prev.carrier, prev.path, prev.wan) != (d.carrier, d.path, d.wan):
-                message = (f"WAN {self.cfg.wan.interface} {_updown(d.wan)} "
-                           f"(carrier {_updown(d.carrier)}, path {_updown(d.path)})")
                 if prev is not None or not d.wan:
-                    log.info("%s", message)
-                    self.hub.log("wan", message, carrier=d.carrier, path=d.path, up=d.wan, source="daemon")
+                    self._emit(WanChanged(interface=self.cfg.wan.interface, carrier=d.carrier, path=d.path,
+                                          up=d.wan))
             if prev is None or prev.failover != d.failover:
                 if prev is not None or d.failover:
                     self._failover_changed(d)
@@ -270,24 +304,28 @@ class Sidecar:
         self._publish_state()
 
     def _failover_changed(self, d: DaemonState) -> None:
-        if d.failover:
-            self.failover_since = time.time()
-            message = (f"failover on via {self._names.get(d.elected or '', '?')} {d.elected}: WAN down "
-                       f"(carrier {_updown(d.carrier)}, path {_updown(d.path)}), rule "
-                       f"{'present' if d.rule else 'absent'}")
-        else:
-            self.failover_since = None
-            message = (f"failover off: WAN up (carrier {_updown(d.carrier)}, path {_updown(d.path)}), rule "
-                       f"{'present' if d.rule else 'absent'}")
+        self.failover_since = time.time() if d.failover else None
         self.failover_transitions += 1
-        log.info("%s", message)
-        self.hub.log("failover", message, active=d.failover, elected=d.elected, rule=d.rule)
+        self._emit(FailoverChanged(active=d.failover, elected=d.elected, elected_name=self._names.get(d.elected or ""),
+                                   carrier=d.carrier, path=d.path, rule=d.rule))
 
     def _flows_moved(self, r: Report) -> None:
-        self.hub.log("failover", r.message(), **r.fields())
+        self._emit(FlowsMoved(transition=r.transition, text=r.message(), removed=len(r.removed),
+                              flows=tuple(str(f) for f in r.removed[:32]), error=r.error))
 
     def _publish_state(self) -> None:
-        state = self.state().model_dump()
+        state = self.state()
         if state != self._state_prev:
             self._state_prev = state
-            self.hub.state(state)
+            self._emit(StateChanged(state=state))
+
+    def _emit(self, event: Event) -> None:
+        """The one place events go out: the Python log, the history, the subscribers."""
+        if not isinstance(event, StateChanged):
+            log.info("%s", event.message)
+            self._history.append(event)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a listener's bug must not stop the measuring core
+                log.exception("event listener failed on %s", type(event).__name__)

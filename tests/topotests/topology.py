@@ -59,18 +59,34 @@ class RouterTopology:
         n = self.nets
         for role in ("router", "isp"):
             n.add(role)
-        # Distinct ifindexes: a veth whose ifindex equals its peer's (2 and 2 in two fresh
-        # namespaces) is not "urgent" for the kernel's linkwatch, which then delays its carrier
-        # changes by up to a second, as on a physical NIC.
-        n.veth("router", "wan0", "isp", "isp0", index=(100, 200))
-        n.ip("router", "addr", "add", f"{WAN}/24", "dev", "wan0")
-        n.ip("isp", "addr", "add", f"{ISP}/24", "dev", "isp0")
-        n.ip("router", "route", "add", "default", "via", ISP, "dev", "wan0")
+        self._add_wan((100, 200))
         n.ip("router", "link", "add", "lan0", "type", "bridge")
         n.ip("router", "link", "set", "lan0", "up")
         n.ip("router", "addr", "add", f"{ROUTER_LAN}/24", "dev", "lan0")
         for i in range(1, n_gateways + 1):
             self.add_gateway(i, agent=agents)
+
+    def _add_wan(self, index: tuple[int, int]) -> None:
+        n = self.nets
+        # Distinct ifindexes: a veth whose ifindex equals its peer's (2 and 2 in two fresh
+        # namespaces) is not "urgent" for the kernel's linkwatch, which then delays its carrier
+        # changes by up to a second, as on a physical NIC.
+        n.veth("router", "wan0", "isp", "isp0", index=index)
+        n.ip("router", "addr", "add", f"{WAN}/24", "dev", "wan0")
+        n.ip("isp", "addr", "add", f"{ISP}/24", "dev", "isp0")
+        n.ip("router", "route", "add", "default", "via", ISP, "dev", "wan0")
+
+    def delete_wan(self) -> None:
+        """wan0 destroyed (with its peer isp0), as when PPPoE drops or a USB modem re-enumerates."""
+        self.nets.ip("router", "link", "del", "wan0")
+
+    def recreate_wan(self, index: tuple[int, int]) -> None:
+        """wan0 created again under the same name with the ifindex given; addresses and the
+        default route restored, as a PPPoE client or ifupdown would."""
+        self._add_wan(index)
+
+    def wan_ifindex(self) -> int:
+        return json.loads(self.nets.ip("router", "-j", "link", "show", "wan0").stdout)[0]["ifindex"]
 
     def add_gateway(self, i: int, agent: bool = True) -> str:
         n, role, address = self.nets, f"gw{i}", gateway_address(i)
@@ -171,8 +187,9 @@ class RouterTopology:
         return [r for r in json.loads(out) if r.get("priority") == PRIORITY]
 
     def table_routes(self) -> list[dict]:
-        out = self.nets.ip("router", "-j", "-4", "route", "show", "table", str(TABLE), check=False).stdout
-        return json.loads(out) if out.strip() else []
+        proc = self.nets.ip("router", "-j", "-4", "route", "show", "table", str(TABLE), check=False)
+        # A table that does not exist yet fails, after printing a lone "[".
+        return json.loads(proc.stdout) if proc.returncode == 0 and proc.stdout.strip() else []
 
     def default_via(self) -> str | None:
         for r in self.table_routes():

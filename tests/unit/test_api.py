@@ -23,6 +23,7 @@ import uvicorn
 from api.app import create_app
 from failover import config
 from failover.agent import StampReflector
+from failover.sidecar import Sidecar
 
 UP, DOWN = "127.0.0.2", "127.0.0.3"
 TOKEN = "s3cret-token"
@@ -76,6 +77,10 @@ def serve(app):
 def make_config(tmp_path, port: int, **api) -> config.Config:
     token_file = api.get("token_file", str(tmp_path / "token"))
     return config.parse(f"""
+        [wan]
+        interface = "wan0"
+        [failover]
+        lan_interface = "lan0"
         [control]
         socket = "{tmp_path}/control.sock"
         [heartbeat]
@@ -99,8 +104,9 @@ def api(tmp_path_factory):
     port = free_udp_port()
     cfg = make_config(tmp, port)
     with reflector_thread(UP, port):
-        app = create_app(cfg, lab_fault_command=f"sh -c 'test $0 = clear || {{ echo no $0; exit 3; }}'")
-        sidecar = app.state.sidecar
+        sidecar = Sidecar(cfg)
+        app = create_app(sidecar, token_file=cfg.api.token_file,
+                         lab_fault_command=f"sh -c 'test $0 = clear || {{ echo no $0; exit 3; }}'")
         with serve(app) as base, httpx.Client(base_url=base, timeout=5) as client:
             wait_until(lambda: statuses(client) == {"near": "up", "dead": "down"}, "near up, dead down")
             client.sidecar = sidecar
@@ -226,7 +232,8 @@ def test_events_stream_starts_with_state_and_gateways_then_ticks(api):
 
 def test_missing_token_file_is_created_private(tmp_path):
     token_file = tmp_path / "etc" / "token"
-    app = create_app(make_config(tmp_path, 862, token_file=str(token_file)))
+    cfg = make_config(tmp_path, 862, token_file=str(token_file))
+    app = create_app(Sidecar(cfg), token_file=cfg.api.token_file)
     assert app is not None
     st = token_file.stat()
     assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == os.geteuid()

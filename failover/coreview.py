@@ -1,0 +1,118 @@
+"""The narrow interface between the measuring core and whatever shows or commands it (the API).
+
+Read: one :class:`Snapshot` (state, gateways, counters — one consistent moment) and the recent
+log; command: pin/unpin; follow: subscribe to the domain events (:mod:`failover.events`).
+:class:`failover.sidecar.Sidecar` implements it in process; :class:`failover.coreipc.RemoteCore`
+implements it in the API's process over a socket to the core's process. ``api/`` knows only this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .events import Event, LogEvent
+
+__all__ = [
+    "CoreView",
+    "Counters",
+    "ElectedView",
+    "GatewayDown",
+    "GatewayView",
+    "PathProbeView",
+    "Snapshot",
+    "StateView",
+    "UnknownGateway",
+]
+
+
+class UnknownGateway(LookupError):
+    """pin: the address is not a configured gateway."""
+
+
+class GatewayDown(RuntimeError):
+    """pin: the gateway is not up."""
+
+
+@dataclass(frozen=True, slots=True)
+class ElectedView:
+    address: str | None
+    name: str | None
+    pinned: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StateView:
+    """``GET /api/v1/state``, field for field."""
+
+    interface: str
+    carrier: bool
+    path: bool
+    wan_up: bool
+    failover_active: bool
+    failover_since: float | None
+    rule: bool
+    elected: ElectedView
+    changes: int
+    daemon_connected: bool
+    daemon_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayView:
+    name: str
+    address: str
+    status: str
+    rtt_ms: float | None
+    jitter_ms: float | None
+    loss: float
+    score: float | None
+    elected: bool
+    sent: int
+    received: int
+
+
+@dataclass(frozen=True, slots=True)
+class PathProbeView:
+    interface: str
+    probe: str
+    rtt_ms: float | None
+    loss: float
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    failover_transitions: int = 0
+    election_changes: int = 0
+    gateway_transitions: int = 0
+    garbage: int = 0
+    send_errors: int = 0
+    stalls: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    state: StateView
+    gateways: tuple[GatewayView, ...]
+    counters: Counters
+    path: PathProbeView | None
+
+
+class CoreView(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def snapshot(self) -> Snapshot: ...
+
+    def history(self) -> Sequence[LogEvent]: ...
+
+    async def pin(self, address: str) -> ElectedView:
+        """Raises :class:`UnknownGateway` or :class:`GatewayDown`."""
+
+    async def unpin(self) -> ElectedView: ...
+
+    def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``listener`` with every event from now on; returns the unsubscribe call."""

@@ -1,0 +1,221 @@
+"""The measuring core's domain events: one typed schema for everything that happens.
+
+The core emits these dataclasses and nothing else; the event log (``GET /api/v1/log``), the
+server-sent events, the Python log, the counters behind ``/metrics`` and (later) hooks are all
+made from them. Each event knows its log ``kind`` (the SSE event name), its one-line
+``message`` and the kind-specific ``fields`` the log entry carries beside ``ts``/``kind``/
+``message``; those three make the JSON object of the REST log, unchanged from before the events
+existed.
+
+:class:`StateChanged` is not a log entry: it carries the new state (SSE ``state``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .coreview import StateView
+
+__all__ = [
+    "ElectionChanged",
+    "Event",
+    "FailoverChanged",
+    "FlowsMoved",
+    "GatewayStatusChanged",
+    "LogEvent",
+    "PathVerdict",
+    "PinChanged",
+    "StateChanged",
+    "WanChanged",
+    "log_entry",
+]
+
+
+def _updown(b: bool) -> str:
+    return "up" if b else "down"
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogEvent:
+    """An event that goes to the decision log."""
+
+    kind: ClassVar[str]
+    ts: float = field(default_factory=_now)
+
+    @property
+    def message(self) -> str:
+        raise NotImplementedError
+
+    def fields(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayStatusChanged(LogEvent):
+    """A gateway's heartbeat verdict moved."""
+
+    kind: ClassVar[str] = "gateway"
+    name: str
+    address: str
+    status: str
+    previous: str
+    reason: str
+    rtt_ms: float | None
+    loss: float
+
+    @property
+    def message(self) -> str:
+        return f"{self.name} {self.address} {self.previous} -> {self.status}: {self.reason}"
+
+    def fields(self) -> dict[str, Any]:
+        return {"name": self.name, "address": self.address, "status": self.status, "previous": self.previous,
+                "rtt_ms": self.rtt_ms, "loss": self.loss}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ElectionChanged(LogEvent):
+    """The election's answer changed (``moved``), or its pinned-gateway-is-down flag did."""
+
+    kind: ClassVar[str] = "election"
+    address: str | None
+    name: str | None
+    pinned: bool
+    pinned_down: bool
+    reason: str
+    moved: bool
+    first: bool = False
+
+    @property
+    def message(self) -> str:
+        verb = "elected" if self.first or self.moved else "keeping"
+        return f"{verb} {self.name} {self.address}: {self.reason}"
+
+    def fields(self) -> dict[str, Any]:
+        return {"address": self.address, "name": self.name, "pinned": self.pinned, "pinned_down": self.pinned_down}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PinChanged(LogEvent):
+    """The operator pinned a gateway, or lifted the pin, through the REST API."""
+
+    kind: ClassVar[str] = "election"
+    address: str
+    name: str | None
+    pinned: bool
+
+    @property
+    def message(self) -> str:
+        if self.pinned:
+            return f"pinned to {self.name} {self.address} by the REST API"
+        return f"unpinned {self.name or self.address} {self.address} by the REST API: automatic election"
+
+    def fields(self) -> dict[str, Any]:
+        if self.pinned:
+            return {"address": self.address, "name": self.name, "pinned": True}
+        return {"address": self.address, "pinned": False}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PathVerdict(LogEvent):
+    """The WAN path check's verdict on its probe target moved."""
+
+    kind: ClassVar[str] = "wan"
+    up: bool
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"path {_updown(self.up)}: {self.reason}"
+
+    def fields(self) -> dict[str, Any]:
+        return {"path": self.up, "source": "path-check"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WanChanged(LogEvent):
+    """The daemon reports a new WAN carrier/path/usable combination."""
+
+    kind: ClassVar[str] = "wan"
+    interface: str
+    carrier: bool
+    path: bool
+    up: bool
+
+    @property
+    def message(self) -> str:
+        return (f"WAN {self.interface} {_updown(self.up)} "
+                f"(carrier {_updown(self.carrier)}, path {_updown(self.path)})")
+
+    def fields(self) -> dict[str, Any]:
+        return {"carrier": self.carrier, "path": self.path, "up": self.up, "source": "daemon"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailoverChanged(LogEvent):
+    """The daemon reports failover starting (``active``) or ending."""
+
+    kind: ClassVar[str] = "failover"
+    active: bool
+    elected: str | None
+    elected_name: str | None
+    carrier: bool
+    path: bool
+    rule: bool
+
+    @property
+    def message(self) -> str:
+        rule = f"rule {'present' if self.rule else 'absent'}"
+        if self.active:
+            return (f"failover on via {self.elected_name or '?'} {self.elected}: WAN down "
+                    f"(carrier {_updown(self.carrier)}, path {_updown(self.path)}), {rule}")
+        return f"failover off: WAN up (carrier {_updown(self.carrier)}, path {_updown(self.path)}), {rule}"
+
+    def fields(self) -> dict[str, Any]:
+        return {"active": self.active, "elected": self.elected, "rule": self.rule}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowsMoved(LogEvent):
+    """Conntrack entries of flows stranded by a transition were removed (or the clean-up failed)."""
+
+    kind: ClassVar[str] = "failover"
+    transition: str
+    text: str
+    removed: int
+    flows: tuple[str, ...]
+    error: str | None
+
+    @property
+    def message(self) -> str:
+        return self.text
+
+    def fields(self) -> dict[str, Any]:
+        return {"transition": self.transition, "conntrack_removed": self.removed,
+                "flows": list(self.flows), "error": self.error}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StateChanged:
+    """The state (``GET /api/v1/state``) is not what it was: the new one."""
+
+    kind: ClassVar[str] = "state"
+    state: StateView
+
+
+Event = GatewayStatusChanged | ElectionChanged | PinChanged | PathVerdict | WanChanged | FailoverChanged | \
+    FlowsMoved | StateChanged
+
+#: Every log event class by name, for decoding (the IPC between core and API).
+LOG_EVENTS: dict[str, type[LogEvent]] = {cls.__name__: cls for cls in (
+    GatewayStatusChanged, ElectionChanged, PinChanged, PathVerdict, WanChanged, FailoverChanged, FlowsMoved)}
+
+
+def log_entry(event: LogEvent) -> dict[str, Any]:
+    """The event as the REST log and the SSE stream show it."""
+    return {"ts": event.ts, "kind": event.kind, "message": event.message, **event.fields()}
