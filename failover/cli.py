@@ -77,10 +77,10 @@ def cmd_host(args: argparse.Namespace) -> int:
 
 
 def cmd_conf(args: argparse.Namespace) -> int:
-    if args.format == "example":
-        from .package_data import example_config
+    if args.format in ("example", "systemd"):
+        from .package_data import example_config, systemd_unit
 
-        sys.stdout.write(example_config().read_text())
+        sys.stdout.write((example_config() if args.format == "example" else systemd_unit()).read_text())
         return 0
     cfg = _load_config(args.config)
     sys.stdout.write(config.to_lua(cfg))
@@ -264,8 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--root", default=scripts, help=argparse.SUPPRESS)
     sp.set_defaults(func=cmd_host)
 
-    sp = sub.add_parser("conf", help="print conf.lua for a Lunatik install, or the annotated example config")
-    sp.add_argument("format", choices=["lua", "example"])
+    sp = sub.add_parser("conf", help="print conf.lua for a Lunatik install, the annotated example config or the systemd unit")
+    sp.add_argument("format", choices=["lua", "example", "systemd"])
     with_config(sp)
     sp.set_defaults(func=cmd_conf)
 

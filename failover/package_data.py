@@ -36,3 +36,7 @@ def conf_dir() -> Path:
 
 def example_config() -> Path:
     return conf_dir() / "failover.toml"
+
+
+def systemd_unit() -> Path:
+    return conf_dir() / "systemd" / "failover.service"

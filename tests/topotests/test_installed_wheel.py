@@ -37,7 +37,8 @@ def expected_wheel_files() -> set[str]:
     files |= {str(p.relative_to(REPO)) for p in (REPO / "failover" / "host" / "lua").rglob("*.lua")}
     files |= {str(p.relative_to(REPO)) for p in (REPO / "api" / "static").iterdir()}
     files |= {"failover/" + str(p.relative_to(REPO)) for p in (REPO / "kernel").rglob("*") if p.is_file()}
-    files |= {f"failover/conf/{name}" for name in ("failover.toml", "lab.toml")}
+    files |= {f"failover/conf/{name}" for name in ("failover.toml", "lab.toml", "systemd/failover.service",
+                                                          "prometheus/alerts.yml")}
     return {f for f in files if "__pycache__" not in f}
 
 
