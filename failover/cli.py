@@ -13,6 +13,13 @@ from pathlib import Path
 from . import config
 
 DEFAULT_LUNATIK_ROOT = Path("/lib/modules/lua")
+# `failover conf NAME` prints these files shipped with the package (conf/ in the source tree).
+SHIPPED_CONF = {
+    "example": "failover.toml",
+    "systemd": "systemd/failover.service",
+    "systemd-agent": "systemd/failover-agent.service",
+    "alerts": "prometheus/alerts.yml",
+}
 
 
 def _load_config(path: str) -> config.Config:
@@ -77,10 +84,10 @@ def cmd_host(args: argparse.Namespace) -> int:
 
 
 def cmd_conf(args: argparse.Namespace) -> int:
-    if args.format in ("example", "systemd"):
-        from .package_data import example_config, systemd_unit
+    if args.format in SHIPPED_CONF:
+        from .package_data import conf_dir
 
-        sys.stdout.write((example_config() if args.format == "example" else systemd_unit()).read_text())
+        sys.stdout.write((conf_dir() / SHIPPED_CONF[args.format]).read_text())
         return 0
     cfg = _load_config(args.config)
     sys.stdout.write(config.to_lua(cfg))
@@ -264,8 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--root", default=scripts, help=argparse.SUPPRESS)
     sp.set_defaults(func=cmd_host)
 
-    sp = sub.add_parser("conf", help="print conf.lua for a Lunatik install, the annotated example config or the systemd unit")
-    sp.add_argument("format", choices=["lua", "example", "systemd"])
+    sp = sub.add_parser("conf", help="print conf.lua for a Lunatik install, or a shipped file: the annotated "
+                        "example config, the systemd units, the Prometheus alert rules")
+    sp.add_argument("format", choices=["lua", *SHIPPED_CONF])
     with_config(sp)
     sp.set_defaults(func=cmd_conf)
 

@@ -36,7 +36,3 @@ def conf_dir() -> Path:
 
 def example_config() -> Path:
     return conf_dir() / "failover.toml"
-
-
-def systemd_unit() -> Path:
-    return conf_dir() / "systemd" / "failover.service"

@@ -38,7 +38,7 @@ def expected_wheel_files() -> set[str]:
     files |= {str(p.relative_to(REPO)) for p in (REPO / "api" / "static").iterdir()}
     files |= {"failover/" + str(p.relative_to(REPO)) for p in (REPO / "kernel").rglob("*") if p.is_file()}
     files |= {f"failover/conf/{name}" for name in ("failover.toml", "lab.toml", "systemd/failover.service",
-                                                          "prometheus/alerts.yml")}
+                                                          "systemd/failover-agent.service", "prometheus/alerts.yml")}
     return {f for f in files if "__pycache__" not in f}
 
 
@@ -81,9 +81,11 @@ def test_install_runs_from_its_own_files(install):
                          check=True, capture_output=True, text=True, **where).stdout.split()
     site = venv.resolve() / "lib"
     assert all(site in Path(p).resolve().parents for p in out), out
-    # The annotated example config comes out of the package too.
-    example = subprocess.run([installed(venv), "conf", "example"], check=True, capture_output=True, text=True, **where)
-    assert example.stdout == (REPO / "conf" / "failover.toml").read_text()
+    # The example config, the units and the alert rules come out of the package too.
+    for name, path in (("example", "failover.toml"), ("systemd", "systemd/failover.service"),
+                       ("systemd-agent", "systemd/failover-agent.service"), ("alerts", "prometheus/alerts.yml")):
+        out = subprocess.run([installed(venv), "conf", name], check=True, capture_output=True, text=True, **where)
+        assert out.stdout == (REPO / "conf" / path).read_text(), name
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
-"""`failover run` with only the capabilities the systemd unit grants it (and no_new_privs).
+"""`failover run` and `failover agent` with only the capabilities their systemd units grant.
 
-systemd is not PID 1 here, so the unit cannot be started; `setpriv` applies the unit's
-CapabilityBoundingSet (read from conf/systemd/failover.service) to the same command, and the
-process's CapEff in /proc is checked before anything else. The scenario then needs each
-capability the unit grants: the path check's socket bound to wan0 (NET_RAW) finds a silent
-blackout, the failover rule, table 100 and the sysctls (NET_ADMIN). Taking either out of the
-unit makes this test fail.
+systemd is not PID 1 here, so the units cannot be started; `setpriv` applies a unit's
+CapabilityBoundingSet (read from conf/systemd/) and no_new_privs to the same command, and the
+process's CapEff in /proc is checked before anything else. Each scenario needs every capability
+its unit grants; taking one out of the unit makes the test fail:
+- failover.service: the path check's socket bound to wan0 (NET_RAW) finds a silent blackout;
+  the failover rule, table 100 and the sysctls (NET_ADMIN).
+- failover-agent.service: the STAMP reflector on port 862 (NET_BIND_SERVICE) makes the gateway
+  electable; "up" turns forwarding on (NET_ADMIN).
 
 Expected routing state (router namespace):
 
@@ -25,15 +27,15 @@ import pytest
 from failover.netns import wait_for
 
 from .heartbeat_topology import hb_fixture
-from .topology import REPO, TABLE
+from .topology import REPO, ROUTER_LAN, TABLE
 
-UNIT = REPO / "conf" / "systemd" / "failover.service"
+UNITS = REPO / "conf" / "systemd"
 # linux/capability.h
 CAP_BITS = {"CAP_NET_BIND_SERVICE": 10, "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13}
 
 
-def unit_capabilities() -> list[str]:
-    for line in UNIT.read_text().splitlines():
+def unit_capabilities(unit: str) -> list[str]:
+    for line in (UNITS / unit).read_text().splitlines():
         if line.startswith("CapabilityBoundingSet="):
             return line.split("=", 1)[1].split()
     raise AssertionError("the unit sets no CapabilityBoundingSet")
@@ -57,7 +59,7 @@ def hb(tmp_path):
 
 
 def test_failover_run_needs_no_more_than_the_units_capabilities(hb):
-    caps = unit_capabilities()
+    caps = unit_capabilities("failover.service")
     assert set(caps) <= set(CAP_BITS), f"unknown capability in the unit: {caps}"
     topo = hb.topo
     hb.write_config()
@@ -82,3 +84,29 @@ def test_failover_run_needs_no_more_than_the_units_capabilities(hb):
         assert topo.nets.read_sysctl("router", f"net.ipv4.conf.{scope}.send_redirects") == "0"
     log = topo.log("host")
     assert not any(bad in log for bad in ("Traceback", " ERROR ", ": error in ", "WARNING")), log
+
+
+@pytest.fixture
+def hb_bare(tmp_path):
+    """The heartbeat topology with no gateway yet."""
+    yield from hb_fixture(tmp_path, n_gateways=0)
+
+
+def test_agent_needs_no_more_than_its_units_capabilities(hb_bare):
+    caps = unit_capabilities("failover-agent.service")
+    assert set(caps) <= set(CAP_BITS), f"unknown capability in the unit: {caps}"
+    hb, topo = hb_bare, hb_bare.topo
+    address = topo.add_gateway(1, agent=False)
+    agent = topo.nets.spawn("gw1", [*setpriv(caps), sys.executable, "-m", "failover.cli", "agent",
+                                    "--listen", address, "--allow", ROUTER_LAN],
+                            log=topo.tmp / "gw1-agent.log", cwd=REPO)
+    wait_for(lambda: topo._listening("gw1", 7070), what="the agent's listener")
+    assert effective_caps(agent.pid) == sum(1 << CAP_BITS[c] for c in caps)
+    hb.write_config(probe=False)
+    hb.sidecar = topo.start_host(hb.config_path, command="run")
+    wait_for(hb._api_ready, timeout=15, what="the sidecar's REST API")
+    wait_for(hb.all_up, timeout=10, what="the agent's STAMP reflector answering")
+    topo.set_isp(False)
+    wait_for(lambda: topo.forwarding(1) == "1", what="gw1 told up: forwarding on")
+    log = topo.log("gw1-agent")
+    assert not any(bad in log for bad in ("Traceback", " ERROR ", "WARNING")), log
