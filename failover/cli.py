@@ -35,7 +35,7 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
     from .host import Kernel, ScriptError
     from .host.bridge import LuaError
 
-    actions: list[tuple[str, str]] = []
+    actions: list[tuple[str, str, str]] = []
     verb = None
     for word in args.words:
         if word in ("run", "spawn"):
@@ -43,8 +43,11 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
         elif verb is None:
             print("failover lunatik: expected run or spawn before " + word, file=sys.stderr)
             return 2
+        elif word in ("softirq", "hardirq") and actions and actions[-1][0] == "run":
+            # as 'lunatik run SCRIPT softirq': the context of the script just named
+            actions[-1] = (*actions[-1][:2], word)
         else:
-            actions.append((verb, word))
+            actions.append((verb, word, "process"))
     if not actions:
         print("failover lunatik: nothing to run", file=sys.stderr)
         return 2
@@ -55,9 +58,9 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
     failed = False
     stop = threading.Event()
     try:
-        for verb, script in actions:
+        for verb, script, context in actions:
             try:
-                kernel.spawn(script) if verb == "spawn" else kernel.run(script)
+                kernel.spawn(script) if verb == "spawn" else kernel.run(script, context)
             except (ScriptError, LuaError) as e:
                 print(f"failover lunatik: {script}: {e}", file=sys.stderr)
                 failed = True
@@ -120,12 +123,14 @@ def cmd_agent(args: argparse.Namespace) -> int:
         stamp_key = read_key_file(args.stamp_key_file, "--stamp-key-file") if args.stamp_key_file else None
         if not 0 < args.replay_window_s <= 3600:
             raise ValueError(f"--replay-window-s: must be in (0, 3600], got {args.replay_window_s:g}")
+        if not 0 <= args.lease <= 86400:
+            raise ValueError(f"--lease: must be in [0, 86400] s, got {args.lease:g}")
     except ValueError as e:
         print(f"failover: agent: {e}", file=sys.stderr)
         return 2
     cfg = AgentConfig(args.listen, args.port, args.stamp_port, args.on_up, args.on_down, args.lab_delay_ms,
                       allow=tuple(args.allow), key=key, replay_window_s=args.replay_window_s,
-                      stamp_key=stamp_key, stats_file=args.stats_file)
+                      stamp_key=stamp_key, stats_file=args.stats_file, lease_s=args.lease)
     try:
         asyncio.run(Agent(cfg).serve())
     except KeyboardInterrupt:
@@ -263,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--for", dest="seconds", type=float, default=None, help="stop after N seconds (0: right after loading)")
     sp.add_argument("--config", default=None, help="provide failover.conf from this TOML config")
     sp.add_argument("--talk", action="store_true", help="talk-era API (Lunatik 3.x, Netdev 0x17)")
-    sp.add_argument("words", nargs="+", metavar="run|spawn SCRIPT", help="run or spawn, then scripts")
+    sp.add_argument("words", nargs="+", metavar="run|spawn SCRIPT",
+                    help="run or spawn, then scripts; 'softirq' or 'hardirq' after a run script sets its context")
     sp.set_defaults(func=cmd_lunatik)
 
     sp = sub.add_parser("host", help="run kernel/failover in the user-space host")
@@ -302,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="STAMP authenticated mode (RFC 8762 HMAC) with this key")
     sp.add_argument("--stats-file", default=None, metavar="F",
                     help="write the agent's counters (STAMP reflected/malformed, control) here as JSON")
+    sp.add_argument("--lease", type=float, default=0.0, metavar="S",
+                    help="an 'up' lapses (forwarding off, or --on-down) S seconds after the last one, "
+                         "unless renewed; the router re-tells every control.refresh_ms (10 s); 0: never")
     sp.set_defaults(func=cmd_agent)
 
     sp = sub.add_parser("sidecar", help="FastAPI sidecar: heartbeats, election, REST, dashboard")

@@ -67,6 +67,9 @@ class Control(_Section):
     # Shared with every agent (`failover agent --key-file`): up/down lines then carry an
     # HMAC-SHA256 over the command, a timestamp and a nonce (README, "Gateway control").
     key_file: str | None = None
+    # Every gateway is told its wanted state again this often: a gateway that restarted learns it
+    # back, and an agent's lease (`failover agent --lease`, longer than this) stays renewed.
+    refresh_ms: int = Field(10_000, ge=100, le=3_600_000)
 
     @field_validator("socket")
     @classmethod
@@ -231,6 +234,7 @@ return {{
 \tpriority = {cfg.failover.priority},
 \tsocket = "{cfg.control.socket}",
 \tport = {cfg.control.gateway_port},
+\trefresh_ms = {cfg.control.refresh_ms},   -- gateways are told their state again this often
 \tkey = {key},   -- hex of the shared gateway key, or nil: plain up/down
 \tdampening = {{
 \t\tpenalty = {d.penalty}, half_life_ms = {d.half_life_ms}, suppress = {d.suppress},

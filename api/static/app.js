@@ -182,6 +182,8 @@
         <span class="muted" data-testid="gw-address"></span>
         <span data-testid="gw-status" class="pill pill-unknown">unknown</span>
         <span data-testid="gw-elected" class="pill pill-accent" hidden>elected</span>
+        <span data-testid="gw-unreachable" class="pill pill-bad" hidden
+              title="The router's up/down exchanges with it fail: the election does not use it">unreachable</span>
       </header>
       <dl class="metrics">
         <div><dt>RTT</dt><dd data-testid="gw-rtt">—</dd></div>
@@ -222,6 +224,8 @@
       const tone = gw.status === "up" ? "good" : gw.status === "down" ? "bad" : "unknown";
       setPill(byTestId("gw-status", card), gw.status || "unknown", tone);
       byTestId("gw-elected", card).hidden = !gw.elected;
+      byTestId("gw-unreachable", card).hidden = gw.reachable !== false;
+      card.dataset.usable = String(gw.usable !== false);
       card.classList.toggle("elected", !!gw.elected);
       byTestId("gw-rtt", card).textContent = fmtMs(gw.rtt_ms);
       byTestId("gw-jitter", card).textContent = fmtMs(gw.jitter_ms);
@@ -231,8 +235,10 @@
       const pinnedHere = isPinned(gw.address);
       btn.textContent = pinnedHere ? "Unpin" : "Pin";
       btn.setAttribute("aria-label", `${pinnedHere ? "Unpin" : "Pin"} ${gw.name || gw.address}`);
-      btn.disabled = !pinnedHere && gw.status === "down";
-      btn.title = btn.disabled ? "A gateway that is down cannot be pinned" : "";
+      btn.disabled = !pinnedHere && (gw.status === "down" || gw.reachable === false);
+      btn.title = !btn.disabled ? ""
+        : gw.status === "down" ? "A gateway that is down cannot be pinned"
+        : "A gateway that does not answer up/down cannot be pinned";
     });
     for (const stale of existing.values()) stale.remove();
   }

@@ -19,6 +19,7 @@ _ALG = re.compile(r"^(?:hmac\((?P<inner>[a-z0-9]+)\)|(?P<plain>[a-z0-9]+))$")
 
 class Shash(HostObject):
     lua_class = b"crypto.shash"
+    kernel_class = "crypto_shash"
     lua_module = b"crypto"
 
     def __init__(self, algname: str) -> None:
@@ -42,6 +43,7 @@ class Shash(HostObject):
 
 class Rng(HostObject):
     lua_class = b"crypto.rng"
+    kernel_class = "crypto_rng"
     lua_module = b"crypto"
 
 
@@ -51,6 +53,7 @@ class CryptoModule:
 
     @lua_function
     def shash(self, algname: Any) -> Shash:
+        self.runtime.admit(Shash)
         return Shash(as_bytes(algname, 1, "shash").decode(errors="replace"))
 
     @lua_function
@@ -86,6 +89,7 @@ class CryptoModule:
 
     @lua_function
     def rng(self, algname: Any = None) -> Rng:
+        self.runtime.admit(Rng)
         return Rng()
 
     @lua_function

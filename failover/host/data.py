@@ -20,6 +20,8 @@ FIELDS = {
 class Data(HostObject):
     lua_class = b"data"
     lua_module = b"data"
+    kernel_class = "data"
+    irq_safe = True
 
     def __init__(self, size: int) -> None:
         self.buf = bytearray(size)

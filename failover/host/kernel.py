@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import completion, crypto, data, linux, lunatik, netlink, notifier, rcu, socket, thread
+from . import completion, crypto, data, fifo, linux, lunatik, netlink, notifier, rcu, socket, thread
 from ..package_data import kernel_root
 from .bridge import LuaError
 from .constants import MODULES as CONSTANTS
@@ -30,6 +30,7 @@ CURRENT_API: dict[str, ModuleFactory] = {
     "rcu": rcu.RcuModule,
     "data": data.DataModule,
     "completion": completion.CompletionModule,
+    "fifo": fifo.FifoModule,
     "socket": socket.SocketModule,
     "thread": thread.ThreadModule,
     "lunatik": lunatik.LunatikModule,

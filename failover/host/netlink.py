@@ -27,6 +27,7 @@ class Session(HostObject):
 
     lua_class = b"netlink.rt"
     lua_module = b"netlink"
+    kernel_class = "socket"  # Lunatik's netlink.rt objects are Lua classes over a socket
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -114,6 +115,7 @@ class NetlinkModule:
     def open(self, kind: bytes) -> Session:
         if kind not in KINDS:
             raise argerror(1, "netlink.rt", "unknown object")
+        self.runtime.admit(Session)
         return self.runtime.own(Session(kind.decode()))
 
     @lua_function

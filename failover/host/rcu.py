@@ -21,6 +21,8 @@ MAX_KEY = 255
 class RcuTable(HostObject):
     lua_class = b"rcu"
     lua_module = b"rcu"
+    kernel_class = "rcu"
+    irq_safe = True
 
     def __init__(self, size: int = 256, *, allow_strings: bool = False) -> None:
         self.buckets = 1 << max(size - 1, 0).bit_length()  # rounded up to a power of two
@@ -84,10 +86,11 @@ class RcuModule:
 
     @lua_function
     def entries(self, t: RcuTable) -> Any:
-        # A snapshot, so rcu.map's callback may write to the table it walks.
-        lua = self.runtime.lua
+        # A snapshot, so rcu.map's callback may write to the table it walks. Returned as
+        # values (n, k1, v1, k2, v2...), not in a table: lupa's table_from can hand back a stale
+        # wrapper for an object whose address an object freed earlier had (seen with data values).
         pairs = t.items()
-        return lua.table_from([k for k, _ in pairs]), lua.table_from([v for _, v in pairs]), len(pairs)
+        return (len(pairs), *(x for pair in pairs for x in pair))
 
     # talk-era registry (Lunatik 3.x), only installed by the talk profile
     @lua_function

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import lupa.lua55 as lua55
 
-from .bridge import HostObject, LuaError
+from .bridge import RUNTIME_ERROR, Carrier, HostObject, LuaError, class_error
 from .kernelsource import KernelSyntaxError, kernel_source
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ class ScriptError(Exception):
 
 class Runtime(HostObject):
     lua_class = b"runtime"
+    kernel_class = "lunatik"
 
     def __init__(self, kernel: Kernel, script: str, context: str = "process") -> None:
         if context not in ("process", "softirq", "hardirq"):
@@ -57,6 +58,7 @@ class Runtime(HostObject):
                 b"modules": lua.table_from(modules),
                 b"constants": lua.table_from(constants),
                 b"sources": lua.table_from({k.encode(): v for k, v in self.kernel.sources.items()}),
+                b"irq": self.irq,
                 b"kernelsource": _kernelsource,
                 b"canloadfile": self._canloadfile,
             }
@@ -72,6 +74,22 @@ class Runtime(HostObject):
     def cannot_sleep(self) -> bool:
         """``lunatik_cannotsleep``: an interrupt-context runtime, once its top level has run."""
         return self.irq and not self.loading
+
+    def admit(self, cls: type[HostObject] | HostObject) -> None:
+        """``lunatik_checkclass``: a process-only class cannot be created in an IRQ runtime."""
+        if self.irq and not cls.irq_safe:
+            raise class_error(cls.kernel_class)
+
+    def check_context(self, context: str = "process") -> None:
+        """``lunatik_checkruntime``: the call needs a runtime of exactly this context."""
+        if self.context != context:
+            raise LuaError(RUNTIME_ERROR)
+
+    def check_sleep(self, fname: str) -> None:
+        """A sleep from an IRQ runtime: the kernel does not check, it oopses (scheduling while
+        atomic) when the runtime's spinlock is held, i.e. everywhere but the top level."""
+        if self.cannot_sleep():
+            raise LuaError(f"{fname}: cannot sleep in a {self.context} runtime (scheduling while atomic)")
 
     def _canloadfile(self) -> tuple:
         if self.cannot_sleep():
@@ -102,7 +120,7 @@ class Runtime(HostObject):
         if self.entry is None or lua55.lua_type(self.entry) != "function":
             raise LuaError("runtime has no entry function")
         with self.lock:
-            ok, result = _status(self.lib.resume(self.entry, *objects))
+            ok, result = _status(self.lib.resume(self.entry, *(Carrier(o) for o in objects)))
         if not ok:
             raise LuaError(_text(result))
         if lua55.lua_type(result) == "function":
@@ -160,4 +178,6 @@ def _text(value: Any) -> str:
 def _lua_table(lua: Any, value: Any) -> Any:
     if isinstance(value, dict):
         return lua.table_from({k.encode(): _lua_table(lua, v) for k, v in value.items()})
+    if isinstance(value, list):
+        return lua.table_from([_lua_table(lua, v) for v in value])
     return value.encode() if isinstance(value, str) else value

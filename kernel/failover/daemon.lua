@@ -22,6 +22,7 @@ local IDLE_MS = 10        -- control socket latency bound while nothing happens
 local BUSY_MS = 1         -- while a gateway exchange is in flight
 local RECONCILE_MS = 1000 -- full convergence even without events (self-healing)
 local SETTLE_MS = 100     -- full convergence this long after an event, once the fast path is done
+local REFRESH_MS = 10000  -- gateways are told their state again this often (older conf.lua files)
 
 -- Shared with failover/notifier: the wake-up and an event counter.
 local shared = rcu.table(8)
@@ -34,7 +35,7 @@ local ctl = control.listen(conf.socket)
 
 local gateways, order = {}, {}
 for i, g in ipairs(conf.gateways) do
-	local gw = gateway.new(g.name, g.address, conf.port, conf.key)
+	local gw = gateway.new(g.name, g.address, conf.port, conf.key, conf.refresh_ms or REFRESH_MS)
 	gateways[g.address] = gw
 	order[i] = gw
 end
@@ -67,10 +68,21 @@ local function log(fmt, ...)
 	print(string.format("failover: " .. fmt, ...))
 end
 
+-- Gateways that cannot be told (their last exchanges failed), for the sidecar's election.
+local function unreachable()
+	local list = {}
+	for _, gw in ipairs(order) do
+		if gw:unusable() then
+			table.insert(list, gw.address)
+		end
+	end
+	return #list > 0 and table.concat(list, ",") or "none"
+end
+
 local function state_line()
-	return string.format("ok wan=%s carrier=%s path=%s failover=%s elected=%s rule=%s changes=%d",
+	return string.format("ok wan=%s carrier=%s path=%s failover=%s elected=%s rule=%s changes=%d unreachable=%s",
 		updown(wan_up()), updown(state.carrier), updown(state.path), state.failover and "on" or "off",
-		state.elected or "none", state.rule and "present" or "absent", state.changes)
+		state.elected or "none", state.rule and "present" or "absent", state.changes, unreachable())
 end
 
 local function ipv4(s)
@@ -108,6 +120,21 @@ function commands.elect(arg)
 		state.elected = address
 		dirty = true
 	end
+	return "ok"
+end
+
+-- The sidecar saw the gateway's heartbeat come back after a loss: it may have restarted and
+-- forgotten its state, so it is told again now.
+function commands.reassert(arg)
+	local address = arg and ipv4(arg)
+	if not address then
+		return "err usage: reassert <ipv4>"
+	end
+	local gw = gateways[address]
+	if not gw then
+		return "err unknown gateway " .. address
+	end
+	gw:reassert()
 	return "ok"
 end
 

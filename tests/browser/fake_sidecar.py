@@ -41,11 +41,11 @@ TOKEN = "lab-token"
 def default_gateways() -> list[dict[str, Any]]:
     return [
         {"name": "alt1", "address": "10.10.0.11", "status": "up", "rtt_ms": 4.2,
-         "jitter_ms": 0.3, "loss": 0.0, "score": 4.8, "elected": True},
+         "jitter_ms": 0.3, "loss": 0.0, "score": 4.8, "elected": True, "reachable": True, "usable": True},
         {"name": "alt2", "address": "10.10.0.12", "status": "up", "rtt_ms": 18.5,
-         "jitter_ms": 1.1, "loss": 0.0, "score": 20.7, "elected": False},
+         "jitter_ms": 1.1, "loss": 0.0, "score": 20.7, "elected": False, "reachable": True, "usable": True},
         {"name": "lte", "address": "10.10.0.13", "status": "up", "rtt_ms": 42.0,
-         "jitter_ms": 6.4, "loss": 0.02, "score": 58.3, "elected": False},
+         "jitter_ms": 6.4, "loss": 0.02, "score": 58.3, "elected": False, "reachable": True, "usable": True},
     ]
 
 

@@ -88,6 +88,30 @@ def test_gateways_and_latencies_appear_and_update_live(page: Page, sidecar):
     assert page.evaluate("window.__noReload") is True
 
 
+def test_unreachable_gateway_is_shown_unusable_live(page: Page, sidecar):
+    sidecar.control("PUT", "/test/tick", {"interval": 0.2})
+    open_live(page)
+    page.evaluate("window.__noReload = true")
+    alt1 = card(page, "10.10.0.11")
+    expect(tid(alt1, "gw-unreachable")).to_be_hidden()
+    expect(tid(alt1, "pin-button")).to_be_enabled()
+    # The daemon cannot tell alt1 up/down: its heartbeat is fine, the election may not use it.
+    gws = sidecar.fake.public_gateways()
+    gws[0].update(reachable=False, usable=False)
+    sidecar.control("PUT", "/test/gateways", gws)
+    expect(tid(alt1, "gw-unreachable")).to_be_visible()
+    expect(tid(alt1, "gw-unreachable")).to_have_text("unreachable")
+    expect(tid(alt1, "gw-status")).to_have_text("up")
+    expect(alt1).to_have_attribute("data-usable", "false")
+    expect(tid(alt1, "pin-button")).to_be_disabled()
+    expect(tid(alt1, "pin-button")).to_have_attribute("title", "A gateway that does not answer up/down cannot be pinned")
+    gws[0].update(reachable=True, usable=True)
+    sidecar.control("PUT", "/test/gateways", gws)
+    expect(tid(alt1, "gw-unreachable")).to_be_hidden()
+    expect(alt1).to_have_attribute("data-usable", "true")
+    assert page.evaluate("window.__noReload") is True
+
+
 def test_failover_pushed_by_sse_shows_within_bound(page: Page, sidecar):
     open_live(page)
     page.evaluate("window.__noReload = true")

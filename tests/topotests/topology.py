@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import textwrap
 import uuid
@@ -39,6 +40,7 @@ class RouterTopology:
     nets: Namespaces
     tmp: Path
     gateways: list[str] = field(default_factory=list)  # addresses, gw1 first
+    agents: dict[int, object] = field(default_factory=dict)  # gateway number -> its agent process
     host: object = None
     socket_path: str = ""
 
@@ -107,7 +109,11 @@ class RouterTopology:
             log=self.tmp / f"{role}-agent.log", cwd=REPO,
         )
         wait_for(lambda: self._listening(role, 7070), what=f"agent on {address}")
+        self.agents[i] = proc
         return proc
+
+    def stop_agent(self, i: int, sig: int = signal.SIGTERM) -> None:
+        self.nets.stop(self.agents.pop(i), sig)
 
     def _listening(self, role: str, port: int) -> bool:
         out = self.nets.exec(role, "ss", "-Htln", f"sport = :{port}", check=False).stdout
