@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 MAX_KEY = 255
+BUCKET_BYTES = 8  # one struct hlist_head per bucket
+KVMALLOC_MAX = 2**31 - 1  # kvmalloc refuses anything larger (INT_MAX)
 
 
 class RcuTable(HostObject):
@@ -74,7 +76,10 @@ class RcuModule:
         n = 256 if size is None else size
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise argerror(1, "table", "integer expected" if not isinstance(n, int) else "out of bounds")
-        return RcuTable(n, allow_strings=self.runtime.kernel.talk)
+        t = RcuTable(n, allow_strings=self.runtime.kernel.talk)
+        if t.buckets * BUCKET_BYTES > KVMALLOC_MAX:
+            raise LuaError("not enough memory")  # the kernel's bucket array could not be allocated
+        return t
 
     @lua_function
     def get(self, t: RcuTable, key: Any) -> Any:

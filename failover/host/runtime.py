@@ -7,6 +7,7 @@ a notifier callback, ``resume`` and a thread body (for its whole run, sleeps inc
 from __future__ import annotations
 
 import threading
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,11 @@ class Runtime(HostObject):
         self.loading = False
         self.stopped = False
         self.entry: Any = None  # the Lua function a thread or resume will call
+        # What runtime:stop releases. Single objects (notifiers) are anchored here as in the
+        # kernel's registry; shareable ones (sockets) only weakly: like Lunatik's __gc, dropping
+        # the last reference (Lua wrappers, rcu tables) closes them.
         self.owned: list[HostObject] = []
+        self.shared: weakref.WeakSet[HostObject] = weakref.WeakSet()
         self.lua = lua55.LuaRuntime(
             encoding=None, unpack_returned_tuples=True, register_eval=False, register_builtins=False
         )
@@ -138,7 +143,10 @@ class Runtime(HostObject):
         return result
 
     def own(self, obj: HostObject) -> HostObject:
-        self.owned.append(obj)
+        if obj.single:
+            self.owned.append(obj)
+        else:
+            self.shared.add(obj)
         return obj
 
     def stop(self) -> None:
@@ -147,7 +155,8 @@ class Runtime(HostObject):
             if self.stopped:
                 return
             self.stopped = True
-            owned, self.owned = self.owned, []
+            owned, self.owned = self.owned + list(self.shared), []
+            self.shared = weakref.WeakSet()
         for obj in owned:
             obj.release()
         self.kernel.forget(self)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 O_NONBLOCK = pysocket.SOCK_NONBLOCK
-FAMILIES = (pysocket.AF_INET, pysocket.AF_UNIX, pysocket.AF_NETLINK)
+FAMILIES = (pysocket.AF_INET, pysocket.AF_UNIX, pysocket.AF_NETLINK, pysocket.AF_PACKET)
 
 
 def ntoa(ip: int) -> str:
@@ -50,6 +50,14 @@ class Socket(HostObject):
             if not isinstance(addr, bytes):
                 raise argerror(n, fname, "string expected")
             return addr
+        if self.sock.family == pysocket.AF_PACKET:
+            # (ethernet protocol, host order; ifindex), as Lunatik's sockaddr_ll
+            proto = as_int(addr if addr is not None else 0, n, fname) & 0xFFFF
+            index = as_int(port if port is not None else 0, n + 1, fname)
+            try:
+                return (pysocket.if_indextoname(index), proto)
+            except OSError:
+                raise LuaError("ENODEV") from None
         if self.sock.family == pysocket.AF_NETLINK:
             # (nl_pid, nl_groups), both optional: 0 is the kernel, no multicast groups
             pid = 0 if addr is None else as_int(addr, n, fname)

@@ -116,6 +116,9 @@ CASES = {
     # reader's line proves they ran together (upstream checks only for Lua errors)
     "rcu/map_sync": Case(("spawn", "tests/rcu/map_sync"), ("map_sync: reader found entry written",), seconds="5"),
     "rcu/map_values": Case(run("tests/rcu/map_values")),
+    "rcu/newobject_oom": Case(run("tests/rcu/newobject_oom")),
+    # gc.sh spawns it for 1 s; on a kernel it proves the collector never runs under a spinlock
+    "monitor/gc": Case(("spawn", "tests/monitor/gc"), seconds="1"),
     "thread/shouldstop_run": Case(run("tests/thread/shouldstop_run")),
     "thread/shouldstop": Case(("spawn", "tests/thread/shouldstop"), ("shouldstop: ok",), seconds="1"),
     "thread/run_during_load": Case(run("tests/thread/run_during_load"), load_error="not allowed during module load"),

@@ -1,6 +1,7 @@
 """The host's module surface and the kernel's rules, run in real Lua 5.5 states (no netlink
 mutations here: those run in namespaces, tests/topotests/test_host_netlink.py)."""
 
+import os
 import re
 import socket
 import time
@@ -303,3 +304,20 @@ def test_objects_keep_their_identity_across_many_crossings(lua):
         print("done")
     """)
     assert out == ["done"]
+
+
+def test_a_dropped_socket_is_closed_by_the_garbage_collector(lua):
+    """As Lunatik's __gc: a socket no script holds any more is closed, not kept until stop."""
+    before = len(os.listdir("/proc/self/fd"))
+    out = lua.run("""
+        local socket = require("socket")
+        local kept = socket.new(2, 2, 17)
+        for i = 1, 1000 do
+            socket.new(2, 2, 17)
+            if i % 100 == 0 then collectgarbage() end
+        end
+        collectgarbage()
+        print("done")
+    """)
+    assert out == ["done"]
+    assert len(os.listdir("/proc/self/fd")) - before < 50
