@@ -70,7 +70,7 @@ def stop(kernel: Kernel, cfg: Config) -> None:
     remove_socket(cfg.control.socket)
 
 
-def start(cfg: Config, root: str | Path = "kernel") -> Kernel:
+def start(cfg: Config, root: str | Path | None = None) -> Kernel:
     disable_redirects(cfg.failover.lan_interface)
     clear_stale_socket(cfg.control.socket)
     # The control socket is created by the daemon's bind: owner only (0600), root being the owner.
@@ -85,7 +85,7 @@ def start(cfg: Config, root: str | Path = "kernel") -> Kernel:
     return kernel
 
 
-def serve(cfg: Config, root: str | Path = "kernel", stopping: threading.Event | None = None) -> int:
+def serve(cfg: Config, root: str | Path | None = None, stopping: threading.Event | None = None) -> int:
     """Run until SIGINT/SIGTERM (or ``stopping``), then stop the scripts cleanly."""
     stopping = stopping or threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
