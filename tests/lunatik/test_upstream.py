@@ -112,6 +112,7 @@ CASES = {
     "runtime/resume_shared": Case(run("tests/runtime/resume_shared")),
     "runtime/resume_mailbox": Case(run("tests/runtime/resume_mailbox")),
     "runtime/rcu_shared": Case(run("tests/runtime/rcu_shared")),
+    "runtime/opt_guards": Case(run("tests/runtime/opt_guards")),
     # map_sync.sh spawns the reader (which spawns the writer), waits 5 s and stops both; the
     # reader's line proves they ran together (upstream checks only for Lua errors)
     "rcu/map_sync": Case(("spawn", "tests/rcu/map_sync"), ("map_sync: reader found entry written",), seconds="5"),
