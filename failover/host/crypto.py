@@ -45,6 +45,7 @@ class Rng(HostObject):
     lua_class = b"crypto.rng"
     kernel_class = "crypto_rng"
     lua_module = b"crypto"
+    algname = b"stdrng"
 
 
 class CryptoModule:
@@ -90,7 +91,10 @@ class CryptoModule:
     @lua_function
     def rng(self, algname: Any = None) -> Rng:
         self.runtime.admit(Rng)
-        return Rng()
+        r = Rng()
+        if isinstance(algname, bytes):
+            r.algname = algname
+        return r
 
     @lua_function
     def generate(self, r: Rng, n: Any) -> bytes:
@@ -98,3 +102,19 @@ class CryptoModule:
         if count <= 0:
             raise argerror(2, "generate", "out of bounds")
         return secrets.token_bytes(count)
+
+    @lua_function
+    def getbytes(self, r: Rng, n: Any) -> bytes:
+        count = as_int(n, 2, "getbytes")
+        if count <= 0:
+            raise argerror(2, "getbytes", "out of bounds")
+        return secrets.token_bytes(count)
+
+    @lua_function
+    def info(self, r: Rng) -> Any:
+        # The host's generator is the kernel's getrandom(2) through Python's secrets: no seed.
+        return self.runtime.lua.table_from({b"driver_name": b"getrandom", b"seedsize": 0})
+
+    @lua_function
+    def algname(self, r: Rng) -> bytes:
+        return r.algname

@@ -138,6 +138,7 @@ CASES = {
         files=("/tmp/lunatik_unix_dgram.sock", "/tmp/lunatik_unix_dgram_client.sock"),
     ),
     "crypto/hkdf": Case(run("tests/crypto/hkdf")),
+    "crypto/rng": Case(run("tests/crypto/rng")),
 }
 
 

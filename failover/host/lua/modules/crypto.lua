@@ -30,6 +30,18 @@ function Rng:generate(n)
 	return check(backend.generate(lib.self(self, "crypto.rng", "generate"), n))
 end
 
+function Rng:getbytes(n)
+	return check(backend.getbytes(lib.self(self, "crypto.rng", "getbytes"), n))
+end
+
+function Rng:info()
+	return check(backend.info(lib.self(self, "crypto.rng", "info")))
+end
+
+function Rng:algname()
+	return check(backend.algname(lib.self(self, "crypto.rng", "algname")))
+end
+
 function Rng:reset() end
 
 return {
