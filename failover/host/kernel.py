@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import completion, crypto, data, fifo, linux, lunatik, netlink, notifier, rcu, socket, thread
+from . import set as lset
 from .bridge import LuaError
 from .constants import MODULES as CONSTANTS
 from .linkwatch import LinkWatch
@@ -30,6 +31,7 @@ CURRENT_API: dict[str, ModuleFactory] = {
     "data": data.DataModule,
     "completion": completion.CompletionModule,
     "fifo": fifo.FifoModule,
+    "set": lset.SetModule,
     "socket": socket.SocketModule,
     "thread": thread.ThreadModule,
     "lunatik": lunatik.LunatikModule,

@@ -139,6 +139,7 @@ CASES = {
     ),
     "crypto/hkdf": Case(run("tests/crypto/hkdf")),
     "crypto/rng": Case(run("tests/crypto/rng")),
+    "set/set": Case(run("tests/set/set")),
 }
 
 
