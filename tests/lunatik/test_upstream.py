@@ -95,6 +95,16 @@ CASES = {
         ("netlink route_adddel: added", "netlink route_adddel: duplicate add raises", "netlink route_adddel: deleted"),
         netns=True,
     ),
+    "netlink/genl_family": Case(
+        run("tests/netlink/genl_family"),
+        (
+            "netlink genl_family: nlctrl resolved",
+            "netlink genl_family: call round-trip ok",
+            "netlink genl_family: dump lists families",
+            "netlink genl_family: missing family errors",
+        ),
+        netns=True,
+    ),
     "netlink/rule_adddel": Case(
         run("tests/netlink/rule_adddel"),
         (
