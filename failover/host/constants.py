@@ -1,7 +1,7 @@
 """The ``linux.*`` constant modules, with the values Lunatik generates from kernel headers.
 
 Lunatik strips the C prefix (``NETDEV_UP`` becomes ``require("linux.netdev").UP``); the values
-below are the stable ones listed in ``shared/lunatik-api.md`` (kernels >= 5.15, x86).
+below are the stable ones (kernels >= 5.15, x86); docs/lunatik.md lists the modules.
 """
 
 from __future__ import annotations

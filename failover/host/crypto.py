@@ -48,6 +48,13 @@ class Rng(HostObject):
     algname = b"stdrng"
 
 
+def _random_bytes(n: Any, fname: str) -> bytes:
+    count = as_int(n, 2, fname)
+    if count <= 0:
+        raise argerror(2, fname, "out of bounds")
+    return secrets.token_bytes(count)
+
+
 class CryptoModule:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -98,17 +105,11 @@ class CryptoModule:
 
     @lua_function
     def generate(self, r: Rng, n: Any) -> bytes:
-        count = as_int(n, 2, "generate")
-        if count <= 0:
-            raise argerror(2, "generate", "out of bounds")
-        return secrets.token_bytes(count)
+        return _random_bytes(n, "generate")
 
     @lua_function
     def getbytes(self, r: Rng, n: Any) -> bytes:
-        count = as_int(n, 2, "getbytes")
-        if count <= 0:
-            raise argerror(2, "getbytes", "out of bounds")
-        return secrets.token_bytes(count)
+        return _random_bytes(n, "getbytes")
 
     @lua_function
     def info(self, r: Rng) -> Any:

@@ -1,8 +1,10 @@
-"""``require("netlink")``: ``netlink.rt.rule/route/link/addr`` sessions (host/rtnl.py).
+"""``require("netlink")``: ``netlink.rt.rule/route/link/addr`` sessions (host/rtnl.py) and
+``netlink.genl()`` generic netlink sessions.
 
-Records and options follow Lunatik's lib/netlink/rt/*.lua: addresses are raw network-order
-bytes, errors are bare errno names. Every call made from a netdevice notifier callback raises,
-because on a real Lunatik kernel it deadlocks the machine (RTNL is already held there).
+Records and options follow Lunatik's lib/netlink/rt/*.lua and lib/netlink/genl.lua: addresses
+are raw network-order bytes, errors are bare errno names. Every ``netlink.rt`` call made from a
+netdevice notifier callback raises, because on a real Lunatik kernel it deadlocks the machine
+(RTNL is already held there).
 """
 
 from __future__ import annotations
