@@ -141,7 +141,6 @@ local function kernelload(source, chunkname, mode, env)
 	end
 	return rawload(source, chunkname, mode)
 end
-lib.load = kernelload
 
 function load(chunk, chunkname, mode, env)
 	if chunkname == nil then
@@ -159,7 +158,6 @@ function lib.runscript(source, chunkname)
 	return xpcall(chunk, handler)
 end
 
--- Calls an entry function with proxies for the Python objects given.
 -- runtime:resume, as lua_resume on the runtime's state: the entry runs as a coroutine; if it
 -- yields, the next resume continues it, the objects given becoming coroutine.yield's results.
 local suspended   -- this runtime's yielded coroutine, if any
@@ -222,7 +220,7 @@ if not host.irq then
 		return f, ...
 	end
 	local filemt = getmetatable(stockio.stdout)
-	for _, name in ipairs{"setvbuf"} do filemt.__index[name] = nil end
+	filemt.__index.setvbuf = nil
 	io = {
 		open = function(...) return ioerror(stockio.open(...)) end,
 		lines = function(name, ...)
