@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 _ALG = re.compile(r"^(?:hmac\((?P<inner>[a-z0-9]+)\)|(?P<plain>[a-z0-9]+))$")
 
 
+EXPORT_TAG = b"failover-host-shash:"
+
+
 class Shash(HostObject):
     lua_class = b"crypto.shash"
     kernel_class = "crypto_shash"
@@ -32,6 +35,9 @@ class Shash(HostObject):
         self.is_hmac = bool(m["inner"])
         self.key: bytes | None = None
         self.state: Any = None
+        # What was hashed since init: the host's exportable state (Python's hash objects cannot
+        # be serialized). The kernel exports its own descsize blob instead.
+        self.fed = bytearray()
 
     def new(self) -> Any:
         if self.is_hmac:
@@ -80,20 +86,36 @@ class CryptoModule:
 
     @lua_function
     def init(self, h: Shash) -> None:
-        h.state = h.new()
+        h.state, h.fed = h.new(), bytearray()
 
     @lua_function
     def update(self, h: Shash, data: Any) -> None:
         if h.state is None:
             raise LuaError("EINVAL")
-        h.state.update(as_bytes(data, 2, "update"))
+        chunk = as_bytes(data, 2, "update")
+        h.state.update(chunk)
+        h.fed += chunk
 
     @lua_function
     def final(self, h: Shash) -> bytes:
         if h.state is None:
             raise LuaError("EINVAL")
-        out, h.state = h.state.digest(), None
+        out, h.state, h.fed = h.state.digest(), None, bytearray()
         return out
+
+    @lua_function
+    def export(self, h: Shash) -> bytes:
+        if h.state is None:
+            raise LuaError("EINVAL")
+        return EXPORT_TAG + bytes(h.fed)
+
+    @lua_function
+    def import_(self, h: Shash, state: Any) -> None:
+        blob = as_bytes(state, 2, "import")
+        if not blob.startswith(EXPORT_TAG):
+            raise LuaError("EINVAL")  # not a state this host exported
+        h.state, h.fed = h.new(), bytearray(blob[len(EXPORT_TAG):])
+        h.state.update(h.fed)
 
     @lua_function
     def rng(self, algname: Any = None) -> Rng:

@@ -149,6 +149,7 @@ CASES = {
     ),
     "crypto/hkdf": Case(run("tests/crypto/hkdf")),
     "crypto/rng": Case(run("tests/crypto/rng")),
+    "crypto/shash": Case(run("tests/crypto/shash")),
     "set/set": Case(run("tests/set/set")),
 }
 
