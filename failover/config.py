@@ -97,8 +97,11 @@ class Dampening(_Section):
 
     penalty: int = Field(1000, ge=1, le=1_000_000)          # added per flap (WAN up -> down)
     half_life_ms: int = Field(15_000, ge=1, le=3_600_000)   # the penalty halves this often
-    suppress: int = Field(3000, ge=1)                       # above: failback suppressed...
-    reuse: int = Field(1500, ge=0)                          # ...until the penalty is below this
+    # Suppress from the second flap (within ~20 s of the first): a WAN that comes back for a few
+    # seconds and drops again is not trusted a third time. The penalty grows with every flap,
+    # failed over or not, so while the flapping lasts it stays above reuse.
+    suppress: int = Field(1500, ge=1)                       # above: failback suppressed...
+    reuse: int = Field(750, ge=0)                           # ...until the penalty is below this
     max_penalty: int = Field(12_000, ge=1)                  # ceiling: bounds the longest hold
     min_clean_ms: int = Field(1000, ge=0, le=3_600_000)     # WAN up this long before failback
 

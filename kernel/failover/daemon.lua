@@ -42,7 +42,7 @@ end
 
 -- Older generated conf.lua files have no dampening section: the documented defaults.
 local damp = dampening.new(conf.dampening or {
-	penalty = 1000, half_life_ms = 15000, suppress = 3000, reuse = 1500, max_penalty = 12000, min_clean_ms = 1000,
+	penalty = 1000, half_life_ms = 15000, suppress = 1500, reuse = 750, max_penalty = 12000, min_clean_ms = 1000,
 })
 
 local state = {
@@ -255,9 +255,24 @@ local function poll_gateways()
 	return busy
 end
 
+-- A rule left by a daemon that died (a crash, a stop while failed over) means it was failed
+-- over, perhaps in the failback hold: carry on failed over, so that failback waits for the
+-- clean time counted from now instead of happening at once.
+local function resume(fibs)
+	local ok, present = pcall(fibs.rule_present, fibs)
+	if ok and present then
+		state.failover, state.rule = true, true
+		log("rule %d present at start: failed over, failback after %d ms of clean WAN",
+			conf.priority, damp.conf.min_clean_ms)
+	elseif not ok then
+		log("cannot read the rules at start: %s", present)
+	end
+end
+
 return function()
 	local fibs <close> = fib.open(conf)
 	log("daemon started: wan=%s table=%d priority=%d elected=%s", conf.wan, conf.table, conf.priority, state.elected)
+	resume(fibs)
 	local next_reconcile = 0
 	while not thread.shouldstop() do
 		ctl:poll(handle)

@@ -47,28 +47,29 @@ class RouterTopology:
     # -- building -------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, tmp: Path, n_gateways: int = 2, agents: bool = True) -> RouterTopology:
+    def build(cls, tmp: Path, n_gateways: int = 2, agents: bool = True, urgent_wan: bool = True) -> RouterTopology:
+        """``urgent_wan=False`` leaves the WAN veth's ifindexes to the kernel (equal: see _add_wan)."""
         nets = Namespaces(f"af{uuid.uuid4().hex[:6]}")
         topo = cls(nets, tmp)
         try:
-            topo._build(n_gateways, agents)
+            topo._build(n_gateways, agents, urgent_wan)
         except BaseException:
             nets.cleanup()
             raise
         return topo
 
-    def _build(self, n_gateways: int, agents: bool) -> None:
+    def _build(self, n_gateways: int, agents: bool, urgent_wan: bool = True) -> None:
         n = self.nets
         for role in ("router", "isp"):
             n.add(role)
-        self._add_wan((100, 200))
+        self._add_wan((100, 200) if urgent_wan else None)
         n.ip("router", "link", "add", "lan0", "type", "bridge")
         n.ip("router", "link", "set", "lan0", "up")
         n.ip("router", "addr", "add", f"{ROUTER_LAN}/24", "dev", "lan0")
         for i in range(1, n_gateways + 1):
             self.add_gateway(i, agent=agents)
 
-    def _add_wan(self, index: tuple[int, int]) -> None:
+    def _add_wan(self, index: tuple[int, int] | None) -> None:
         n = self.nets
         # Distinct ifindexes: a veth whose ifindex equals its peer's (2 and 2 in two fresh
         # namespaces) is not "urgent" for the kernel's linkwatch, which then delays its carrier
