@@ -8,8 +8,18 @@ import logging
 import sys
 import threading
 import time
+from pathlib import Path
 
 from . import config
+
+DEFAULT_LUNATIK_ROOT = Path("/lib/modules/lua")
+# `failover conf NAME` prints these files shipped with the package (conf/ in the source tree).
+SHIPPED_CONF = {
+    "example": "failover.toml",
+    "systemd": "systemd/failover.service",
+    "systemd-agent": "systemd/failover-agent.service",
+    "alerts": "prometheus/alerts.yml",
+}
 
 
 def _load_config(path: str) -> config.Config:
@@ -77,8 +87,29 @@ def cmd_host(args: argparse.Namespace) -> int:
 
 
 def cmd_conf(args: argparse.Namespace) -> int:
+    if args.format in SHIPPED_CONF:
+        from .package_data import conf_dir
+
+        sys.stdout.write((conf_dir() / SHIPPED_CONF[args.format]).read_text())
+        return 0
     cfg = _load_config(args.config)
     sys.stdout.write(config.to_lua(cfg))
+    return 0
+
+
+def cmd_kernel_install(args: argparse.Namespace) -> int:
+    from . import kernel_install
+
+    cfg = _load_config(args.config)
+    try:
+        done = kernel_install.install(cfg, Path(args.root))
+    except OSError as e:
+        print(f"failover kernel install: {e}", file=sys.stderr)
+        return 1
+    for path in (*done.scripts, done.conf):
+        print(f"installed {path}")
+    print(f"send_redirects off (all, {cfg.failover.lan_interface}); {Path(cfg.control.socket).parent} ready")
+    print("next: lunatik spawn failover/daemon && lunatik run failover/notifier")
     return 0
 
 
@@ -227,8 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--lab-flow-file", default=None, metavar="FILE",
                         help="lab only: the demo flow's counters, shown by GET /api/v1/lab")
 
+    from .package_data import kernel_root
+
+    # The scripts shipped with the package, wherever it is installed (never the working directory).
+    scripts = str(kernel_root())
+
     sp = sub.add_parser("lunatik", help="run Lunatik scripts in the user-space host")
-    sp.add_argument("--root", default="kernel", help="script folder (like /lib/modules/lua)")
+    sp.add_argument("--root", default=scripts, help="script folder (like /lib/modules/lua; default: the package's)")
     sp.add_argument("--for", dest="seconds", type=float, default=None, help="stop after N seconds (0: right after loading)")
     sp.add_argument("--config", default=None, help="provide failover.conf from this TOML config")
     sp.add_argument("--talk", action="store_true", help="talk-era API (Lunatik 3.x, Netdev 0x17)")
@@ -238,13 +274,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("host", help="run kernel/failover in the user-space host")
     with_config(sp)
-    sp.add_argument("--root", default="kernel", help=argparse.SUPPRESS)
+    sp.add_argument("--root", default=scripts, help=argparse.SUPPRESS)
     sp.set_defaults(func=cmd_host)
 
-    sp = sub.add_parser("conf", help="print the configuration for a Lunatik install")
-    sp.add_argument("format", choices=["lua"])
+    sp = sub.add_parser("conf", help="print conf.lua for a Lunatik install, or a shipped file: the annotated "
+                        "example config, the systemd units, the Prometheus alert rules")
+    sp.add_argument("format", choices=["lua", *SHIPPED_CONF])
     with_config(sp)
     sp.set_defaults(func=cmd_conf)
+
+    sp = sub.add_parser("kernel", help="install the failover scripts for a real Lunatik")
+    ksub = sp.add_subparsers(dest="kernel_command", required=True)
+    kp = ksub.add_parser("install", help="write ROOT/failover/*.lua and conf.lua; redirects off, socket folder")
+    kp.add_argument("--root", default=str(DEFAULT_LUNATIK_ROOT), help="Lunatik's script folder (default %(default)s)")
+    with_config(kp)
+    kp.set_defaults(func=cmd_kernel_install)
 
     sp = sub.add_parser("agent", help="alternate-gateway agent (STAMP reflector, up/down listener)")
     sp.add_argument("--listen", required=True, help="address to listen on")
@@ -276,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("run", help="host and sidecar together (an appliance)")
     with_config(sp)
-    sp.add_argument("--root", default="kernel", help=argparse.SUPPRESS)
+    sp.add_argument("--root", default=scripts, help=argparse.SUPPRESS)
     lab_options(sp)
     sp.set_defaults(func=cmd_run)
 

@@ -14,7 +14,9 @@ from typing import Annotated
 from .keys import read_key_file
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-DEFAULT_CONFIG = Path("conf/failover.toml")
+# Where an installed appliance keeps its config (a service starts in /, so never a relative path);
+# the annotated example is `failover conf example` (conf/failover.toml in the source tree).
+DEFAULT_CONFIG = Path("/etc/failover/failover.toml")
 
 IfName = Annotated[str, Field(min_length=1, max_length=15, pattern=r"^[^\s/:]+$")]
 

@@ -144,12 +144,19 @@ class RouterTopology:
 
     # -- the system under test ------------------------------------------------------------
 
-    def start_host(self, config: Path | None = None, root: str = "kernel"):
+    def start_host(self, config: Path | None = None, root: str | None = None, *, cli: list[str] | None = None,
+                   command: str = "host", **spawn):
+        """``failover host`` (or ``command``: ``run``) on the router, until its control socket answers.
+
+        ``cli`` is how to call ``failover`` (default: this interpreter's); ``root`` the script
+        root (default: the package's); ``spawn`` goes to Popen (``cwd``, ``env``).
+        """
         config = config or self.config()
-        self.host = self.nets.spawn(
-            "router", [sys.executable, "-m", "failover.cli", "host", "--config", str(config), "--root", root],
-            log=self.tmp / "host.log", cwd=REPO,
-        )
+        argv = [*(cli or [sys.executable, "-m", "failover.cli"]), command, "--config", str(config)]
+        if root is not None:
+            argv += ["--root", root]
+        spawn.setdefault("cwd", REPO)
+        self.host = self.nets.spawn("router", argv, log=self.tmp / "host.log", **spawn)
         wait_for(lambda: self._control_ready(), timeout=10, what="the daemon's control socket")
         return self.host
 
