@@ -1,4 +1,4 @@
-"""The ``failover`` command line (the contract is in shared/DESIGN.md, "Command line")."""
+"""The ``failover`` command line (the contract is in docs/design.md, "Command line")."""
 
 from __future__ import annotations
 

@@ -29,6 +29,7 @@ class LuaError(Exception):
 
 CONTEXT_ERROR = "process-context class in interrupt-context runtime"  # LUNATIK_ERR_CONTEXT
 RUNTIME_ERROR = "runtime context mismatch"  # LUNATIK_ERR_RUNTIME
+SINGLE_ERROR = "cannot share SINGLE object"  # LUNATIK_ERR_SINGLE
 
 
 def class_error(kernel_class: str) -> LuaError:

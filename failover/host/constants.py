@@ -1,7 +1,7 @@
 """The ``linux.*`` constant modules, with the values Lunatik generates from kernel headers.
 
 Lunatik strips the C prefix (``NETDEV_UP`` becomes ``require("linux.netdev").UP``); the values
-below are the stable ones listed in ``shared/lunatik-api.md`` (kernels >= 5.15, x86).
+below are the stable ones (kernels >= 5.15, x86); docs/lunatik.md lists the modules.
 """
 
 from __future__ import annotations
@@ -83,6 +83,16 @@ IFF_UP = 0x1
 IFF_RUNNING = 0x40
 IFF_LOWER_UP = 0x10000
 
+# uapi/linux/genetlink.h, as Lunatik's autogen groups it into linux.genl.
+GENL = {
+    "id": {"CTRL": 0x10, "VFS_DQUOT": 0x11, "PMCRAID": 0x12},
+    "cmd": {"UNSPEC": 0, "NEWFAMILY": 1, "DELFAMILY": 2, "GETFAMILY": 3, "NEWOPS": 4, "DELOPS": 5,
+            "GETOPS": 6, "NEWMCAST_GRP": 7, "DELMCAST_GRP": 8, "GETMCAST_GRP": 9, "GETPOLICY": 10},
+    "attr": {"UNSPEC": 0, "FAMILY_ID": 1, "FAMILY_NAME": 2, "VERSION": 3, "HDRSIZE": 4, "MAXATTR": 5,
+             "OPS": 6, "MCAST_GROUPS": 7, "POLICY": 8, "OP_POLICY": 9, "OP": 10},
+    "layout": {"genlmsghdr": layout(4, ("cmd", 0, 1, False), ("version", 1, 1, False), ("reserved", 2, 2, False))},
+}
+
 MODULES = {
     "linux.netdev": NETDEV,
     "linux.notify": NOTIFY,
@@ -91,6 +101,7 @@ MODULES = {
     "linux.socket": SOCKET,
     "linux.rtnetlink": RTNETLINK,
     "linux.netlink": NETLINK,
+    "linux.genl": GENL,
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from . import completion, crypto, data, fifo, linux, lunatik, netlink, notifier, rcu, socket, thread
 from ..package_data import kernel_root
+from . import set as lset
 from .bridge import LuaError
 from .constants import MODULES as CONSTANTS
 from .linkwatch import LinkWatch
@@ -31,6 +32,7 @@ CURRENT_API: dict[str, ModuleFactory] = {
     "data": data.DataModule,
     "completion": completion.CompletionModule,
     "fifo": fifo.FifoModule,
+    "set": lset.SetModule,
     "socket": socket.SocketModule,
     "thread": thread.ThreadModule,
     "lunatik": lunatik.LunatikModule,

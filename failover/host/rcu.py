@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .bridge import HostObject, LuaError, argerror, lua_function
+from .bridge import SINGLE_ERROR, HostObject, LuaError, argerror, lua_function
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -51,9 +51,11 @@ class RcuTable(HostObject):
             with self._lock:
                 self._items.pop(k, None)
             return
+        if isinstance(value, HostObject) and value.single:
+            raise argerror(3, "__newindex", SINGLE_ERROR)
         ok = (
             isinstance(value, (bool, int))
-            or (isinstance(value, HostObject) and not value.single)
+            or isinstance(value, HostObject)
             or (self.allow_strings and isinstance(value, bytes))
         )
         if not ok:

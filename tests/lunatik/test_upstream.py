@@ -95,6 +95,16 @@ CASES = {
         ("netlink route_adddel: added", "netlink route_adddel: duplicate add raises", "netlink route_adddel: deleted"),
         netns=True,
     ),
+    "netlink/genl_family": Case(
+        run("tests/netlink/genl_family"),
+        (
+            "netlink genl_family: nlctrl resolved",
+            "netlink genl_family: call round-trip ok",
+            "netlink genl_family: dump lists families",
+            "netlink genl_family: missing family errors",
+        ),
+        netns=True,
+    ),
     "netlink/rule_adddel": Case(
         run("tests/netlink/rule_adddel"),
         (
@@ -112,6 +122,7 @@ CASES = {
     "runtime/resume_shared": Case(run("tests/runtime/resume_shared")),
     "runtime/resume_mailbox": Case(run("tests/runtime/resume_mailbox")),
     "runtime/rcu_shared": Case(run("tests/runtime/rcu_shared")),
+    "runtime/opt_guards": Case(run("tests/runtime/opt_guards")),
     # map_sync.sh spawns the reader (which spawns the writer), waits 5 s and stops both; the
     # reader's line proves they ran together (upstream checks only for Lua errors)
     "rcu/map_sync": Case(("spawn", "tests/rcu/map_sync"), ("map_sync: reader found entry written",), seconds="5"),
@@ -137,6 +148,9 @@ CASES = {
         files=("/tmp/lunatik_unix_dgram.sock", "/tmp/lunatik_unix_dgram_client.sock"),
     ),
     "crypto/hkdf": Case(run("tests/crypto/hkdf")),
+    "crypto/rng": Case(run("tests/crypto/rng")),
+    "crypto/shash": Case(run("tests/crypto/shash")),
+    "set/set": Case(run("tests/set/set")),
 }
 
 

@@ -141,7 +141,6 @@ local function kernelload(source, chunkname, mode, env)
 	end
 	return rawload(source, chunkname, mode)
 end
-lib.load = kernelload
 
 function load(chunk, chunkname, mode, env)
 	if chunkname == nil then
@@ -159,13 +158,36 @@ function lib.runscript(source, chunkname)
 	return xpcall(chunk, handler)
 end
 
--- Calls an entry function with proxies for the Python objects given.
+-- runtime:resume, as lua_resume on the runtime's state: the entry runs as a coroutine; if it
+-- yields, the next resume continues it, the objects given becoming coroutine.yield's results.
+local suspended   -- this runtime's yielded coroutine, if any
 function lib.resume(entry, ...)
 	local args = table.pack(...)
-	return xpcall(function()
-		for i = 1, args.n do args[i] = lib.wrap(args[i]) end
-		return entry(table.unpack(args, 1, args.n))
+	local ok, err = xpcall(function()
+		for i = 1, args.n do
+			if args[i].single then   -- lunatik_cloneobject
+				error(string.format("'%s': cannot share SINGLE object", args[i].kernel_class), 0)
+			end
+			args[i] = lib.wrap(args[i])
+		end
 	end, handler)
+	if not ok then
+		return false, err
+	end
+	local co = suspended
+	suspended = nil
+	if co == nil then
+		co = coroutine.create(function(...) return xpcall(entry, handler, ...) end)
+	end
+	local res = table.pack(coroutine.resume(co, table.unpack(args, 1, args.n)))
+	if not res[1] then
+		return false, res[2]
+	end
+	if coroutine.status(co) == "suspended" then
+		suspended = co
+		return true
+	end
+	return table.unpack(res, 2, res.n)   -- xpcall's: ok, first result or message
 end
 
 -- Lunatik objects are userdata in the kernel (scripts and Lunatik's libraries test for it,
@@ -198,7 +220,7 @@ if not host.irq then
 		return f, ...
 	end
 	local filemt = getmetatable(stockio.stdout)
-	for _, name in ipairs{"setvbuf"} do filemt.__index[name] = nil end
+	filemt.__index.setvbuf = nil
 	io = {
 		open = function(...) return ioerror(stockio.open(...)) end,
 		lines = function(name, ...)
