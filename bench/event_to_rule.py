@@ -107,6 +107,12 @@ class RtnlListener:
         self.sock.close()
 
 
+def rtnl_listener(netns: str, events: queue.Queue) -> RtnlListener:
+    """wan0's link and the failover rule's events on one socket, so their order is kept: what the
+    lab benchmarks (outage, brownout, delay_spikes, wan_recreate, gateway_reconcile) listen to."""
+    return RtnlListener(netns, RTMGRP_LINK | RTMGRP_IPV4_RULE, events)
+
+
 def gateway_listener(netns: str, address: str, events: queue.Queue) -> socket.socket:
     def setup(s: socket.socket) -> None:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
