@@ -4,7 +4,8 @@ Routers step their wall clock (no RTC: the first NTP sync jumps days; an operato
 and Lunatik offers scripts no other clock. To test that a step changes no decision, a test names
 a file in ``FAILOVER_HOST_CLOCK_OFFSET_FILE`` and writes a signed number of milliseconds into it
 while the host runs: every later ``linux.time()`` is shifted by that much, in every runtime.
-A missing or empty file means no shift.
+A missing or empty file means no shift. A change is seen by the file's inode, mtime and size, so
+replace it (write a new file, rename it over) rather than rewrite it in place with the same length.
 """
 
 from __future__ import annotations

@@ -8,28 +8,13 @@ set_rule(false), none.
 
 import json
 import shutil
-import subprocess
-import sys
-import uuid
 
 import pytest
 
-from failover.netns import Namespaces
-
+from .test_host_netlink import box, lunatik  # noqa: F401 - the one-namespace fixture and runner
 from .topology import ERROR_STYLES, REPO
 
 FIB = REPO / "kernel" / "failover" / "fib.lua"
-
-
-@pytest.fixture
-def box():
-    nets = Namespaces(f"af{uuid.uuid4().hex[:6]}")
-    try:
-        nets.add("box")
-        nets.ip("box", "link", "add", "a0", "type", "veth", "peer", "name", "b0")
-        yield nets
-    finally:
-        nets.cleanup()
 
 
 def rules_1000(nets):
@@ -38,10 +23,11 @@ def rules_1000(nets):
 
 
 @pytest.mark.parametrize("style", ERROR_STYLES)
-def test_set_rule_twice_each_way_is_no_failure(box, tmp_path, style):
+def test_set_rule_twice_each_way_is_no_failure(box, tmp_path, style, monkeypatch):
     (tmp_path / "failover").mkdir()
     shutil.copy(FIB, tmp_path / "failover" / "fib.lua")
-    (tmp_path / "t.lua").write_text("""
+    monkeypatch.setenv("FAILOVER_HOST_ERRORS", style)   # as `failover host` would get it
+    rc, out, err = lunatik(box, tmp_path, """
         local fib = require("failover.fib")
         local f <close> = fib.open{wan = "a0", lan = "a0", table = 100, priority = 1000}
         local rules = require("netlink").rt.rule()
@@ -54,11 +40,7 @@ def test_set_rule_twice_each_way_is_no_failure(box, tmp_path, style):
         end
         f:set_rule(true)
     """)
-    argv = ["ip", "netns", "exec", box.ns("box"), sys.executable, "-m", "failover.cli", "lunatik",
-            "--errors", style, "--root", str(tmp_path), "--for", "0", "run", "t"]
-    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 0, proc.stderr
-    out = proc.stdout.splitlines()
+    assert rc == 0, err
     assert out[:2] == ["kernel says", "EEXIST" if style == "names" else "(efault)"]
     assert out[2:] == ["set_rule(true)", "true", "1", "set_rule(true)", "true", "0",
                        "set_rule(false)", "true", "1", "set_rule(false)", "true", "0"]
