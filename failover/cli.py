@@ -54,7 +54,7 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
     sources = {}
     if args.config:
         sources["failover.conf"] = config.to_lua(_load_config(args.config)).encode()
-    kernel = Kernel(args.root, talk=args.talk, sources=sources)
+    kernel = Kernel(args.root, talk=args.talk, sources=sources, error_style=args.errors)
     failed = False
     stop = threading.Event()
     try:
@@ -215,7 +215,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         _serve_sidecar(cfg, args.lab_fault_command, args.lab_flow_file, args.config, kernel)
     finally:
-        kernel.shutdown()
+        launcher.stop(kernel, cfg)
     return 1 if kernel.errors else 0
 
 
@@ -293,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--for", dest="seconds", type=float, default=None, help="stop after N seconds (0: right after loading)")
     sp.add_argument("--config", default=None, help="provide failover.conf from this TOML config")
     sp.add_argument("--talk", action="store_true", help="talk-era API (Lunatik 3.x, Netdev 0x17)")
+    sp.add_argument("--errors", choices=["names", "pre-6.7"], default=None,
+                    help="error strings as kernels >= 6.7 give them (names, the default) or older ones"
+                         " ('(efault)' for every errno); default from FAILOVER_HOST_ERRORS")
     sp.add_argument("words", nargs="+", metavar="run|spawn SCRIPT",
                     help="run or spawn, then scripts; 'softirq' or 'hardirq' after a run script sets its context")
     sp.set_defaults(func=cmd_lunatik)

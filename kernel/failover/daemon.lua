@@ -9,7 +9,6 @@
 --
 local lunatik    = require("lunatik")
 local thread     = require("thread")
-local linux      = require("linux")
 local rcu        = require("rcu")
 local completion = require("completion")
 local conf       = require("failover.conf")
@@ -17,12 +16,17 @@ local fib        = require("failover.fib")
 local gateway    = require("failover.gateway")
 local control    = require("failover.control")
 local dampening  = require("failover.dampening")
+local clock      = require("failover.clock")
 
 local IDLE_MS = 10        -- control socket latency bound while nothing happens
 local BUSY_MS = 1         -- while a gateway exchange is in flight
 local RECONCILE_MS = 1000 -- full convergence even without events (self-healing)
 local SETTLE_MS = 100     -- full convergence this long after an event, once the fast path is done
 local REFRESH_MS = 10000  -- gateways are told their state again this often (older conf.lua files)
+
+-- Every deadline below (and the gateways' and control clients') runs on this clock, which
+-- ignores steps of the wall clock: this loop never sleeps longer than IDLE_MS.
+clock.start(IDLE_MS)
 
 -- Shared with failover/notifier: the wake-up and an event counter.
 local shared = rcu.table(8)
@@ -168,9 +172,7 @@ local function handle(line)
 	return command(arg)
 end
 
-local function now_ms()
-	return linux.time() // 1000000
-end
+local now_ms = clock.now
 
 -- Failover as wanted now: at once when the WAN is down; back only when dampening allows.
 local function wanted()
