@@ -60,6 +60,7 @@ from .events import (
     WanChanged,
 )
 from .heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
+from .hooks import Hooks
 from .pathcheck import PathCheck
 from .prober import Prober, Target
 
@@ -95,6 +96,9 @@ class Sidecar:
         self.pathcheck = PathCheck(cfg, self._path_verdict) if cfg.wan.probe else None
         # Conntrack entries of flows stranded by a transition go once the rule is in place (DESIGN).
         self.flows = FlowMover(cfg.wan.interface, cfg.failover.lan_interface, on_report=self._flows_moved)
+        # Operators' programs and webhooks on events: queued here, run beside the core (never in its way).
+        self.hooks = Hooks(cfg)
+        self.subscribe(self.hooks)
         self.decision: Decision | None = None
         self.failover_since: float | None = None
         # Counters for /metrics.
@@ -110,6 +114,7 @@ class Sidecar:
     # -- life cycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.hooks.start()
         await self.prober.start()
         if self.pathcheck is not None:
             await self.pathcheck.start()
@@ -135,6 +140,7 @@ class Sidecar:
         if self.pathcheck is not None:
             await self.pathcheck.close()
         await self.prober.close()
+        await self.hooks.close()
 
     # -- the narrow interface (failover.coreview.CoreView) ---------------------------------
 
@@ -151,8 +157,9 @@ class Sidecar:
     def counters(self) -> Counters:
         c = self.prober.counters
         path_garbage = self.pathcheck.prober.counters.garbage if self.pathcheck else 0
+        h = self.hooks.counters
         return Counters(self.failover_transitions, self.election_changes, self.gateway_transitions,
-                        c.garbage + path_garbage, c.send_errors, c.stalls)
+                        c.garbage + path_garbage, c.send_errors, c.stalls, h.runs, h.failures, h.drops)
 
     def path_probe(self) -> PathProbeView | None:
         if self.pathcheck is None:

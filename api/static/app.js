@@ -477,15 +477,30 @@
   }, 1000);
 
   // ---------------------------------------------------------------- snapshots and the live stream
+  // A GET answer can arrive after a newer state the stream pushed (another connection, a busy
+  // relay): it is applied only if no pushed state came in since it was asked for. The stream is
+  // ordered and complete, so whatever it pushed last is never undone by an older snapshot.
+  let pushedStates = 0;
+
+  function onPushedState(st) {
+    pushedStates += 1;
+    renderState(st);
+  }
+
   async function refreshState() {
-    try { renderState(await getJSON("state")); } catch { /* the stream will tell */ }
+    const asked = pushedStates;
+    try {
+      const st = await getJSON("state");
+      if (pushedStates === asked) renderState(st);
+    } catch { /* the stream will tell */ }
   }
 
   async function loadSnapshot() {
+    const asked = pushedStates;
     const [state, gws, log, lab] = await Promise.allSettled([
       getJSON("state"), getJSON("gateways"), getJSON("log"), getJSON("lab"),
     ]);
-    if (state.status === "fulfilled") renderState(state.value);
+    if (state.status === "fulfilled" && pushedStates === asked) renderState(state.value);
     if (gws.status === "fulfilled") onGateways(gws.value, { record: false });
     if (log.status === "fulfilled" && Array.isArray(log.value)) log.value.forEach(addLog);
     // A sidecar without a lab answers 404: no fault buttons.
@@ -519,7 +534,7 @@
       if (hadError) loadSnapshot().catch(() => {});
       hadError = false;
     });
-    source.addEventListener("state", handle(renderState));
+    source.addEventListener("state", handle(onPushedState));
     source.addEventListener("gateways", handle((list) => onGateways(list)));
     for (const k of LOG_KINDS) source.addEventListener(k, handle((e) => addLog({ kind: k, ...e })));
     source.addEventListener("message", () => { lastMessage = Date.now(); });

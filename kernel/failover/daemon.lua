@@ -9,7 +9,6 @@
 --
 local lunatik    = require("lunatik")
 local thread     = require("thread")
-local linux      = require("linux")
 local rcu        = require("rcu")
 local completion = require("completion")
 local conf       = require("failover.conf")
@@ -17,12 +16,17 @@ local fib        = require("failover.fib")
 local gateway    = require("failover.gateway")
 local control    = require("failover.control")
 local dampening  = require("failover.dampening")
+local clock      = require("failover.clock")
 
 local IDLE_MS = 10        -- control socket latency bound while nothing happens
 local BUSY_MS = 1         -- while a gateway exchange is in flight
 local RECONCILE_MS = 1000 -- full convergence even without events (self-healing)
 local SETTLE_MS = 100     -- full convergence this long after an event, once the fast path is done
 local REFRESH_MS = 10000  -- gateways are told their state again this often (older conf.lua files)
+
+-- Every deadline below (and the gateways' and control clients') runs on this clock, which
+-- ignores steps of the wall clock: this loop never sleeps longer than IDLE_MS.
+clock.start(IDLE_MS)
 
 -- Shared with failover/notifier: the wake-up and an event counter.
 local shared = rcu.table(8)
@@ -42,7 +46,7 @@ end
 
 -- Older generated conf.lua files have no dampening section: the documented defaults.
 local damp = dampening.new(conf.dampening or {
-	penalty = 1000, half_life_ms = 15000, suppress = 3000, reuse = 1500, max_penalty = 12000, min_clean_ms = 1000,
+	penalty = 1000, half_life_ms = 15000, suppress = 1500, reuse = 750, max_penalty = 12000, min_clean_ms = 1000,
 })
 
 local state = {
@@ -168,9 +172,7 @@ local function handle(line)
 	return command(arg)
 end
 
-local function now_ms()
-	return linux.time() // 1000000
-end
+local now_ms = clock.now
 
 -- Failover as wanted now: at once when the WAN is down; back only when dampening allows.
 local function wanted()
@@ -255,9 +257,24 @@ local function poll_gateways()
 	return busy
 end
 
+-- A rule left by a daemon that died (a crash, a stop while failed over) means it was failed
+-- over, perhaps in the failback hold: carry on failed over, so that failback waits for the
+-- clean time counted from now instead of happening at once.
+local function resume(fibs)
+	local ok, present = pcall(fibs.rule_present, fibs)
+	if ok and present then
+		state.failover, state.rule = true, true
+		log("rule %d present at start: failed over, failback after %d ms of clean WAN",
+			conf.priority, damp.conf.min_clean_ms)
+	elseif not ok then
+		log("cannot read the rules at start: %s", present)
+	end
+end
+
 return function()
 	local fibs <close> = fib.open(conf)
 	log("daemon started: wan=%s table=%d priority=%d elected=%s", conf.wan, conf.table, conf.priority, state.elected)
+	resume(fibs)
 	local next_reconcile = 0
 	while not thread.shouldstop() do
 		ctl:poll(handle)

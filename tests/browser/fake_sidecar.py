@@ -10,6 +10,10 @@ adds control endpoints under ``/test/`` so a test can drive it over HTTP:
     PUT    /test/lab          {"enabled": bool}
     PUT    /test/reachable    {"reachable": false} → every /api/ call answers 503, streams end
     PUT    /test/tick         {"interval": s, "wobble": bool} gateways push period, random drift
+    PUT    /test/delays       {"pin_s": s, "state_s": s} as the real sidecar under load: a pin shows
+                              in the state (and is pushed) pin_s after POST elect answers, once
+                              "the daemon" applied it; GET state answers the state as of the
+                              request, state_s late
     GET    /test/requests     mutating API calls seen, with their Authorization header and status
     DELETE /test/requests
 
@@ -87,6 +91,8 @@ class FakeSidecar:
         self.log: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self.subscribers: set[asyncio.Queue] = set()
+        self.pin_delay = 0.0
+        self.state_delay = 0.0
 
     # -- helpers -------------------------------------------------------------------------------
     def publish(self, event: str, data: Any) -> None:
@@ -164,7 +170,10 @@ def create_app(fake: FakeSidecar, static_dir: Path = STATIC_DIR) -> FastAPI:
     # -- the API the page uses ---------------------------------------------------------------------
     @app.get("/api/v1/state")
     async def get_state():
-        return fake.state
+        answer = copy.deepcopy(fake.state)
+        if fake.state_delay:
+            await asyncio.sleep(fake.state_delay)
+        return answer
 
     @app.get("/api/v1/gateways")
     async def get_gateways():
@@ -218,9 +227,16 @@ def create_app(fake: FakeSidecar, static_dir: Path = STATIC_DIR) -> FastAPI:
             fake.record(request, body.model_dump(), 409)
             return JSONResponse({"detail": f"gateway {body.address} is down"}, status_code=409)
         fake.record(request, body.model_dump(), 200)
-        fake.set_elected(body.address, pinned=True)
-        fake.add_log("election", f"elected {gw['name']} ({body.address})", reason="pinned by operator")
-        fake.publish("state", fake.state)
+
+        def apply() -> None:
+            fake.set_elected(body.address, pinned=True)
+            fake.add_log("election", f"elected {gw['name']} ({body.address})", reason="pinned by operator")
+            fake.publish("state", fake.state)
+
+        if fake.pin_delay:
+            asyncio.get_running_loop().call_later(fake.pin_delay, apply)
+            return {"address": body.address, "name": gw["name"], "pinned": True}
+        apply()
         return fake.state["elected"]
 
     @app.delete("/api/v1/elect")
@@ -288,6 +304,12 @@ def create_app(fake: FakeSidecar, static_dir: Path = STATIC_DIR) -> FastAPI:
         fake.tick = float(body.get("interval", fake.tick))
         fake.wobble = bool(body.get("wobble", fake.wobble))
         return {"interval": fake.tick, "wobble": fake.wobble}
+
+    @app.put("/test/delays")
+    async def t_delays(body: dict[str, Any]):
+        fake.pin_delay = float(body.get("pin_s", fake.pin_delay))
+        fake.state_delay = float(body.get("state_s", fake.state_delay))
+        return {"pin_s": fake.pin_delay, "state_s": fake.state_delay}
 
     @app.get("/test/requests")
     async def t_requests():

@@ -182,6 +182,23 @@ def test_pin_through_ui_sends_bearer_token_and_shows_pinned(page: Page, sidecar)
                                       "status": 200}
 
 
+def test_a_late_snapshot_does_not_undo_a_pushed_pin(page: Page, sidecar):
+    """The lab's lost "pinned": after a pin the page also GETs the state; under load that answer,
+    computed before the daemon applied the pin, can arrive after the stream pushed the pinned
+    state, and nothing is pushed after it. The stream's newer state must stand."""
+    open_live(page)
+    page.evaluate(f"sessionStorage.setItem('failover.token', '{TOKEN}')")
+    sidecar.control("PUT", "/test/delays", {"pin_s": 0.3, "state_s": 1.0})
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/state")) as late:
+        tid(card(page, "10.10.0.12"), "pin-button").click()
+        expect(tid(page, "elected-pinned")).to_have_text("pinned")   # pushed after 0.3 s
+    assert late.value.json()["elected"]["pinned"] is False            # the late answer is older
+    late.value.finished()
+    page.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # the page has read it
+    expect(tid(page, "elected-pinned")).to_have_text("pinned", timeout=100)
+    expect(tid(page, "elected-name")).to_have_text("alt2", timeout=100)
+
+
 def test_401_asks_for_the_token_again(page: Page, sidecar):
     open_live(page)
     tid(card(page, "10.10.0.13"), "pin-button").click()
