@@ -108,8 +108,7 @@ class RtnlListener:
 
 
 def rtnl_listener(netns: str, events: queue.Queue) -> RtnlListener:
-    """wan0's link and the failover rule's events on one socket, so their order is kept: what the
-    lab benchmarks (outage, brownout, delay_spikes, wan_recreate, gateway_reconcile) listen to."""
+    """Link and rule events of ``netns`` on one queue, kernel-stamped (the other benches' observer)."""
     return RtnlListener(netns, RTMGRP_LINK | RTMGRP_IPV4_RULE, events)
 
 

@@ -145,10 +145,14 @@ class HookRunner:
                 self._wake.clear()
                 await self._wake.wait()
             event = self._queue.popleft()
-            if self.hook.exec is not None:
-                await self._exec(event)
-            if self.hook.url is not None:
-                await self._post(event)
+            try:
+                if self.hook.exec is not None:
+                    await self._exec(event)
+                if self.hook.url is not None:
+                    await self._post(event)
+            except Exception:  # a surprise in one delivery must not end the hook's worker
+                self.counters.failures += 1
+                log.exception("%s: %s event failed", self.name, event.event)
 
     async def _exec(self, event: HookEvent) -> None:
         argv = shlex.split(self.hook.exec)
@@ -206,9 +210,9 @@ class HookRunner:
 class Hooks:
     """Every ``[[hook]]`` of the config, fed from the core's events."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, counters: HookCounters | None = None) -> None:
         self.wan = cfg.wan.interface
-        self.counters = HookCounters()
+        self.counters = counters or HookCounters()  # kept across a reload: /metrics counters never go back
         self.runners = [HookRunner(h, i, self.counters,
                                    read_key(h.secret_file, f"hook.{i}.secret_file") if h.secret_file else None)
                         for i, h in enumerate(cfg.hook)]
