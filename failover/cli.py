@@ -138,17 +138,42 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_file: str | None = None) -> None:
-    """Run the FastAPI sidecar under uvicorn until SIGINT/SIGTERM (uvicorn's own handlers)."""
+def _reload_on_sighup(reloader) -> None:
+    """SIGHUP: the config read again and applied, in the core's event loop (failover/reload.py)."""
+    import signal
+
+    tasks: set[asyncio.Task] = set()
+
+    def handler(signum, frame) -> None:
+        try:
+            loop = asyncio.get_running_loop()  # the loop running in this (the main) thread
+        except RuntimeError:
+            logging.getLogger("failover.reload").warning("SIGHUP before the core runs: ignored")
+            return
+        task = loop.create_task(reloader.reload())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    signal.signal(signal.SIGHUP, handler)
+
+
+def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_file: str | None = None,
+                   config_path: str | None = None, kernel=None) -> None:
+    """Run the FastAPI sidecar under uvicorn until SIGINT/SIGTERM (uvicorn's own handlers);
+    SIGHUP reloads ``config_path`` into the core (and the scripts of ``kernel``)."""
     import uvicorn
 
     from api.app import create_app
     from api.auth import TokenError
 
+    from .reload import Reloader
     from .sidecar import Sidecar
 
+    core = Sidecar(cfg)
+    if config_path is not None:
+        _reload_on_sighup(Reloader(config_path, cfg, core, kernel))
     try:
-        app = create_app(Sidecar(cfg), token_file=cfg.api.token_file, lab_fault_command=lab_fault_command,
+        app = create_app(core, token_file=cfg.api.token_file, lab_fault_command=lab_fault_command,
                          lab_flow_file=lab_flow_file)
     except TokenError as e:
         print(f"failover: {e}", file=sys.stderr)
@@ -177,7 +202,7 @@ def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_f
 
 
 def cmd_sidecar(args: argparse.Namespace) -> int:
-    _serve_sidecar(_load_config(args.config), args.lab_fault_command, args.lab_flow_file)
+    _serve_sidecar(_load_config(args.config), args.lab_fault_command, args.lab_flow_file, args.config)
     return 0
 
 
@@ -188,7 +213,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _load_config(args.config)
     kernel = launcher.start(cfg, args.root)
     try:
-        _serve_sidecar(cfg, args.lab_fault_command, args.lab_flow_file)
+        _serve_sidecar(cfg, args.lab_fault_command, args.lab_flow_file, args.config, kernel)
     finally:
         launcher.stop(kernel, cfg)
     return 1 if kernel.errors else 0

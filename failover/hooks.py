@@ -206,9 +206,9 @@ class HookRunner:
 class Hooks:
     """Every ``[[hook]]`` of the config, fed from the core's events."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, counters: HookCounters | None = None) -> None:
         self.wan = cfg.wan.interface
-        self.counters = HookCounters()
+        self.counters = counters or HookCounters()  # kept across a reload: /metrics counters never go back
         self.runners = [HookRunner(h, i, self.counters,
                                    read_key(h.secret_file, f"hook.{i}.secret_file") if h.secret_file else None)
                         for i, h in enumerate(cfg.hook)]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from collections import deque
@@ -61,7 +62,7 @@ from .events import (
 )
 from .heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
 from .hooks import Hooks
-from .pathcheck import PathCheck
+from .pathcheck import PathCheck, path_heartbeat_config
 from .prober import Prober, Target
 
 __all__ = ["GatewayDown", "Sidecar", "UnknownGateway"]
@@ -141,6 +142,46 @@ class Sidecar:
             await self.pathcheck.close()
         await self.prober.close()
         await self.hooks.close()
+
+    async def reload(self, cfg: Config) -> list[str]:
+        """Apply a new config (``failover.reload`` has checked that it may be applied live):
+        gateways added or removed, heartbeat and election thresholds, the path check, hooks.
+        Probes of unchanged gateways keep running with their verdicts. Returns what changed."""
+        old, changed = self.cfg, []
+        hb = cfg.heartbeat
+        targets = [Target(g.name, g.address, hb.port) for g in cfg.gateway]
+        if [(t.name, t.address) for t in targets] != [(t.name, t.address) for t in self.targets]:
+            kept = {t.address for t in self.targets} & {t.address for t in targets}
+            changed.append(f"gateways {', '.join(g.name for g in cfg.gateway)} ({len(kept)} kept probing)")
+            self.targets = targets
+            self._names = {g.address: g.name for g in cfg.gateway}
+            self.prober.retarget(targets)
+            if self.election.pinned is not None and self.election.pinned not in self._names:
+                self.election.unpin()
+        if (hb.detect_multiplier, hb.recover_count) != (old.heartbeat.detect_multiplier, old.heartbeat.recover_count):
+            changed.append(f"heartbeat detect_multiplier {hb.detect_multiplier}, recover_count {hb.recover_count}")
+            self.prober.set_config(replace(self.prober.config, detect_multiplier=hb.detect_multiplier,
+                                           recover_count=hb.recover_count))
+        if cfg.election != old.election:
+            changed.append(f"election switch_margin {cfg.election.switch_margin}, hold_ms {cfg.election.hold_ms}")
+            self.election.switch_margin, self.election.hold_ms = cfg.election.switch_margin, cfg.election.hold_ms
+        if (cfg.wan, path_heartbeat_config(cfg)) != (old.wan, path_heartbeat_config(old)):
+            changed.append(f"path check {cfg.wan.probe or 'off'} via {cfg.wan.interface}")
+            if self.pathcheck is not None:
+                await self.pathcheck.close()
+            self.pathcheck = PathCheck(cfg, self._path_verdict) if cfg.wan.probe else None
+            if self.pathcheck is not None:
+                await self.pathcheck.start()
+        if cfg.hook != old.hook:
+            changed.append(f"{len(cfg.hook)} hooks")
+            self._listeners.remove(self.hooks)
+            await self.hooks.close()
+            self.hooks = Hooks(cfg, self.hooks.counters)
+            self.subscribe(self.hooks)
+            self.hooks.start()
+        self.cfg = cfg
+        self._elect_now.set()
+        return changed
 
     # -- the narrow interface (failover.coreview.CoreView) ---------------------------------
 

@@ -85,6 +85,23 @@ def start(cfg: Config, root: str | Path | None = None) -> Kernel:
     return kernel
 
 
+def restart_scripts(kernel: Kernel, cfg: Config, elected: str | None = None) -> None:
+    """The daemon and notifier again with ``cfg``'s conf.lua (a reload). The FIB is left as it
+    is meanwhile; the new daemon reconciles it as after any restart, keeping a rule it finds.
+
+    A daemon starts from its first gateway until the sidecar elects: the gateway ``elected``
+    before the restart goes first, so table T's default does not move and back meanwhile."""
+    gateways = sorted(cfg.gateway, key=lambda g: g.address != elected)  # stable: the rest keep their order
+    conf = to_lua(cfg.model_copy(update={"gateway": gateways}))
+    kernel.stop(NOTIFIER)
+    kernel.stop(DAEMON)
+    kernel.sources["failover.conf"] = conf.encode()
+    disable_redirects(cfg.failover.lan_interface)
+    clear_stale_socket(cfg.control.socket)
+    kernel.spawn(DAEMON)
+    kernel.run(NOTIFIER)
+
+
 def serve(cfg: Config, root: str | Path | None = None, stopping: threading.Event | None = None) -> int:
     """Run until SIGINT/SIGTERM (or ``stopping``), then stop the scripts cleanly."""
     stopping = stopping or threading.Event()
