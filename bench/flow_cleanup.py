@@ -48,7 +48,6 @@ from pathlib import Path
 from bench.event_to_rule import expect, rtnl_listener
 from bench.labnet import NO_HOLD
 from bench.netutil import REPO, cpu_seconds, in_netns, loadavg
-from bench.stats import summary
 from failover.netns import wait_for
 from failover.nsocket import socket_in
 from tests.topotests.flow_scale import Watch, fill, gone_after, key, long_udp_timeouts, table, touched
@@ -162,10 +161,7 @@ def transitions(t: FlowTopology, half: int, tmp: Path) -> bool:
     ok = True
     try:
         ports = range(PORTS0, PORTS0 + half)
-        fill(client_ns, watch, INTERNET, ports, half)
-        fill(client_ns, watch, ROUTER_LAN, ports, 2 * half)
-        before = table(router_ns)
-        wan = {key(e) for e in before if e.src == CLIENT and e.dst == INTERNET and e.reply_dst == WAN}
+        before, wan = populate(t, watch, ports)
         print(f"flow_cleanup: {len(before)} conntrack entries in the router ({len(wan)} NATed to the WAN, real UDP "
               f"flows from the client), `failover run`, heartbeats {HEARTBEAT_MS} ms, path check {PATH_MS} ms "
               f"(load average {loadavg()})")
@@ -263,30 +259,41 @@ def transitions(t: FlowTopology, half: int, tmp: Path) -> bool:
     return ok
 
 
+def populate(t: FlowTopology, watch: Watch, ports: range) -> tuple[list, set]:
+    """The client's flows to the internet host (NATed to the WAN) and to the router (LAN-local):
+    the router's table, and the keys of its entries NATed to the WAN."""
+    client_ns = t.nets.ns("client")
+    fill(client_ns, watch, INTERNET, ports, len(ports))
+    fill(client_ns, watch, ROUTER_LAN, ports, 2 * len(ports))
+    before = table(t.nets.ns("router"))
+    return before, {key(e) for e in before if e.src == CLIENT and e.dst == INTERNET and e.reply_dst == WAN}
+
+
+def drops(watch: Watch, after: float) -> list:
+    """The kernel count's samples after ``after`` that fell by more than 100 at once: the walk."""
+    return [s for a, s in zip(watch.samples, watch.samples[1:]) if s.t >= after and s.count < a.count - 100]
+
+
 def kernel_walk(watch: Watch, after: float) -> str:
-    drops = [s for a, s in zip(watch.samples, watch.samples[1:]) if s.t >= after and s.count < a.count - 100]
-    if not drops:
+    d = drops(watch, after)
+    if not d:
         return "no drop seen"
-    return f"{(drops[-1].t - drops[0].t) * 1000:.1f} ms, starting {(drops[0].t - after) * 1000:.1f} ms after the rule"
+    return f"{(d[-1].t - d[0].t) * 1000:.1f} ms, starting {(d[0].t - after) * 1000:.1f} ms after the rule"
 
 
 def last_drop(watch: Watch, after: float) -> float:
-    drops = [s for a, s in zip(watch.samples, watch.samples[1:]) if s.t >= after and s.count < a.count - 100]
-    return drops[-1].t if drops else after
+    d = drops(watch, after)
+    return d[-1].t if d else after
 
 
 def dump_method(t: FlowTopology, half: int) -> bool:
     """The fallback alone, timed on the same table: dump, select, delete entry by entry."""
     from failover import conntrack
 
-    router_ns, client_ns = t.nets.ns("router"), t.nets.ns("client")
+    router_ns = t.nets.ns("router")
     watch = Watch(router_ns, PRIORITY)
     try:
-        ports = range(PORTS0, PORTS0 + half)
-        fill(client_ns, watch, INTERNET, ports, half)
-        fill(client_ns, watch, ROUTER_LAN, ports, 2 * half)
-        before = table(router_ns)
-        wan = {key(e) for e in before if e.src == CLIENT and e.dst == INTERNET and e.reply_dst == WAN}
+        before, wan = populate(t, watch, range(PORTS0, PORTS0 + half))
         print(f"flow_cleanup --method dump: {len(before)} conntrack entries ({len(wan)} NATed to the WAN), "
               f"failover.conntrack.clean called in the router's namespace (load average {loadavg()})")
         c0, t0 = time.process_time(), time.monotonic()
