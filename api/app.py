@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sse_starlette.sse import EventSourceResponse
 
-from failover.coreview import CoreView, GatewayDown, UnknownGateway
+from failover.coreview import CoreUnavailable, CoreView, GatewayDown, UnknownGateway
 from failover.events import log_entry
 
 from . import auth, metrics
@@ -83,7 +83,7 @@ def create_app(
     )
     app.state.core = core
     authorized = [Depends(require_token)]
-    problems = {404: {"model": Problem}, 409: {"model": Problem}, 401: {"model": Problem}}
+    problems = {404: {"model": Problem}, 409: {"model": Problem}, 401: {"model": Problem}, 503: {"model": Problem}}
 
     # Read-only views are async: a sync handler would hop to the thread pool on every request,
     # which costs more than the view itself under load (bench/api_latency). They answer ready
@@ -104,11 +104,16 @@ def create_app(
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
         except GatewayDown as e:
             raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+        except CoreUnavailable as e:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
 
     @app.delete("/api/v1/elect", response_model=ElectedState, dependencies=authorized,
-                responses={401: {"model": Problem}})
+                responses={401: {"model": Problem}, 503: {"model": Problem}})
     async def unpin() -> ElectedState:
-        return elected_model(await core.unpin())
+        try:
+            return elected_model(await core.unpin())
+        except CoreUnavailable as e:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
 
     @app.get("/api/v1/log", response_model=list[LogEvent])
     async def get_log() -> list[dict]:

@@ -103,41 +103,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 
 def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_file: str | None = None) -> None:
-    """Run the FastAPI sidecar under uvicorn until SIGINT/SIGTERM (uvicorn's own handlers)."""
-    import uvicorn
+    """The measuring core here, the HTTP API in a child process, until SIGINT/SIGTERM."""
+    from .supervisor import ApiOptions, run
 
-    from api.app import create_app
-    from api.auth import TokenError
-
-    from .sidecar import Sidecar
-
-    try:
-        app = create_app(Sidecar(cfg), token_file=cfg.api.token_file, lab_fault_command=lab_fault_command,
-                         lab_flow_file=lab_flow_file)
-    except TokenError as e:
-        print(f"failover: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
-    class Server(uvicorn.Server):
-        def capture_signals(self):
-            # uvicorn re-raises SIGINT/SIGTERM once it has stopped, which would kill `failover
-            # run` before it stops the host; a stop request is a normal, clean exit here.
-            cm = super().capture_signals()
-
-            class Quiet:
-                def __enter__(_self):
-                    return cm.__enter__()
-
-                def __exit__(_self, *exc):
-                    self._captured_signals.clear()
-                    return cm.__exit__(*exc)
-
-            return Quiet()
-
-    server = Server(uvicorn.Config(
-        app, host=cfg.api.host, port=cfg.api.port, log_config=None, access_log=False, lifespan="on"))
-    server.run()
-    if not server.started:
-        raise SystemExit(f"failover: the sidecar could not start on {cfg.api.listen}")
+    run(cfg, ApiOptions(lab_fault_command=lab_fault_command, lab_flow_file=lab_flow_file))
 
 
 def cmd_sidecar(args: argparse.Namespace) -> int:
@@ -146,7 +115,8 @@ def cmd_sidecar(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Host and sidecar in one process: the scripts' threads, then uvicorn in the main thread."""
+    """Host and measuring core in one process (the scripts' threads, the core's loop in the main
+    thread), the HTTP API in a child process."""
     from .host import launcher
 
     cfg = _load_config(args.config)
