@@ -258,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    if not args.verbose:
+        # httpx logs every request at INFO: noise in `failover status`, whose output is the answer.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     return args.func(args)
 
 

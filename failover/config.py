@@ -33,7 +33,7 @@ def _ipv4(value: str) -> str:
 
 
 class Wan(_Section):
-    interface: IfName = "wan0"
+    interface: IfName  # site-specific: no default (a guessed name would route on the wrong link)
     probe: str | None = None
     # The path check probes faster than the gateways' heartbeats: 25 % loss must be told from
     # 10 % within 2 s, which 50 probes/s cannot do (see failover/heartbeat.py); 200/s can.
@@ -48,7 +48,7 @@ class Wan(_Section):
 class Failover(_Section):
     table: int = Field(100, ge=1, le=2**32 - 1)
     priority: int = Field(1000, ge=1, le=32765)
-    lan_interface: IfName = "lan0"
+    lan_interface: IfName  # site-specific: no default
 
     @field_validator("table")
     @classmethod
@@ -136,8 +136,8 @@ class Api(_Section):
 
 
 class Config(_Section):
-    wan: Wan = Wan()
-    failover: Failover = Failover()
+    wan: Wan
+    failover: Failover
     control: Control = Control()
     heartbeat: Heartbeat = Heartbeat()
     election: Election = Election()
@@ -175,6 +175,10 @@ def parse(text: str, source: str = "<config>") -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{source}: not valid TOML: {e}") from None
+    # A missing [wan] or [failover] is reported by the field it lacks (wan.interface), not
+    # only by the section's name.
+    for section in ("wan", "failover"):
+        data.setdefault(section, {})
     try:
         return Config.model_validate(data)
     except ValidationError as e:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import lupa.lua55 as lua55
 
 from .bridge import HostObject, LuaError
+from .kernelsource import KernelSyntaxError, kernel_source
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -56,11 +57,26 @@ class Runtime(HostObject):
                 b"modules": lua.table_from(modules),
                 b"constants": lua.table_from(constants),
                 b"sources": lua.table_from({k.encode(): v for k, v in self.kernel.sources.items()}),
+                b"kernelsource": _kernelsource,
+                b"canloadfile": self._canloadfile,
             }
         )
         source = (LIBDIR / "prelude.lua").read_bytes()
         prelude = lua.execute(b"return load(...)", source, b"@" + str(LIBDIR / "prelude.lua").encode())
         return prelude(host, str(LIBDIR).encode(), str(self.kernel.root).encode())
+
+    @property
+    def irq(self) -> bool:
+        return self.context != "process"
+
+    def cannot_sleep(self) -> bool:
+        """``lunatik_cannotsleep``: an interrupt-context runtime, once its top level has run."""
+        return self.irq and not self.loading
+
+    def _canloadfile(self) -> tuple:
+        if self.cannot_sleep():
+            return (False, b"cannot load file on non-sleepable runtime")
+        return (True,)
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -119,6 +135,13 @@ class Runtime(HostObject):
         self.kernel.forget(self)
 
     release = stop
+
+
+def _kernelsource(source: bytes, chunkname: bytes) -> tuple:
+    try:
+        return (True, kernel_source(source, chunkname.decode(errors="replace")))
+    except KernelSyntaxError as e:
+        return (False, str(e).encode())
 
 
 def _status(results: Any) -> tuple[bool, Any]:

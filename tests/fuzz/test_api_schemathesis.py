@@ -39,6 +39,10 @@ def sidecar(tmp_path_factory):
     (tmp / "token").write_text(TOKEN + "\n")
     port = free_port()
     (tmp / "failover.toml").write_text(f"""
+[wan]
+interface = "wan0"
+[failover]
+lan_interface = "lan0"
 [control]
 socket = "{tmp}/control.sock"
 [heartbeat]

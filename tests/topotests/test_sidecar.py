@@ -135,10 +135,14 @@ def test_events_stream_reports_failover_and_election(failed_over):
 def test_status_command_prints_a_table_and_json(failed_over):
     hb = failed_over
     cli = [sys.executable, "-m", "failover.cli", "status", "--config", str(hb.config_path)]
-    out = hb.nets.exec("router", *cli).stdout
+    table = hb.nets.exec("router", *cli)
+    out = table.stdout
     assert "failover: on" in out and "gw1" in out and "10.10.0.12" in out and "RTT ms" in out
-    data = json.loads(hb.nets.exec("router", *cli, "--json").stdout)
+    assert out.startswith("WAN ")  # the table and nothing else: no HTTP client log lines
+    as_json = hb.nets.exec("router", *cli, "--json")
+    data = json.loads(as_json.stdout)
     assert data["state"]["failover"]["active"] is True and len(data["gateways"]) == 2
+    assert table.stderr == "" and as_json.stderr == "", table.stderr + as_json.stderr
 
 
 def test_status_command_without_sidecar_says_so(hb):

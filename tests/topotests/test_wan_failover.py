@@ -9,7 +9,9 @@ Expected routing state, per scenario:
 """
 
 import random
+import sys
 import time
+from pathlib import Path
 
 from failover.netns import wait_for
 
@@ -124,3 +126,25 @@ def test_garbage_control_lines_leave_daemon_serving(running):
     after = running.state()
     assert after["failover"] == before["failover"] and after["rule"] == before["rule"]
     assert running.rules() == []
+
+
+def test_config_lacking_a_site_field_exits_2_and_touches_nothing(topo):
+    # The WAN's carrier is down: a host that guessed "wan0" would fail over at once.
+    topo.set_isp(False)
+    full = topo.config().read_text()
+    lacking = {
+        "wan.interface": full.replace('interface = "wan0"\n', ""),
+        "failover.lan_interface": full.replace('lan_interface = "lan0"\n', ""),
+        "gateway": full.split("[[gateway]]")[0],
+    }
+    for field, text in lacking.items():
+        assert text != full
+        path = topo.tmp / f"lacking-{field}.toml"
+        path.write_text(text)
+        for command in ("host", "run"):
+            proc = topo.nets.exec("router", sys.executable, "-m", "failover.cli", command, "--config", str(path),
+                                  check=False)
+            assert proc.returncode == 2, (field, command, proc.stderr)
+            assert field in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+            assert topo.rules() == [] and topo.table_routes() == [], (field, command)
+            assert not Path(topo.socket_path).exists()

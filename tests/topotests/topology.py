@@ -164,8 +164,9 @@ class RouterTopology:
         return [r for r in json.loads(out) if r.get("priority") == PRIORITY]
 
     def table_routes(self) -> list[dict]:
-        out = self.nets.ip("router", "-j", "-4", "route", "show", "table", str(TABLE), check=False).stdout
-        return json.loads(out) if out.strip() else []
+        proc = self.nets.ip("router", "-j", "-4", "route", "show", "table", str(TABLE), check=False)
+        # A table that does not exist yet fails, after printing a lone "[".
+        return json.loads(proc.stdout) if proc.returncode == 0 and proc.stdout.strip() else []
 
     def default_via(self) -> str | None:
         for r in self.table_routes():

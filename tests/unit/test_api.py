@@ -77,6 +77,10 @@ def serve(app):
 def make_config(tmp_path, port: int, **api) -> config.Config:
     token_file = api.get("token_file", str(tmp_path / "token"))
     return config.parse(f"""
+        [wan]
+        interface = "wan0"
+        [failover]
+        lan_interface = "lan0"
         [control]
         socket = "{tmp_path}/control.sock"
         [heartbeat]

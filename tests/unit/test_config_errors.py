@@ -37,6 +37,11 @@ DELETE = object()
 
 #: (dotted field, bad value, what the message must name). A value of DELETE removes the key.
 CASES = [
+    # site-specific fields have no defaults: a config without them names what it lacks
+    ("wan.interface", DELETE, "wan.interface"),
+    ("wan", DELETE, "wan.interface"),
+    ("failover.lan_interface", DELETE, "failover.lan_interface"),
+    ("failover", DELETE, "failover.lan_interface"),
     ("wan.interface", "", "wan.interface"),
     ("wan.interface", "a-name-longer-than-15", "wan.interface"),
     ("wan.interface", "wan 0", "wan.interface"),

@@ -66,9 +66,10 @@ def test_penalty_is_capped_so_suppression_ends(damp):
 def test_decay_is_integer_and_halves_per_half_life(damp):
     out = run(damp, """
         d:wan(true, 0); d:wan(false, 1)
-        print(math.type(d:current(500)), d:current(1), d:current(1001), d:current(2001))
+        print(d:current(500), d:current(1), d:current(1001), d:current(2001))
     """)
-    assert out == ["integer", "1000", "500", "250"]
+    # kernel Lua has no math.type: an integer prints as digits only
+    assert out[0].isdigit() and out[1:] == ["1000", "500", "250"]
 
 
 def test_frequent_queries_do_not_freeze_the_decay(damp):

@@ -9,6 +9,18 @@ local classes = {}                                  -- lua_class -> metatable
 
 local lib = {}
 
+-- A class's module opened straight from the preload table, as lunatik_require does with
+-- luaL_requiref: no searcher, no file, so it works whatever a script did to package.searchers.
+local loaded, preloaded = package.loaded, package.preload
+local function requiref(name)
+	local m = loaded[name]
+	if m == nil then
+		m = preloaded[name](name)
+		loaded[name] = m == nil and true or m
+	end
+	return m
+end
+
 -- Results of a Python function: (true, ...) or (false, message).
 function lib.check(ok, ...)
 	if not ok then
@@ -37,7 +49,7 @@ end
 function lib.wrap(h)
 	local mt = classes[h.lua_class]
 	if not mt then
-		require(h.lua_module)   -- the module that defines the class registers it
+		requiref(h.lua_module)   -- the module that defines the class registers it
 		mt = classes[h.lua_class]
 	end
 	if not mt then
@@ -101,9 +113,42 @@ function lib.pcall(f, ...)
 	return xpcall(f, handler, ...)
 end
 
+-- Compiles Lua text as the kernel's Lua would (host/kernelsource.py): '/' floors, and '^' or
+-- a float literal is a syntax error. Returns the chunk, or nil and the message, as load does.
+local rawload = load
+local function kernelload(source, chunkname, mode, env)
+	if type(source) == "function" then
+		local parts = {}
+		for part in source do
+			if part == "" then break end
+			parts[#parts + 1] = part
+		end
+		source = table.concat(parts)
+	end
+	if type(source) == "string" and source:sub(1, 1) ~= "\27" then
+		local ok, text = host.kernelsource(source, chunkname)
+		if not ok then
+			return nil, text
+		end
+		source = text
+	end
+	if env ~= nil then
+		return rawload(source, chunkname, mode, env)
+	end
+	return rawload(source, chunkname, mode)
+end
+lib.load = kernelload
+
+function load(chunk, chunkname, mode, env)
+	if chunkname == nil then
+		chunkname = type(chunk) == "string" and chunk or "=(load)"
+	end
+	return kernelload(chunk, chunkname, mode, env)
+end
+
 -- Loads and runs a script's top level; returns ok, entry-or-message.
 function lib.runscript(source, chunkname)
-	local chunk, err = load(source, chunkname, "t")
+	local chunk, err = kernelload(source, chunkname, "t")
 	if not chunk then
 		return false, err
 	end
@@ -125,8 +170,58 @@ print = function(...)
 end
 
 io, os, debug, dofile, loadfile, python = nil, nil, nil, nil, nil, nil
+
+-- Kernel Lua converts strings to integers only: tonumber("1.5") fails there, and so does
+-- arithmetic on "1.5" (the string metamethods convert with the same rule).
+local mathtype, rawtonumber = math.type, tonumber
+function tonumber(v, base)
+	local n
+	if base == nil then n = rawtonumber(v) else n = rawtonumber(v, base) end
+	if mathtype(n) == "float" then return nil end
+	return n
+end
+local strmt = getmetatable("")
+strmt.__div, strmt.__pow = nil, nil   -- absent from the kernel's string library
+for _, event in ipairs{"__add", "__sub", "__mul", "__mod", "__idiv", "__unm"} do
+	local arith = strmt[event]
+	strmt[event] = function(a, b)
+		for _, v in ipairs{a, b} do
+			if type(v) == "string" and tonumber(v) == nil then
+				error("attempt to perform arithmetic on a string value", 2)
+			end
+		end
+		return arith(a, b)
+	end
+end
+
+-- The kernel's math library has no float functions (lmathlib.c under _KERNEL).
+local kernelmath = {abs = true, tointeger = true, ult = true, max = true, min = true,
+	maxinteger = true, mininteger = true}
+for name in pairs(math) do
+	if not kernelmath[name] then math[name] = nil end
+end
 package.cpath = ""
 package.path = libdir .. "/lib/?.lua;" .. scriptroot .. "/?.lua;" .. scriptroot .. "/?/init.lua"
+
+-- Lua files found on package.path are read as the kernel reads them; an interrupt-context
+-- runtime cannot read files once it is ready (lunatik_loadfile).
+package.searchers[2] = function(name)
+	local path, err = package.searchpath(name, package.path)
+	if not path then
+		return "\n\t" .. err
+	end
+	local ok, why = host.canloadfile()
+	if not ok then
+		error(string.format("error loading module '%s' from file '%s':\n\t%s", name, path, why), 0)
+	end
+	local chunk, msg = kernelload(host.readfile(path), "@" .. path, "t")
+	if not chunk then
+		error(string.format("error loading module '%s' from file '%s':\n\t%s", name, path, msg), 0)
+	end
+	return chunk, path
+end
+table.remove(package.searchers, 4)   -- no C modules (all-in-one loader)
+table.remove(package.searchers, 3)   -- no C modules
 
 -- Modules with a Python side: each host/lua/<name>.lua file gets (backend, lib).
 local preload = package.preload
