@@ -14,7 +14,6 @@ import contextlib
 import logging
 import signal
 import socket
-import subprocess
 import sys
 from dataclasses import dataclass
 

@@ -31,7 +31,9 @@ def hb(tmp_path):
 @pytest.fixture
 def running(hb):
     """Host and sidecar on the router, path check to the internet host, both gateways up."""
-    hb.write_config()
+    # A long hold keeps the first-elected gw1 whatever the RTT noise between two veths says
+    # while the API's process starts.
+    hb.write_config(hold_ms=600_000)
     hb.topo.start_host(hb.config_path)
     hb.start_sidecar()
     wait_for(hb.all_up, timeout=5, what="both gateways up")
