@@ -31,7 +31,8 @@ REQUESTS = [
 SSE = b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
 
 
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """One request on a keep-alive connection; the answer's status once its body is read."""
     writer.write(request)
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
@@ -56,7 +57,7 @@ async def flood(host: str, port: int, rate: float, seconds: float, sse: int, con
             try:
                 if writer is None:
                     reader, writer = await asyncio.open_connection(host, port)
-                statuses[await asyncio.wait_for(_exchange(reader, writer, REQUESTS[item % len(REQUESTS)]), 5)] += 1
+                statuses[await asyncio.wait_for(exchange(reader, writer, REQUESTS[item % len(REQUESTS)]), 5)] += 1
             except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as e:
                 errors[type(e).__name__] += 1
                 if writer is not None:

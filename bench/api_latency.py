@@ -46,6 +46,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.api_flood import exchange
 from bench.event_to_rule import expect, gateway_listener, rtnl_listener
 from bench.labnet import NO_HOLD
 from bench.netutil import REPO, add_reflectors, cpu_seconds, in_netns, loadavg, parse_metrics
@@ -68,18 +69,6 @@ def met(ok: bool) -> str:
 # -- latency --------------------------------------------------------------------------------
 
 
-async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> int:
-    writer.write(REQUEST)
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    await reader.readexactly(length)
-    return status
-
-
 async def load(rate: float, seconds: float, connections: int = 32) -> dict:
     loop = asyncio.get_running_loop()
     q: asyncio.Queue = asyncio.Queue()
@@ -97,7 +86,7 @@ async def load(rate: float, seconds: float, connections: int = 32) -> dict:
                 if writer is None:
                     reader, writer = await asyncio.open_connection(HOST, PORT, local_addr=(f"127.0.1.{i + 1}", 0))
                 t_send = loop.time()
-                status = await asyncio.wait_for(_one(reader, writer), 5)
+                status = await asyncio.wait_for(exchange(reader, writer, REQUEST), 5)
                 t_done = loop.time()
                 if status != 200:
                     errors[str(status)] = errors.get(str(status), 0) + 1

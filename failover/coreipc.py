@@ -50,7 +50,7 @@ from .coreview import (
     StateView,
     UnknownGateway,
 )
-from .events import LOG_EVENTS, Event, LogEvent, StateChanged
+from .events import LOG_EVENTS, Event, LogEvent, StateChanged, Subscribers
 
 __all__ = ["CoreServer", "CoreUnavailable", "RemoteCore"]
 
@@ -234,7 +234,7 @@ class RemoteCore:
         self.hello_timeout = hello_timeout
         self._snapshot: Snapshot | None = None
         self._history: deque[LogEvent] = deque(maxlen=HISTORY)
-        self._listeners: list[Callable[[Event], None]] = []
+        self._subscribers = Subscribers()
         self._pending: dict[int, asyncio.Future] = {}
         self._next_id = 0
         self._writer: asyncio.StreamWriter | None = None
@@ -268,8 +268,7 @@ class RemoteCore:
         return tuple(self._history)
 
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return self._subscribers.subscribe(listener)
 
     async def pin(self, address: str) -> ElectedView:
         return await self._command({"t": "pin", "address": address})
@@ -308,11 +307,11 @@ class RemoteCore:
                     changed = self._snapshot is None or snap.state != self._snapshot.state
                     self._snapshot = snap
                     if changed:
-                        self._publish(StateChanged(state=snap.state))
+                        self._subscribers.publish(StateChanged(state=snap.state))
                 elif kind == "event":
                     event = decode_event(msg["event"])
                     self._history.append(event)
-                    self._publish(event)
+                    self._subscribers.publish(event)
                 elif kind == "reply":
                     future = self._pending.get(msg["id"])
                     if future is not None and not future.done():
@@ -325,10 +324,3 @@ class RemoteCore:
                     future.set_exception(CoreUnavailable("the measuring core went away"))
             if self.on_lost is not None:
                 self.on_lost()
-
-    def _publish(self, event: Event) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:
-                log.exception("event listener failed on %s", type(event).__name__)

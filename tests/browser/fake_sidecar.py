@@ -29,7 +29,7 @@ from failover.coreview import (
     StateView,
     UnknownGateway,
 )
-from failover.events import Event, LogEvent, PinChanged, StateChanged
+from failover.events import Event, LogEvent, PinChanged, StateChanged, Subscribers
 
 TOKEN = "lab-token"
 
@@ -95,7 +95,7 @@ class FakeCore:
         self.gateways = default_gateways()
         self.wobble = False
         self.log: list[LogEvent] = []
-        self._listeners: list[Callable[[Event], None]] = []
+        self._subscribers = Subscribers()
         #: The serving loop while the app runs: mutations from a test's thread go through it.
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -117,8 +117,7 @@ class FakeCore:
         return self.log[-200:]
 
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._subscribers.subscribe(listener)
 
     async def pin(self, address: str) -> ElectedView:
         gw = next((g for g in self.gateways if g["address"] == address), None)
@@ -174,8 +173,7 @@ class FakeCore:
     def _emit(self, event: Event) -> None:
         if isinstance(event, LogEvent):
             self.log.append(event)
-        for listener in list(self._listeners):
-            listener(event)
+        self._subscribers.publish(event)
 
     def _wobble(self) -> None:
         for g in self.gateways:
