@@ -31,7 +31,7 @@ def state_model(s: StateView) -> State:
 
 def gateway_model(g: GatewayView) -> Gateway:
     return Gateway(name=g.name, address=g.address, status=g.status, rtt_ms=g.rtt_ms, jitter_ms=g.jitter_ms,
-                   loss=g.loss, score=g.score, elected=g.elected)
+                   loss=g.loss, score=g.score, elected=g.elected, reachable=g.reachable, usable=g.usable)
 
 
 class Rendered:

@@ -14,7 +14,9 @@ from typing import Annotated
 from .keys import read_key_file
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-DEFAULT_CONFIG = Path("conf/failover.toml")
+# Where an installed appliance keeps its config (a service starts in /, so never a relative path);
+# the annotated example is `failover conf example` (conf/failover.toml in the source tree).
+DEFAULT_CONFIG = Path("/etc/failover/failover.toml")
 
 IfName = Annotated[str, Field(min_length=1, max_length=15, pattern=r"^[^\s/:]+$")]
 
@@ -65,6 +67,9 @@ class Control(_Section):
     # Shared with every agent (`failover agent --key-file`): up/down lines then carry an
     # HMAC-SHA256 over the command, a timestamp and a nonce (README, "Gateway control").
     key_file: str | None = None
+    # Every gateway is told its wanted state again this often: a gateway that restarted learns it
+    # back, and an agent's lease (`failover agent --lease`, longer than this) stays renewed.
+    refresh_ms: int = Field(10_000, ge=100, le=3_600_000)
 
     @field_validator("socket")
     @classmethod
@@ -94,8 +99,11 @@ class Dampening(_Section):
 
     penalty: int = Field(1000, ge=1, le=1_000_000)          # added per flap (WAN up -> down)
     half_life_ms: int = Field(15_000, ge=1, le=3_600_000)   # the penalty halves this often
-    suppress: int = Field(3000, ge=1)                       # above: failback suppressed...
-    reuse: int = Field(1500, ge=0)                          # ...until the penalty is below this
+    # Suppress from the second flap (within ~20 s of the first): a WAN that comes back for a few
+    # seconds and drops again is not trusted a third time. The penalty grows with every flap,
+    # failed over or not, so while the flapping lasts it stays above reuse.
+    suppress: int = Field(1500, ge=1)                       # above: failback suppressed...
+    reuse: int = Field(750, ge=0)                           # ...until the penalty is below this
     max_penalty: int = Field(12_000, ge=1)                  # ceiling: bounds the longest hold
     min_clean_ms: int = Field(1000, ge=0, le=3_600_000)     # WAN up this long before failback
 
@@ -229,6 +237,7 @@ return {{
 \tpriority = {cfg.failover.priority},
 \tsocket = "{cfg.control.socket}",
 \tport = {cfg.control.gateway_port},
+\trefresh_ms = {cfg.control.refresh_ms},   -- gateways are told their state again this often
 \tkey = {key},   -- hex of the shared gateway key, or nil: plain up/down
 \tdampening = {{
 \t\tpenalty = {d.penalty}, half_life_ms = {d.half_life_ms}, suppress = {d.suppress},

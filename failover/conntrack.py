@@ -22,16 +22,20 @@ Nothing can move a TCP connection across two NATs with different public addresse
 that it fails in a round trip, not after minutes. Never a table flush: everything else (LAN-local
 flows, the router's own connections, port forwards, other interfaces) stays.
 
-This module is a pure core (:func:`select`, no I/O) and a thin netlink shell
-(:class:`ConntrackTable` over pyroute2 0.9's ``NFCTSocket``, which dumps and deletes fine;
-deletion names the entry by original tuple, zone and ``CTA_ID``, so an entry re-created with
-the same tuple after the dump is normally not touched; the kernel derives the id from the
-entry's memory, so a re-creation in the same slot can reuse it, and losing that fresh entry is
-harmless: the next packet makes it again). :class:`FlowMover` is what the sidecar holds: it
-watches the daemon's ``state`` and acts once per transition, only after the daemon reports the
-rule in its new state (``rule=present`` on failover, ``rule=absent`` on failback), so the new
-route is in place before any entry goes. Lunatik has no conntrack API; that is why this runs in
-the sidecar and not in the daemon.
+At router scale (10^5 entries) the clean-up is one kernel-side request: the router's own
+nftables rules mark each connection by the path it takes (:mod:`failover.flowmarks`, loaded by
+:class:`FlowMover`) and :func:`clean_marked` deletes by mark (:mod:`failover.ctnetlink`); the
+marks encode the selection below. Without ``nft`` (or on a kernel too old for a filtered delete)
+:func:`clean` does it the slow way: a pure core (:func:`select`, no I/O) over a thin netlink shell
+(:class:`ConntrackTable` over pyroute2 0.9's ``NFCTSocket``, which dumps and deletes fine, about
+1 ms of Python per entry; deletion names the entry by original tuple, zone and ``CTA_ID``, so an
+entry re-created with the same tuple after the dump is normally not touched; the kernel derives
+the id from the entry's memory, so a re-creation in the same slot can reuse it, and losing that
+fresh entry is harmless: the next packet makes it again). :class:`FlowMover` is what the sidecar
+holds: it watches the daemon's ``state`` and acts once per transition, only after the daemon
+reports the rule in its new state (``rule=present`` on failover, ``rule=absent`` on failback), so
+the new route is in place before any entry goes. Lunatik has no conntrack API; that is why this
+runs in the sidecar and not in the daemon.
 
 Selection (IPv4; the router's own addresses come from its interfaces at transition time):
 
@@ -60,6 +64,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Any, Literal
+
+from . import ctnetlink, flowmarks
 
 __all__ = [
     "Addresses", "ConntrackTable", "Flow", "FlowMover", "Transition", "read_addresses", "select",
@@ -267,27 +273,31 @@ def enable_timestamps(path: Path = TIMESTAMP_SYSCTL) -> bool:
 @dataclass(frozen=True, slots=True)
 class Report:
     transition: Transition
-    removed: list[Flow]
-    seen: int
-    gone: int        # selected, but already gone when deleted
+    removed: list[Flow]    # the entries deleted one by one (dump method); empty for "mark"
+    seen: int              # entries in the table before
+    gone: int              # selected, but already gone when deleted
     error: str | None = None
+    method: str = "dump"   # "mark": one kernel-side delete by ct mark; "dump": read, select, delete
+    deleted: int | None = None  # mark method: the table's shrinkage across the request
 
-    def fields(self) -> dict[str, Any]:
-        """For the event log: what went, entry by entry (bounded)."""
-        return {"transition": self.transition, "conntrack_removed": len(self.removed),
-                "flows": [str(f) for f in self.removed[:32]], "error": self.error}
+    @property
+    def count(self) -> int:
+        return self.deleted if self.deleted is not None else len(self.removed)
 
     def message(self) -> str:
         if self.error:
             return f"flows: {self.transition} conntrack clean-up failed: {self.error}"
-        sample = ", ".join(str(f) for f in self.removed[:3]) + (" ..." if len(self.removed) > 3 else "")
         what = "NATed to the WAN" if self.transition == "failover" else "routed via the alternate gateway"
+        if self.method == "mark":
+            return (f"flows: {self.transition}: removed {self.count} of {self.seen} conntrack entries "
+                    f"{what} (marked {_mark_of(self.transition):#x}, one kernel-side delete)")
+        sample = ", ".join(str(f) for f in self.removed[:3]) + (" ..." if len(self.removed) > 3 else "")
         return (f"flows: {self.transition}: removed {len(self.removed)} of {self.seen} conntrack entries "
                 f"{what}" + (f" ({sample})" if sample else ""))
 
 
 def clean(transition: Transition, wan_if: str, lan_if: str, since_ns: int | None = None) -> Report:
-    """Blocking: read addresses, dump, select, delete one by one. Never a flush."""
+    """Blocking, without marks: read addresses, dump, select, delete one by one. Never a flush."""
     addrs = read_addresses(wan_if, lan_if)
     with ConntrackTable() as table:
         flows = table.flows()
@@ -302,20 +312,56 @@ def clean(transition: Transition, wan_if: str, lan_if: str, since_ns: int | None
     return Report(transition, removed, len(flows), gone)
 
 
+def _mark_of(transition: Transition) -> int:
+    return flowmarks.WAN_MARK if transition == "failover" else flowmarks.ALTERNATE_MARK
+
+
+def clean_marked(transition: Transition, wan_if: str = "", lan_if: str = "",
+                 since_ns: int | None = None) -> Report:
+    """Blocking: one ctnetlink request deleting the entries the router marked for the failed path.
+
+    The marks (:mod:`failover.flowmarks`) already encode the selection: interfaces and start
+    times are not needed. The count is the table's shrinkage across the request (entries made or
+    expiring meanwhile blur it by a few).
+    """
+    mark = _mark_of(transition)
+    before = ctnetlink.count()
+    ctnetlink.delete_by_mark(mark, mark)
+    after = ctnetlink.count()
+    deleted = max(0, before - after) if before is not None and after is not None else None
+    return Report(transition, [], before or 0, 0, method="mark", deleted=deleted)
+
+
+def _install_marks(wan_if: str, lan_if: str) -> bool:
+    if not ctnetlink.kernel_supports_mark_delete():
+        log.warning("flows: kernel too old for a delete by mark; conntrack clean-up dumps the table")
+        return False
+    return flowmarks.install(wan_if, lan_if)
+
+
 class FlowMover:
     """The sidecar's hook: feed it every daemon ``state``; it cleans once per transition.
 
     Acts only when the daemon reports the rule in its new place, in order, off the event loop
-    (netlink is blocking), one clean-up at a time.
+    (netlink is blocking), one clean-up at a time. On a router (the WAN interface exists) it
+    first loads the marking rules (:mod:`failover.flowmarks`); with them in place each clean-up is
+    one kernel-side delete by mark (:func:`clean_marked`), the GIL released throughout, so the
+    measuring plane keeps its pace. Without ``nft`` or on a kernel too old for a filtered delete it
+    falls back to dumping the table and deleting entry by entry (:func:`clean`).
     """
 
     def __init__(self, wan_if: str, lan_if: str,
                  on_report: Callable[[Report], None] | None = None,
-                 cleaner: Callable[..., Report] = clean,
-                 stamps: Callable[[], bool] = enable_timestamps) -> None:
+                 cleaner: Callable[..., Report] | None = None,
+                 stamps: Callable[[], bool] = enable_timestamps,
+                 marks: Callable[[str, str], bool] | None = None) -> None:
         self.wan_if, self.lan_if = wan_if, lan_if
         self.on_report = on_report
         self._clean, self._stamps = cleaner, stamps
+        # An explicit cleaner (tests) loads no rules unless told how.
+        self._marks = marks if marks is not None else (_install_marks if cleaner is None else None)
+        self.marking = False                 # the marking rules are loaded: clean by mark
+        self._marks_tried = False
         self.active: bool | None = None      # failover as last acted upon; None: not known yet
         self._off_ns: int | None = None       # last time failover was seen off with stamping on
         self._since_ns: int | None = None     # when the current failover began (lower bound)
@@ -328,6 +374,10 @@ class FlowMover:
         """A daemon state (``failover``, ``rule``); returns the transition it started, if any."""
         if d is None:
             return None
+        if not self._marks_tried:
+            self._marks_tried = True
+            if self._marks is not None and self._on_router():
+                self._spawn(self._load_marks())
         if d.failover and d.rule and self.active is not True:
             # From a failover-off state seen with stamping on, every entry made through the
             # alternate carries a later stamp; from start-up (active None) that is unknown.
@@ -344,20 +394,35 @@ class FlowMover:
     def _turn_stamps_on(self) -> bool:
         # Only where the WAN interface is: a sidecar pointed at a test daemon on a workstation
         # leaves that machine's sysctls alone.
-        return Path(f"/sys/class/net/{self.wan_if}").exists() and self._stamps()
+        return self._on_router() and self._stamps()
+
+    def _on_router(self) -> bool:
+        return Path(f"/sys/class/net/{self.wan_if}").exists()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _load_marks(self) -> None:
+        async with self._lock:  # a clean-up queued behind this one already cleans by mark
+            assert self._marks is not None
+            try:
+                self.marking = await asyncio.to_thread(self._marks, self.wan_if, self.lan_if)
+            except Exception as e:  # never fatal: the dump path still works
+                log.warning("flows: loading the marking rules failed: %s: %s", type(e).__name__, e)
 
     def _start(self, transition: Transition, active: bool) -> Transition:
         self.active = active
         since = self._since_ns if transition == "failback" else None
-        task = asyncio.get_running_loop().create_task(self._run(transition, since))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._run(transition, since))
         return transition
 
     async def _run(self, transition: Transition, since_ns: int | None) -> None:
         async with self._lock:
+            cleaner = self._clean or (clean_marked if self.marking else clean)
             try:
-                report = await asyncio.to_thread(self._clean, transition, self.wan_if, self.lan_if, since_ns)
+                report = await asyncio.to_thread(cleaner, transition, self.wan_if, self.lan_if, since_ns)
             except Exception as e:  # netlink refused, no conntrack: reported, never fatal
                 report = Report(transition, [], 0, 0, error=f"{type(e).__name__}: {e}")
             self.reports.append(report)

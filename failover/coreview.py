@@ -34,7 +34,7 @@ class UnknownGateway(LookupError):
 
 
 class GatewayDown(RuntimeError):
-    """pin: the gateway is not up."""
+    """pin: the gateway is not up, or the daemon cannot tell it up/down."""
 
 
 class CoreUnavailable(RuntimeError):
@@ -77,6 +77,10 @@ class GatewayView:
     elected: bool
     sent: int
     received: int
+    #: The daemon's up/down exchanges with it answer (False after failed ones; None: no daemon).
+    reachable: bool | None
+    #: The election may choose it: heartbeat not down and reachable not False.
+    usable: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ __all__ = [
     "Event",
     "FailoverChanged",
     "FlowsMoved",
+    "GatewayReachabilityChanged",
     "GatewayStatusChanged",
     "LogEvent",
     "PathVerdict",
@@ -82,6 +83,25 @@ class GatewayStatusChanged(LogEvent):
     def fields(self) -> dict[str, Any]:
         return {"name": self.name, "address": self.address, "status": self.status, "previous": self.previous,
                 "rtt_ms": self.rtt_ms, "loss": self.loss}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayReachabilityChanged(LogEvent):
+    """The daemon can no longer tell a gateway up/down (its last exchanges failed), or can again."""
+
+    kind: ClassVar[str] = "gateway"
+    name: str
+    address: str
+    reachable: bool
+
+    @property
+    def message(self) -> str:
+        if self.reachable:
+            return f"{self.name} {self.address} usable again: it acknowledged the daemon"
+        return f"{self.name} {self.address} unusable: the daemon's last up/down exchanges with it failed"
+
+    def fields(self) -> dict[str, Any]:
+        return {"name": self.name, "address": self.address, "reachable": self.reachable}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,13 +216,14 @@ class FlowsMoved(LogEvent):
     removed: int
     flows: tuple[str, ...]
     error: str | None
+    method: str = "dump"   # "mark": one kernel-side delete by ct mark (flows then empty)
 
     @property
     def message(self) -> str:
         return self.text
 
     def fields(self) -> dict[str, Any]:
-        return {"transition": self.transition, "conntrack_removed": self.removed,
+        return {"transition": self.transition, "conntrack_removed": self.removed, "method": self.method,
                 "flows": list(self.flows), "error": self.error}
 
 

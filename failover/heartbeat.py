@@ -23,6 +23,14 @@ Two detectors decide DOWN, one decides UP:
 * **Recovery**: ``recover_count`` consecutive replies, no blackout, and the
   CUSUM back at zero (the brown-out evidence fully decayed: hysteresis).
 
+Late is not lost. A shell that can see other traffic on the path (the WAN
+path check: the WAN's receive counter) reports it with
+:meth:`HeartbeatSession.on_traffic`; the blackout detector then waits while
+traffic still comes in, up to ``reply_timeout_ms`` without a reply
+(:func:`failover.silence.is_silent`). A reply is matched to its probe by
+sequence number whenever it comes within ``reply_timeout_ms``; one that came
+after the blackout detect time is counted ``late`` (never lost).
+
 Default brown-out parameters: p0 = 0.10, p1 = 0.25 (the two loss rates that
 must be told apart) and h = 13, chosen so that 10 % loss practically never
 alarms: at 50 probes/s the CUSUM's mean time to a false alarm at 10 % loss is
@@ -46,6 +54,8 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
+
+from .silence import is_silent
 
 __all__ = [
     "HeartbeatConfig",
@@ -155,6 +165,8 @@ class SessionStats:
     sent: int
     received: int
     last_rtt_ms: float | None
+    #: Replies that came after the blackout detect time (counted received, not lost).
+    late: int = 0
 
 
 class HeartbeatSession:
@@ -197,6 +209,7 @@ class HeartbeatSession:
         self._in_blackout = False
         self._first_send_ns: int | None = None
         self._last_reply_ns: int | None = None
+        self._last_traffic_ns: int | None = None
         # Probes sent after the one the last reply answered (or since the first): silence counts
         # only for probes that were sent, so a sender that stalled is not taken for a dead path.
         self._sent_since_reply = 0
@@ -211,6 +224,7 @@ class HeartbeatSession:
         self.sent = 0
         self.received = 0
         self.ignored = 0  # duplicate, stale, unknown or mismatched replies
+        self.late = 0  # replies after the blackout detect time
 
     # -- events --------------------------------------------------------------
 
@@ -231,6 +245,12 @@ class HeartbeatSession:
         if self._first_send_ns is None:
             self._first_send_ns = now_ns
         return seq
+
+    def on_traffic(self, now_ns: int) -> None:
+        """The path received something other than a reply at ``now_ns`` (the
+        shell saw its receive counter move): evidence it is slow, not silent."""
+        if self._last_traffic_ns is None or now_ns > self._last_traffic_ns:
+            self._last_traffic_ns = now_ns
 
     def on_reply(self, now_ns: int, seq: int, t1_ns: int, t2_ns: int, t3_ns: int) -> Sample | None:
         """Account a reply received at ``now_ns`` (T4); None if it is ignored.
@@ -266,6 +286,8 @@ class HeartbeatSession:
         # negative nor exceed the time we waited; outside that range one of the
         # clocks stepped, so clamp rather than poison the averages.
         waited = now_ns - t1
+        if waited >= self.detect_multiplier_now * self._interval_ns:
+            self.late += 1
         rtt = min(max(waited - (t3_ns - t2_ns), 0), max(waited, 0))
         if self._srtt is None:
             self._srtt, self._jitter = rtt, 0
@@ -284,19 +306,26 @@ class HeartbeatSession:
             return None  # nothing sent yet: no evidence either way
         k = self.detect_multiplier_now
         silent_ns = now_ns - reference
-        # BFD's detect time, and the probes that were actually sent in it: after a stall of our
-        # own sender (a busy host) the silence is ours, and the verdict waits for k - 1 fresh
+        # The silence must also span probes that were actually sent: after a stall of our own
+        # sender (a busy host) the silence is ours, and the verdict waits for k - 1 fresh
         # unanswered probes (as many as the detect time holds after the last reply when the
         # timer runs before each send) — delayed, never suppressed. Without a stall the probe
         # count is always reached by the time the silence is.
-        self._in_blackout = silent_ns >= k * self._interval_ns and self._sent_since_reply >= max(1, k - 1)
+        self._in_blackout = is_silent(now_ns, reference, self._last_traffic_ns, k * self._interval_ns,
+                                      self._timeout_ns) and self._sent_since_reply >= max(1, k - 1)
 
         if self.status is not Status.DOWN:
             if self._in_blackout:
                 since = "last reply" if self._last_reply_ns is not None else "first probe"
+                traffic = ""
+                if self._last_traffic_ns is not None:
+                    quiet_ns = now_ns - self._last_traffic_ns
+                    traffic = (f", nothing received for {quiet_ns / _MS:.1f} ms" if quiet_ns >= k * self._interval_ns
+                               else f", though traffic came in {quiet_ns / _MS:.1f} ms ago (reply timeout "
+                                    f"{self.config.reply_timeout_ms} ms)")
                 return self._change(
                     Status.DOWN, now_ns,
-                    f"blackout: no reply for {silent_ns / _MS:.1f} ms since the {since} "
+                    f"blackout: no reply for {silent_ns / _MS:.1f} ms since the {since}{traffic} "
                     f"(detect time {k} x {self.config.interval_ms} ms)",
                 )
             if self._brownout:
@@ -331,6 +360,7 @@ class HeartbeatSession:
             sent=self.sent,
             received=self.received,
             last_rtt_ms=None if self._last_rtt is None else self._last_rtt / _MS,
+            late=self.late,
         )
 
     @property

@@ -8,6 +8,17 @@ skipped and main's default via the ISP is used.) Under strict reverse-path filte
 (``rp_filter=1``) on the WAN the replies would be dropped while the rule is in place; use loose
 mode (2) or off there.
 
+Silence or delay (:mod:`failover.silence`). Every probe interval the WAN device is read by name
+over rtnetlink (:mod:`failover.linkcounters`): when its unicast receive counter moved, the WAN is
+still receiving (return traffic of the flows through it, late replies), and the session is told
+(``on_traffic``). A path whose replies are late while traffic still comes in is slow, not down;
+one with neither replies nor traffic for the detect time is a blackout, as fast as before.
+
+The WAN device comes and goes (PPPoE reconnects, modems re-enumerate): the same read tells when a
+device of that name exists again with another ifindex, and the socket is bound to it
+(``Prober.rebind``); while no such device exists the probes fail, the path goes down, and the
+daemon sees the carrier lost anyway.
+
 Timing. The path check probes every ``wan.probe_interval_ms`` (5 ms by default), faster than the
 gateways' heartbeats, because the brown-out test (25 % loss detected within 2 s, no false alarm at
 10 %) needs ~200 probes/s (failover/heartbeat.py's docstring); h = 14 is the threshold tuned there
@@ -25,7 +36,9 @@ from collections.abc import Callable
 
 from .config import Config, stamp_key
 from .heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
+from .linkcounters import LinkReader
 from .prober import Prober, Target
+from .silence import ReceiveActivity
 
 __all__ = ["PathCheck", "path_heartbeat_config"]
 
@@ -67,7 +80,12 @@ class PathCheck:
         self.target = Target("wan-probe", cfg.wan.probe, cfg.heartbeat.port)
         self.on_verdict = on_verdict
         self.prober = Prober([self.target], path_heartbeat_config(cfg), device=self.interface,
-                             on_change=self._changed, stamp_key=stamp_key(cfg))
+                             on_change=self._changed, on_tick=self._tick, stamp_key=stamp_key(cfg))
+        self.session = self.prober.sessions[self.target.address]
+        self.link = LinkReader(self.interface)
+        self.activity = ReceiveActivity()
+        #: The ifindex the probe socket is bound to, None while the device is gone.
+        self.bound_ifindex: int | None = None
         self.up: bool | None = None  # None until the first verdict
         self.reason = "no verdict yet"
         self._task: asyncio.Task | None = None
@@ -100,6 +118,32 @@ class PathCheck:
             except asyncio.CancelledError:
                 pass
         await self.prober.close()
+        self.link.close()
+
+    def _tick(self, now_ns: int) -> None:
+        """Read the WAN by name: follow a re-created device, and feed its receive traffic."""
+        try:
+            link = self.link.read()
+        except OSError as e:
+            log.warning("path check: cannot read %s over rtnetlink: %s", self.interface, e)
+            return
+        if link is None:
+            if self.bound_ifindex is not None:
+                log.info("path check: %s is gone (was ifindex %d)", self.interface, self.bound_ifindex)
+            self.bound_ifindex = None
+            self.activity.forget()
+            return
+        if link.ifindex != self.bound_ifindex:
+            try:
+                self.prober.rebind()
+            except OSError as e:  # gone again between the read and the bind: the next tick retries
+                log.warning("path check: cannot bind to %s: %s", self.interface, e)
+                return
+            if self.bound_ifindex is not None or self.up is not None:
+                log.info("path check: probing through %s, ifindex %d", self.interface, link.ifindex)
+            self.bound_ifindex = link.ifindex
+        if self.activity.observe(now_ns, link.ifindex, link.rx_unicast):
+            self.session.on_traffic(now_ns)
 
     def _changed(self, _target: Target, change: StatusChange, _stats: SessionStats) -> None:
         if change.new is Status.UNKNOWN:

@@ -14,7 +14,9 @@ queued datagram per wake-up (cheaper than one task per packet). T1 is read right
 (it checks the echoed T1 against its own).
 
 ``SO_BINDTODEVICE`` (``device=``) pins the probes to one interface whatever the policy-routing
-rules say; the WAN path check (:mod:`failover.pathcheck`) relies on it.
+rules say; the WAN path check (:mod:`failover.pathcheck`) relies on it. The kernel keeps the
+device's ifindex, not its name: when a device of that name is created again, :meth:`Prober.rebind`
+binds the socket to the new one (same socket, so the probes in flight keep their sequence numbers).
 """
 
 from __future__ import annotations
@@ -145,6 +147,8 @@ class ProberCounters:
 
 #: ``on_change(target, change, stats)``: a session's verdict moved.
 ChangeHandler = Callable[[Target, StatusChange, SessionStats], None]
+#: ``on_tick(now_ns)``: called every interval before the verdicts, to feed the sessions evidence.
+TickHandler = Callable[[int], None]
 
 
 class Prober:
@@ -157,6 +161,7 @@ class Prober:
         *,
         device: str | None = None,
         on_change: ChangeHandler | None = None,
+        on_tick: TickHandler | None = None,
         stamp_key: bytes | None = None,
     ) -> None:
         """``stamp_key``: probe in STAMP authenticated mode (RFC 8762 §4.2.2, 112-octet packets
@@ -167,6 +172,7 @@ class Prober:
         self.config = config
         self.device = device
         self.on_change = on_change
+        self.on_tick = on_tick
         self.stamp_key = stamp_key
         self.sessions = {t.address: HeartbeatSession(config) for t in self.targets}
         self.counters = ProberCounters()
@@ -182,6 +188,11 @@ class Prober:
         self._sock = open_udp(device=self.device)
         loop.add_reader(self._sock.fileno(), self._readable)
         self._task = asyncio.create_task(self._run(), name="prober")
+
+    def rebind(self) -> None:
+        """Bind the socket to whatever device now has the name ``device`` (SO_BINDTODEVICE)."""
+        if self._sock is not None and self.device is not None:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.device.encode())
 
     async def close(self) -> None:
         if self._task is not None:
@@ -213,7 +224,10 @@ class Prober:
             # verdict is on what reached the host, not on when this loop got round to it.
             if self._sock is not None:
                 self._readable()
-            self._evaluate(time.time_ns())
+            now_ns = time.time_ns()
+            if self.on_tick is not None:
+                self.on_tick(now_ns)
+            self._evaluate(now_ns)
             self._send_all()
             next_tick += interval_s
             await asyncio.sleep(max(0.0, next_tick - loop.time()))

@@ -51,6 +51,7 @@ from .events import (
     Event,
     FailoverChanged,
     FlowsMoved,
+    GatewayReachabilityChanged,
     GatewayStatusChanged,
     LogEvent,
     PathVerdict,
@@ -167,12 +168,19 @@ class Sidecar:
         out = []
         for t in self.targets:
             s = self.prober.snapshot(t.address)
+            reachable = self._reachable(t.address)
             out.append(GatewayView(
                 name=t.name, address=t.address, status=s.status.value,
                 rtt_ms=s.rtt_ms, jitter_ms=s.jitter_ms, loss=s.loss,
                 score=self._score(s), elected=t.address == elected, sent=s.sent, received=s.received,
+                reachable=reachable, usable=s.status is not Status.DOWN and reachable is not False,
             ))
         return out
+
+    def _reachable(self, address: str) -> bool | None:
+        """Can the daemon tell it up/down? None while no daemon answers."""
+        d = self.daemon.state
+        return None if d is None else address not in d.unreachable
 
     def elected_address(self) -> str | None:
         """What routing uses: the daemon's election when it answers, else ours."""
@@ -220,6 +228,8 @@ class Sidecar:
         status = self.prober.snapshot(address).status
         if status is not Status.UP:
             raise GatewayDown(f"{self._names[address]} {address} is {status.value}: cannot pin it")
+        if self._reachable(address) is False:
+            raise GatewayDown(f"{self._names[address]} {address} does not answer up/down: cannot pin it")
         self.election.pin(address)
         self._emit(PinChanged(address=address, name=self._names[address], pinned=True))
         return self._elected_now(await self._elect())
@@ -243,7 +253,8 @@ class Sidecar:
             s = self.prober.snapshot(t.address)
             # Unknown (no verdict yet, only at start) is not down: the first configured gateway,
             # which the daemon uses meanwhile, is not left before it had its chance to answer.
-            out.append(Candidate(t.address, t.name, s.status is not Status.DOWN, self._score(s)))
+            out.append(Candidate(t.address, t.name, s.status is not Status.DOWN, self._score(s),
+                                 reachable=self._reachable(t.address) is not False))
         return out
 
     async def _election_loop(self) -> None:
@@ -281,12 +292,18 @@ class Sidecar:
         self._emit(GatewayStatusChanged(name=target.name, address=target.address, status=change.new.value,
                                         previous=change.old.value, reason=change.reason,
                                         rtt_ms=stats.rtt_ms, loss=stats.loss))
+        if change.old is Status.DOWN and change.new is Status.UP:
+            # Back after a loss: it may have restarted and forgotten what it was told.
+            self._spawn(self.daemon.reassert(target.address))
         self._elect_now.set()
 
     def _path_verdict(self, up: bool, reason: str) -> None:
         self._emit(PathVerdict(up=up, reason=reason))
+        self._spawn(self.daemon.set_path(up))
+
+    def _spawn(self, request) -> None:
         # Called from the prober's tick: send without blocking it; keep a reference until done.
-        task = asyncio.get_running_loop().create_task(self.daemon.set_path(up))
+        task = asyncio.get_running_loop().create_task(request)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -300,8 +317,16 @@ class Sidecar:
             if prev is None or prev.failover != d.failover:
                 if prev is not None or d.failover:
                     self._failover_changed(d)
+            self._reachability_changed(prev.unreachable if prev is not None else frozenset(), d.unreachable)
         self.flows.observe(d)
         self._publish_state()
+
+    def _reachability_changed(self, before: frozenset[str], now: frozenset[str]) -> None:
+        for address in sorted(before ^ now):
+            self._emit(GatewayReachabilityChanged(name=self._names.get(address, "?"), address=address,
+                                                  reachable=address not in now))
+        if before != now:
+            self._elect_now.set()
 
     def _failover_changed(self, d: DaemonState) -> None:
         self.failover_since = time.time() if d.failover else None
@@ -310,7 +335,7 @@ class Sidecar:
                                    carrier=d.carrier, path=d.path, rule=d.rule))
 
     def _flows_moved(self, r: Report) -> None:
-        self._emit(FlowsMoved(transition=r.transition, text=r.message(), removed=len(r.removed),
+        self._emit(FlowsMoved(transition=r.transition, text=r.message(), removed=r.count, method=r.method,
                               flows=tuple(str(f) for f in r.removed[:32]), error=r.error))
 
     def _publish_state(self) -> None:

@@ -11,7 +11,7 @@
 #               itself); this puts the topology's /30 back.
 # --rule        `ip rule add RULE` (the router: the monitor network stays in the main table)
 # --route       `ip route replace ROUTE`; Docker's default routes are removed first
-# --masquerade  nftables masquerade for traffic leaving IFNAME (the gateways' uplinks)
+# --masquerade  nftables masquerade for traffic leaving IFNAME (the gateways' uplinks, the router's WAN)
 # --bg          a second process; the container stops when either process ends
 set -euo pipefail
 

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import completion, crypto, data, linux, lunatik, netlink, notifier, rcu, socket, thread
+from . import completion, crypto, data, fifo, linux, lunatik, netlink, notifier, rcu, socket, thread
+from ..package_data import kernel_root
+from . import set as lset
 from .bridge import LuaError
 from .constants import MODULES as CONSTANTS
 from .linkwatch import LinkWatch
@@ -29,6 +31,8 @@ CURRENT_API: dict[str, ModuleFactory] = {
     "rcu": rcu.RcuModule,
     "data": data.DataModule,
     "completion": completion.CompletionModule,
+    "fifo": fifo.FifoModule,
+    "set": lset.SetModule,
     "socket": socket.SocketModule,
     "thread": thread.ThreadModule,
     "lunatik": lunatik.LunatikModule,
@@ -45,7 +49,7 @@ SWITCH_INTERVAL_S = 0.0002
 class Kernel:
     def __init__(
         self,
-        root: str | Path = "kernel",
+        root: str | Path | None = None,  # None: the scripts shipped with the package
         *,
         talk: bool = False,
         sources: dict[str, bytes] | None = None,
@@ -53,7 +57,7 @@ class Kernel:
         err: TextIO | None = None,
     ) -> None:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self.root = Path(root).resolve()
+        self.root = Path(root if root is not None else kernel_root()).resolve()
         self.talk = talk
         self.modules: dict[str, ModuleFactory] = dict(CURRENT_API)
         if talk:

@@ -54,7 +54,7 @@ def clear_stale_socket(path: str) -> None:
         probe.close()
 
 
-def start(cfg: Config, root: str | Path = "kernel") -> Kernel:
+def start(cfg: Config, root: str | Path | None = None) -> Kernel:
     disable_redirects(cfg.failover.lan_interface)
     clear_stale_socket(cfg.control.socket)
     # The control socket is created by the daemon's bind: owner only (0600), root being the owner.
@@ -69,7 +69,7 @@ def start(cfg: Config, root: str | Path = "kernel") -> Kernel:
     return kernel
 
 
-def serve(cfg: Config, root: str | Path = "kernel", stop: threading.Event | None = None) -> int:
+def serve(cfg: Config, root: str | Path | None = None, stop: threading.Event | None = None) -> int:
     """Run until SIGINT/SIGTERM (or ``stop``), then stop the scripts cleanly."""
     stop = stop or threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

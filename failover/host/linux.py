@@ -38,6 +38,7 @@ class LinuxModule:
         ms = FOREVER_MS if ms is None else as_int(ms, 1, "schedule")
         if ms < 0:
             raise argerror(1, "schedule", "out of bounds")
+        self.runtime.check_sleep("schedule")
         start = time.monotonic()
         kt = thread.current()
         if kt is not None:

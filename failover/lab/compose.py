@@ -207,7 +207,8 @@ def services(topo: LabTopology) -> dict:
     router = _lab_service(
         router_atts,
         [*_netsetup(router_atts, [f"default via {t.wan.isp}"],
-                    rules=[f"to {MONITOR_PREFIX} lookup main priority {MONITOR_RULE_PRIORITY}"]),
+                    rules=[f"to {MONITOR_PREFIX} lookup main priority {MONITOR_RULE_PRIORITY}"],
+                    masquerade=["wan0"]),
          "failover", "run", "--config", ROUTER_CONFIG, "--lab-flow-file", FLOW_FILE],
         sysctls={"net.ipv4.ip_forward": 1, "net.ipv4.conf.all.send_redirects": 0}, unconfined=True)
     router = {"build": {"context": ".", "dockerfile": "Dockerfile"}, **router}

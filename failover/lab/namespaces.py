@@ -73,6 +73,9 @@ class Lab:
         n.ip("isp", "addr", "add", f"{t.wan.isp}/{t.wan.length}", "dev", "isp0")
         n.ip("router", "route", "add", "default", "via", t.wan.isp)
         _ip_fw(n, "router", True)
+        # Masquerading out of the WAN like a home router: the flows failover strands are real,
+        # and the sidecar's clean-up of them shows in the event log.
+        self._masquerade("router", "wan0")
         # LAN: a bridge on the router, one port per host.
         n.ip("router", "link", "add", "lan0", "type", "bridge")
         n.ip("router", "link", "set", "lan0", "up")
@@ -99,8 +102,9 @@ class Lab:
             self._masquerade(g.name)
             _ip_fw(n, g.name, False)  # until its agent is told "up"
 
-    def _masquerade(self, role: str) -> None:
-        rules = "table ip lab {\n chain post {\n  type nat hook postrouting priority 100;\n  oifname \"up0\" masquerade\n }\n}\n"
+    def _masquerade(self, role: str, ifname: str = "up0") -> None:
+        rules = ("table ip lab {\n chain post {\n  type nat hook postrouting priority 100;\n"
+                 f"  oifname \"{ifname}\" masquerade\n }}\n}}\n")
         proc = subprocess.run(["ip", "netns", "exec", self.nets.ns(role), "nft", "-f", "-"],
                               input=rules, capture_output=True, text=True)
         if proc.returncode:

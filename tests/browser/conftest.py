@@ -22,7 +22,7 @@ import uvicorn
 import api.app
 from api.app import create_app
 
-from .fake_sidecar import TOKEN, FakeCore, FakeLab, RequestRecorder
+from .fake_sidecar import TOKEN, FakeCore, FakeLab, LateStateAnswers, RequestRecorder
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -62,7 +62,7 @@ class Sidecar:
     def __init__(self) -> None:
         self.fake = FakeCore()
         self.lab_fake = FakeLab(self.fake)
-        self.app = RequestRecorder(create_app(self.fake, token=TOKEN, lab=self.lab_fake))
+        self.app = RequestRecorder(LateStateAnswers(create_app(self.fake, token=TOKEN, lab=self.lab_fake), self.fake))
         self._sock = self._listen(0)
         self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -131,6 +131,9 @@ class Sidecar:
             api.app.GATEWAYS_EVERY_S = interval
         if wobble is not None:
             self.fake.wobble = wobble
+
+    def delays(self, pin_s: float = 0.0, state_s: float = 0.0) -> None:
+        self.fake.pin_delay, self.fake.state_delay = pin_s, state_s
 
     def requests(self) -> list[dict]:
         return list(self.app.requests)

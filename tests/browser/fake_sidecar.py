@@ -94,6 +94,11 @@ class FakeCore:
         self.state = default_state()
         self.gateways = default_gateways()
         self.wobble = False
+        #: As the real sidecar under load: a pin shows in the state (and is pushed) ``pin_delay``
+        #: after the pin answered, once "the daemon" applied it; a GET of the state answers the
+        #: state as of the request, ``state_delay`` late (:class:`LateStateAnswers`).
+        self.pin_delay = 0.0
+        self.state_delay = 0.0
         self.log: list[LogEvent] = []
         self._subscribers = Subscribers()
         #: The serving loop while the app runs: mutations from a test's thread go through it.
@@ -109,7 +114,8 @@ class FakeCore:
     def snapshot(self) -> Snapshot:
         if self.wobble:
             self._wobble()
-        gws = tuple(GatewayView(**{k: v for k, v in g.items() if not k.startswith("_")}, sent=0, received=0)
+        gws = tuple(GatewayView(**{"reachable": True, "usable": g["status"] != "down", "sent": 0, "received": 0,
+                                   **{k: v for k, v in g.items() if not k.startswith("_")}})
                     for g in self.gateways)
         return Snapshot(state_view(self.state), gws, Counters(), None)
 
@@ -125,8 +131,11 @@ class FakeCore:
             raise UnknownGateway(f"{address} is not a configured gateway")
         if gw["status"] != "up":
             raise GatewayDown(f"{gw['name']} {address} is {gw['status']}: cannot pin it")
-        self._elect(address, pinned=True)
         self._emit(PinChanged(address=address, name=gw["name"], pinned=True))
+        if self.pin_delay:
+            asyncio.get_running_loop().call_later(self.pin_delay, self._elect, address, True)
+        else:
+            self._elect(address, pinned=True)
         return ElectedView(address, gw["name"], True)
 
     async def unpin(self) -> ElectedView:
@@ -204,6 +213,29 @@ class FakeLab:
             self.core.set_wan(carrier=wan["carrier"], path=False)
         else:
             self.core.set_wan(carrier=True, path=True)
+
+
+class LateStateAnswers:
+    """ASGI wrapper: ``GET /api/v1/state`` answered as computed at once, sent ``state_delay`` late."""
+
+    def __init__(self, app, core: FakeCore) -> None:
+        self.app = app
+        self.core = core
+
+    async def __call__(self, scope, receive, send) -> None:
+        delay = self.core.state_delay
+        if scope["type"] != "http" or scope["path"] != "/api/v1/state" or not delay:
+            await self.app(scope, receive, send)
+            return
+        held: list = []
+
+        async def hold(message):
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        await asyncio.sleep(delay)
+        for message in held:
+            await send(message)
 
 
 class RequestRecorder:

@@ -89,6 +89,30 @@ def test_gateways_and_latencies_appear_and_update_live(page: Page, sidecar):
     assert page.evaluate("window.__noReload") is True
 
 
+def test_unreachable_gateway_is_shown_unusable_live(page: Page, sidecar):
+    sidecar.tick(interval=0.2)
+    open_live(page)
+    page.evaluate("window.__noReload = true")
+    alt1 = card(page, "10.10.0.11")
+    expect(tid(alt1, "gw-unreachable")).to_be_hidden()
+    expect(tid(alt1, "pin-button")).to_be_enabled()
+    # The daemon cannot tell alt1 up/down: its heartbeat is fine, the election may not use it.
+    gws = sidecar.fake.public_gateways()
+    gws[0].update(reachable=False, usable=False)
+    sidecar.set_gateways(gws)
+    expect(tid(alt1, "gw-unreachable")).to_be_visible()
+    expect(tid(alt1, "gw-unreachable")).to_have_text("unreachable")
+    expect(tid(alt1, "gw-status")).to_have_text("up")
+    expect(alt1).to_have_attribute("data-usable", "false")
+    expect(tid(alt1, "pin-button")).to_be_disabled()
+    expect(tid(alt1, "pin-button")).to_have_attribute("title", "A gateway that does not answer up/down cannot be pinned")
+    gws[0].update(reachable=True, usable=True)
+    sidecar.set_gateways(gws)
+    expect(tid(alt1, "gw-unreachable")).to_be_hidden()
+    expect(alt1).to_have_attribute("data-usable", "true")
+    assert page.evaluate("window.__noReload") is True
+
+
 def test_failover_pushed_by_sse_shows_within_bound(page: Page, sidecar):
     open_live(page)
     page.evaluate("window.__noReload = true")
@@ -157,6 +181,23 @@ def test_pin_through_ui_sends_bearer_token_and_shows_pinned(page: Page, sidecar)
     assert sidecar.requests()[-1] == {"method": "DELETE", "path": "/api/v1/elect",
                                       "authorization": f"Bearer {TOKEN}", "body": None,
                                       "status": 200}
+
+
+def test_a_late_snapshot_does_not_undo_a_pushed_pin(page: Page, sidecar):
+    """The lab's lost "pinned": after a pin the page also GETs the state; under load that answer,
+    computed before the daemon applied the pin, can arrive after the stream pushed the pinned
+    state, and nothing is pushed after it. The stream's newer state must stand."""
+    open_live(page)
+    page.evaluate(f"sessionStorage.setItem('failover.token', '{TOKEN}')")
+    sidecar.delays(pin_s=0.3, state_s=1.0)
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/state")) as late:
+        tid(card(page, "10.10.0.12"), "pin-button").click()
+        expect(tid(page, "elected-pinned")).to_have_text("pinned")   # pushed after 0.3 s
+    assert late.value.json()["elected"]["pinned"] is False            # the late answer is older
+    late.value.finished()
+    page.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # the page has read it
+    expect(tid(page, "elected-pinned")).to_have_text("pinned", timeout=100)
+    expect(tid(page, "elected-name")).to_have_text("alt2", timeout=100)
 
 
 def test_401_asks_for_the_token_again(page: Page, sidecar):

@@ -83,11 +83,9 @@ def test_failover_and_failback_reset_or_move_only_the_flows_of_the_dead_path(flo
     # -- failover ------------------------------------------------------------------------
     fail_over(t)
     [report] = wait_for(lambda: cleanups(t, "failover"), what="the failover clean-up")
-    assert report["error"] is None
+    assert report["error"] is None and report["method"] == "mark", report
     if t.nat == "snat":
-        assert sorted(report["flows"]) == sorted([wan["text"], wan_udp["text"]]), report
-    else:  # the kernel may have killed a masqueraded entry first (nf_nat_oif_changed)
-        assert set(report["flows"]) <= {wan["text"], wan_udp["text"]}, report
+        assert report["conntrack_removed"] >= 2, report
     now = t.conntrack()
     # Only the WAN-NATed entries went (a re-created entry may reuse a CTA_ID: the NAT tells them
     # apart); every other entry of before is still the same entry.
@@ -112,10 +110,11 @@ def test_failover_and_failback_reset_or_move_only_the_flows_of_the_dead_path(flo
     # -- failback ------------------------------------------------------------------------
     fail_back(t)
     [report] = wait_for(lambda: cleanups(t, "failback"), timeout=10, what="the failback clean-up")
-    assert report["error"] is None
-    removed = set(report["flows"])
-    assert {alt["text"], alt_udp["text"]} <= removed, report
+    assert report["error"] is None and report["method"] == "mark", report
     # Everything removed was a client flow to the internet host; LAN-local and router flows stay.
+    after = {e["id"]: e for e in t.conntrack()}
+    removed = [e["text"] for e in during if e["id"] not in after or after[e["id"]]["text"] != e["text"]]
+    assert {alt["text"], alt_udp["text"]} <= set(removed), removed
     assert all(f.startswith(("tcp 10.10.0.100->203.0.113.1", "udp 10.10.0.100->203.0.113.1")) for f in removed)
     wait_for(lambda: b.error("alt"), timeout=5, what="the gw1 TCP flow reset")
     b.echoes_resume("alt_udp")   # moved back to the WAN

@@ -4,6 +4,7 @@ Each scenario runs a Lua script with `failover lunatik` inside the namespace and
 printed; the kernel's answers (EEXIST, ENOENT, ESRCH...) come from the kernel itself.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -33,16 +34,22 @@ def box(tmp_path):
 
 
 def lunatik(nets, tmp_path, source, *, seconds="0", spawn=False, during=None):
+    """Run a script; with ``during``, call it once the script has printed "loaded"."""
     script = tmp_path / "t.lua"
     script.write_text(textwrap.dedent(source))
     argv = ["ip", "netns", "exec", nets.ns("box"), sys.executable, "-m", "failover.cli", "lunatik",
             "--root", str(tmp_path), "--for", seconds, "spawn" if spawn else "run", "t"]
-    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Unbuffered: the script's "loaded" must reach us while it runs, not when it exits.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    head = []
     if during:
-        time.sleep(1.0)  # the script has loaded and registered
+        while (line := proc.stdout.readline()) and line != "loaded\n":
+            head.append(line)
+        assert line == "loaded\n", f"the script never said it had loaded: {head}"
         during()
     out, err = proc.communicate(timeout=30)
-    return proc.returncode, out.splitlines(), err
+    return proc.returncode, ("".join(head) + ("loaded\n" if during else "") + out).splitlines(), err
 
 
 def test_rule_add_del_and_errno_names(box, tmp_path):

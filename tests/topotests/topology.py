@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import textwrap
 import uuid
@@ -39,38 +40,56 @@ class RouterTopology:
     nets: Namespaces
     tmp: Path
     gateways: list[str] = field(default_factory=list)  # addresses, gw1 first
+    agents: dict[int, object] = field(default_factory=dict)  # gateway number -> its agent process
     host: object = None
     socket_path: str = ""
 
     # -- building -------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, tmp: Path, n_gateways: int = 2, agents: bool = True) -> RouterTopology:
+    def build(cls, tmp: Path, n_gateways: int = 2, agents: bool = True, urgent_wan: bool = True) -> RouterTopology:
+        """``urgent_wan=False`` leaves the WAN veth's ifindexes to the kernel (equal: see _add_wan)."""
         nets = Namespaces(f"af{uuid.uuid4().hex[:6]}")
         topo = cls(nets, tmp)
         try:
-            topo._build(n_gateways, agents)
+            topo._build(n_gateways, agents, urgent_wan)
         except BaseException:
             nets.cleanup()
             raise
         return topo
 
-    def _build(self, n_gateways: int, agents: bool) -> None:
+    def _build(self, n_gateways: int, agents: bool, urgent_wan: bool = True) -> None:
         n = self.nets
         for role in ("router", "isp"):
             n.add(role)
-        # Distinct ifindexes: a veth whose ifindex equals its peer's (2 and 2 in two fresh
-        # namespaces) is not "urgent" for the kernel's linkwatch, which then delays its carrier
-        # changes by up to a second, as on a physical NIC.
-        n.veth("router", "wan0", "isp", "isp0", index=(100, 200))
-        n.ip("router", "addr", "add", f"{WAN}/24", "dev", "wan0")
-        n.ip("isp", "addr", "add", f"{ISP}/24", "dev", "isp0")
-        n.ip("router", "route", "add", "default", "via", ISP, "dev", "wan0")
+        self._add_wan((100, 200) if urgent_wan else None)
         n.ip("router", "link", "add", "lan0", "type", "bridge")
         n.ip("router", "link", "set", "lan0", "up")
         n.ip("router", "addr", "add", f"{ROUTER_LAN}/24", "dev", "lan0")
         for i in range(1, n_gateways + 1):
             self.add_gateway(i, agent=agents)
+
+    def _add_wan(self, index: tuple[int, int] | None) -> None:
+        n = self.nets
+        # Distinct ifindexes: a veth whose ifindex equals its peer's (2 and 2 in two fresh
+        # namespaces) is not "urgent" for the kernel's linkwatch, which then delays its carrier
+        # changes by up to a second, as on a physical NIC.
+        n.veth("router", "wan0", "isp", "isp0", index=index)
+        n.ip("router", "addr", "add", f"{WAN}/24", "dev", "wan0")
+        n.ip("isp", "addr", "add", f"{ISP}/24", "dev", "isp0")
+        n.ip("router", "route", "add", "default", "via", ISP, "dev", "wan0")
+
+    def delete_wan(self) -> None:
+        """wan0 destroyed (with its peer isp0), as when PPPoE drops or a USB modem re-enumerates."""
+        self.nets.ip("router", "link", "del", "wan0")
+
+    def recreate_wan(self, index: tuple[int, int]) -> None:
+        """wan0 created again under the same name with the ifindex given; addresses and the
+        default route restored, as a PPPoE client or ifupdown would."""
+        self._add_wan(index)
+
+    def wan_ifindex(self) -> int:
+        return json.loads(self.nets.ip("router", "-j", "link", "show", "wan0").stdout)[0]["ifindex"]
 
     def add_gateway(self, i: int, agent: bool = True) -> str:
         n, role, address = self.nets, f"gw{i}", gateway_address(i)
@@ -91,7 +110,11 @@ class RouterTopology:
             log=self.tmp / f"{role}-agent.log", cwd=REPO,
         )
         wait_for(lambda: self._listening(role, 7070), what=f"agent on {address}")
+        self.agents[i] = proc
         return proc
+
+    def stop_agent(self, i: int, sig: int = signal.SIGTERM) -> None:
+        self.nets.stop(self.agents.pop(i), sig)
 
     def _listening(self, role: str, port: int) -> bool:
         out = self.nets.exec(role, "ss", "-Htln", f"sport = :{port}", check=False).stdout
@@ -121,12 +144,19 @@ class RouterTopology:
 
     # -- the system under test ------------------------------------------------------------
 
-    def start_host(self, config: Path | None = None, root: str = "kernel"):
+    def start_host(self, config: Path | None = None, root: str | None = None, *, cli: list[str] | None = None,
+                   command: str = "host", **spawn):
+        """``failover host`` (or ``command``: ``run``) on the router, until its control socket answers.
+
+        ``cli`` is how to call ``failover`` (default: this interpreter's); ``root`` the script
+        root (default: the package's); ``spawn`` goes to Popen (``cwd``, ``env``).
+        """
         config = config or self.config()
-        self.host = self.nets.spawn(
-            "router", [sys.executable, "-m", "failover.cli", "host", "--config", str(config), "--root", root],
-            log=self.tmp / "host.log", cwd=REPO,
-        )
+        argv = [*(cli or [sys.executable, "-m", "failover.cli"]), command, "--config", str(config)]
+        if root is not None:
+            argv += ["--root", root]
+        spawn.setdefault("cwd", REPO)
+        self.host = self.nets.spawn("router", argv, log=self.tmp / "host.log", **spawn)
         wait_for(lambda: self._control_ready(), timeout=10, what="the daemon's control socket")
         return self.host
 

@@ -217,7 +217,7 @@ def namespace_lab(topo, tmp_path_factory):
     masq: list[str] = []
     try:
         mp.setattr(namespaces, "existing", lambda prefix: [])
-        mp.setattr(namespaces.Lab, "_masquerade", lambda self, role: masq.append(role))
+        mp.setattr(namespaces.Lab, "_masquerade", lambda self, role, ifname="up0": masq.append((role, ifname)))
         lab = namespaces.Lab(topo, state=tmp_path_factory.mktemp("nslab") / "state")
         lab.nets = rec
         lab.build()
@@ -254,8 +254,8 @@ def test_routes_forwarding_and_nat_match_the_namespace_lab(topo, doc, namespace_
     assert {s: doc["services"][s]["sysctls"]["net.ipv4.ip_forward"] for s in fw} == fw
     for s in lab_services(topo):
         assert doc["services"][s]["sysctls"]["net.ipv4.conf.all.rp_filter"] == 0
-    got_masq = [s for s in lab_services(topo) if netsetup(doc["services"][s])[0].get("--masquerade")]
-    assert got_masq == masq == [g.name for g in topo.gateway]
+    got_masq = [(s, m) for s in lab_services(topo) for m in netsetup(doc["services"][s])[0].get("--masquerade", [])]
+    assert sorted(got_masq) == sorted(masq) == sorted([("router", "wan0")] + [(g.name, "up0") for g in topo.gateway])
     for g in topo.gateway:
         assert netsetup(doc["services"][g.name])[0]["--masquerade"] == ["up0"]
 

@@ -172,7 +172,15 @@ def test_prober_in_authenticated_mode_needs_a_reflector_with_the_same_key(reflec
                    HeartbeatConfig(interval_ms=10, detect_multiplier=3, recover_count=3), stamp_key=KEY)
         await p.start()
         try:
-            await asyncio.sleep(0.4)
+            # Ready when the outcome is known: up, or more refusals than the replies "up" needs.
+            def settled() -> bool:
+                if up:
+                    return p.snapshot("127.0.0.1").status.value == "up"
+                refused = r.auth_failures if reflector_key is not None else p.counters.garbage
+                return refused > 3
+            deadline = time.monotonic() + 5
+            while not settled() and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
             return p.snapshot("127.0.0.1"), p.counters, r
         finally:
             await p.close()
