@@ -300,23 +300,12 @@ class RemoteCore:
     async def _read(self, reader: asyncio.StreamReader) -> None:
         try:
             while line := await reader.readline():
-                msg = json.loads(line)
-                kind = msg["t"]
-                if kind == "snapshot":
-                    snap = decode_snapshot(msg["snapshot"])
-                    changed = self._snapshot is None or snap.state != self._snapshot.state
-                    self._snapshot = snap
-                    if changed:
-                        self._subscribers.publish(StateChanged(state=snap.state))
-                elif kind == "event":
-                    event = decode_event(msg["event"])
-                    self._history.append(event)
-                    self._subscribers.publish(event)
-                elif kind == "reply":
-                    future = self._pending.get(msg["id"])
-                    if future is not None and not future.done():
-                        future.set_result(msg)
-        except (OSError, ValueError, KeyError) as e:
+                try:
+                    self._receive(json.loads(line))
+                except (ValueError, KeyError, TypeError) as e:
+                    # One message this side cannot read (a newer core?) is not a broken link.
+                    log.error("core link: ignored a message %.80r (%s: %s)", line, type(e).__name__, e)
+        except (OSError, ValueError) as e:  # ValueError: a line over MAX_LINE
             log.error("core link broken: %s", e)
         finally:
             for future in self._pending.values():
@@ -324,3 +313,20 @@ class RemoteCore:
                     future.set_exception(CoreUnavailable("the measuring core went away"))
             if self.on_lost is not None:
                 self.on_lost()
+
+    def _receive(self, msg: dict[str, Any]) -> None:
+        kind = msg["t"]
+        if kind == "snapshot":
+            snap = decode_snapshot(msg["snapshot"])
+            changed = self._snapshot is None or snap.state != self._snapshot.state
+            self._snapshot = snap
+            if changed:
+                self._subscribers.publish(StateChanged(state=snap.state))
+        elif kind == "event":
+            event = decode_event(msg["event"])
+            self._history.append(event)
+            self._subscribers.publish(event)
+        elif kind == "reply":
+            future = self._pending.get(msg["id"])
+            if future is not None and not future.done():
+                future.set_result(msg)

@@ -235,12 +235,11 @@ class StateChanged:
     state: StateView
 
 
-Event = GatewayStatusChanged | ElectionChanged | PinChanged | PathVerdict | WanChanged | FailoverChanged | \
-    FlowsMoved | StateChanged
+Event = GatewayStatusChanged | GatewayReachabilityChanged | ElectionChanged | PinChanged | PathVerdict | \
+    WanChanged | FailoverChanged | FlowsMoved | StateChanged
 
 #: Every log event class by name, for decoding (the IPC between core and API).
-LOG_EVENTS: dict[str, type[LogEvent]] = {cls.__name__: cls for cls in (
-    GatewayStatusChanged, ElectionChanged, PinChanged, PathVerdict, WanChanged, FailoverChanged, FlowsMoved)}
+LOG_EVENTS: dict[str, type[LogEvent]] = {cls.__name__: cls for cls in LogEvent.__subclasses__()}
 
 
 def log_entry(event: LogEvent) -> dict[str, Any]:
