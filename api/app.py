@@ -13,6 +13,7 @@ Bad bodies are answered 422 by pydantic before anything changes. The dashboard's
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
