@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nice", type=int, default=0)
     args = ap.parse_args(argv)
     _die_with_parent()
+    # SIGHUP reloads the core's config (its process handles it); here it must not kill the API.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if os.getppid() == 1:
         return 0  # the core's process is already gone
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

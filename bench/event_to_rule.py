@@ -107,6 +107,11 @@ class RtnlListener:
         self.sock.close()
 
 
+def rtnl_listener(netns: str, events: queue.Queue) -> RtnlListener:
+    """Link and rule events of ``netns`` on one queue, kernel-stamped (the other benches' observer)."""
+    return RtnlListener(netns, RTMGRP_LINK | RTMGRP_IPV4_RULE, events)
+
+
 def gateway_listener(netns: str, address: str, events: queue.Queue) -> socket.socket:
     def setup(s: socket.socket) -> None:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -425,6 +425,8 @@ class Agent:
                 loop.remove_signal_handler(sig)
             if self._lease_timer is not None:
                 self._lease_timer.cancel()
+            if self._lapsing is not None:
+                self._lapsing.cancel()
             if stats is not None:
                 stats.cancel()
             reflector.close()

@@ -54,7 +54,7 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
     sources = {}
     if args.config:
         sources["failover.conf"] = config.to_lua(_load_config(args.config)).encode()
-    kernel = Kernel(args.root, talk=args.talk, sources=sources)
+    kernel = Kernel(args.root, talk=args.talk, sources=sources, error_style=args.errors)
     failed = False
     stop = threading.Event()
     try:
@@ -138,15 +138,21 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_file: str | None = None) -> None:
-    """The measuring core here, the HTTP API in a child process, until SIGINT/SIGTERM."""
+def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_file: str | None = None,
+                   config_path: str | None = None, kernel=None) -> None:
+    """The measuring core here, the HTTP API in a child process, until SIGINT/SIGTERM; SIGHUP
+    reloads ``config_path`` into the core (and the scripts of ``kernel``: failover/reload.py)."""
+    from .reload import Reloader
     from .supervisor import ApiOptions, run
 
-    run(cfg, ApiOptions(lab_fault_command=lab_fault_command, lab_flow_file=lab_flow_file))
+    def reloader(core):
+        return Reloader(config_path, cfg, core, kernel) if config_path is not None else None
+
+    run(cfg, ApiOptions(lab_fault_command=lab_fault_command, lab_flow_file=lab_flow_file), reloader)
 
 
 def cmd_sidecar(args: argparse.Namespace) -> int:
-    _serve_sidecar(_load_config(args.config), args.lab_fault_command, args.lab_flow_file)
+    _serve_sidecar(_load_config(args.config), args.lab_fault_command, args.lab_flow_file, args.config)
     return 0
 
 
@@ -158,9 +164,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _load_config(args.config)
     kernel = launcher.start(cfg, args.root)
     try:
-        _serve_sidecar(cfg, args.lab_fault_command, args.lab_flow_file)
+        _serve_sidecar(cfg, args.lab_fault_command, args.lab_flow_file, args.config, kernel)
     finally:
-        kernel.shutdown()
+        launcher.stop(kernel, cfg)
     return 1 if kernel.errors else 0
 
 
@@ -238,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--for", dest="seconds", type=float, default=None, help="stop after N seconds (0: right after loading)")
     sp.add_argument("--config", default=None, help="provide failover.conf from this TOML config")
     sp.add_argument("--talk", action="store_true", help="talk-era API (Lunatik 3.x, Netdev 0x17)")
+    sp.add_argument("--errors", choices=["names", "pre-6.7"], default=None,
+                    help="error strings as kernels >= 6.7 give them (names, the default) or older ones"
+                         " ('(efault)' for every errno); default from FAILOVER_HOST_ERRORS")
     sp.add_argument("words", nargs="+", metavar="run|spawn SCRIPT",
                     help="run or spawn, then scripts; 'softirq' or 'hardirq' after a run script sets its context")
     sp.set_defaults(func=cmd_lunatik)

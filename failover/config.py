@@ -7,9 +7,11 @@ path (``heartbeat.interval_ms: ...``) so an operator can fix it without reading 
 from __future__ import annotations
 
 import ipaddress
+import re
+import shlex
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from .keys import read_key_file
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -143,6 +145,48 @@ class Api(_Section):
         return int(self.listen.rpartition(":")[2])
 
 
+HookEvent = Literal["failover", "failback", "elected", "gateway", "target", "wan"]
+
+
+class Hook(_Section):
+    """A program run, and/or a URL posted to, on events (failover/hooks.py says how)."""
+
+    on: list[HookEvent] = Field(min_length=1)
+    exec: str | None = None          # a program (absolute path, arguments allowed; no shell)
+    url: str | None = None           # POSTed the event's JSON
+    secret_file: str | None = None   # with url: X-Failover-Signature: sha256=HMAC(secret, body)
+    timeout_ms: int = Field(5000, ge=1, le=600_000)   # per run or POST attempt
+    queue: int = Field(64, ge=1, le=10_000)           # events waiting; beyond: dropped, counted
+    retries: int = Field(3, ge=0, le=20)              # url: further attempts, backoff 0.5 s doubling
+
+    @field_validator("exec")
+    @classmethod
+    def _exec(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                argv = shlex.split(v)
+            except ValueError as e:
+                raise ValueError(f"cannot split into arguments: {e}") from None
+            if not argv or not argv[0].startswith("/"):
+                raise ValueError("expected an absolute program path (and arguments)")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", v):
+            raise ValueError(f"expected an http:// or https:// URL, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _what(self) -> Hook:
+        if self.exec is None and self.url is None:
+            raise ValueError("a hook needs exec or url (or both)")
+        if self.secret_file is not None and self.url is None:
+            raise ValueError("secret_file signs the url's POSTs: set url too")
+        return self
+
+
 class Config(_Section):
     wan: Wan
     failover: Failover
@@ -152,6 +196,7 @@ class Config(_Section):
     dampening: Dampening = Dampening()
     gateway: list[Gateway] = Field(min_length=1)
     api: Api = Api()
+    hook: list[Hook] = []
 
     @model_validator(mode="after")
     def _distinct(self) -> Config:
@@ -201,7 +246,8 @@ def load(path: str | Path = DEFAULT_CONFIG) -> Config:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     cfg = parse(text, str(path))
     # Key files are read when used; a bad one is a configuration error, reported now.
-    for field, key_file in (("control.key_file", cfg.control.key_file), ("heartbeat.key_file", cfg.heartbeat.key_file)):
+    for field, key_file in (("control.key_file", cfg.control.key_file), ("heartbeat.key_file", cfg.heartbeat.key_file),
+                            *((f"hook.{i}.secret_file", h.secret_file) for i, h in enumerate(cfg.hook))):
         if key_file:
             read_key(key_file, field)
     return cfg

@@ -99,6 +99,9 @@ class Counters:
     garbage: int = 0
     send_errors: int = 0
     stalls: int = 0
+    hook_runs: int = 0      # failover/hooks.py: programs run and URLs posted
+    hook_failures: int = 0  # timeouts, non-zero exits, failed POST attempts
+    hook_drops: int = 0     # events a hook never got: queue full, every POST attempt failed
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,6 +183,23 @@ class Prober:
     def snapshot(self, address: str) -> SessionStats:
         return self.sessions[address].snapshot()
 
+    def retarget(self, targets: Iterable[Target]) -> None:
+        """Probe ``targets`` from the next tick on (a config reload): a target already probed
+        keeps its session (its verdict, sequence and history), a new one starts unknown."""
+        targets = tuple(targets)
+        if len({t.address for t in targets}) != len(targets):
+            raise ValueError("prober: target addresses must be distinct")
+        self.sessions = {t.address: self.sessions.get(t.address) or HeartbeatSession(self.config) for t in targets}
+        self._by_address = {t.address: t for t in targets}
+        self.targets = targets
+
+    def set_config(self, config: HeartbeatConfig) -> None:
+        """New thresholds (detect multiplier, recover count) for every session, kept running.
+        Only knobs read at each verdict may change: not the interval or the windows."""
+        self.config = config
+        for session in self.sessions.values():
+            session.config = config
+
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._sock = open_udp(device=self.device)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from collections import deque
@@ -61,7 +62,8 @@ from .events import (
     WanChanged,
 )
 from .heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
-from .pathcheck import PathCheck
+from .hooks import Hooks
+from .pathcheck import PathCheck, path_heartbeat_config
 from .prober import Prober, Target
 
 __all__ = ["GatewayDown", "Sidecar", "UnknownGateway"]
@@ -96,6 +98,9 @@ class Sidecar:
         self.pathcheck = PathCheck(cfg, self._path_verdict) if cfg.wan.probe else None
         # Conntrack entries of flows stranded by a transition go once the rule is in place (DESIGN).
         self.flows = FlowMover(cfg.wan.interface, cfg.failover.lan_interface, on_report=self._flows_moved)
+        # Operators' programs and webhooks on events: queued here, run beside the core (never in its way).
+        self.hooks = Hooks(cfg)
+        self.subscribe(self.hooks)
         self.decision: Decision | None = None
         self.failover_since: float | None = None
         # Counters for /metrics.
@@ -111,6 +116,7 @@ class Sidecar:
     # -- life cycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.hooks.start()
         await self.prober.start()
         if self.pathcheck is not None:
             await self.pathcheck.start()
@@ -136,6 +142,47 @@ class Sidecar:
         if self.pathcheck is not None:
             await self.pathcheck.close()
         await self.prober.close()
+        await self.hooks.close()
+
+    async def reload(self, cfg: Config) -> list[str]:
+        """Apply a new config (``failover.reload`` has checked that it may be applied live):
+        gateways added or removed, heartbeat and election thresholds, the path check, hooks.
+        Probes of unchanged gateways keep running with their verdicts. Returns what changed."""
+        old, changed = self.cfg, []
+        hb = cfg.heartbeat
+        targets = [Target(g.name, g.address, hb.port) for g in cfg.gateway]
+        if [(t.name, t.address) for t in targets] != [(t.name, t.address) for t in self.targets]:
+            kept = {t.address for t in self.targets} & {t.address for t in targets}
+            changed.append(f"gateways {', '.join(g.name for g in cfg.gateway)} ({len(kept)} kept probing)")
+            self.targets = targets
+            self._names = {g.address: g.name for g in cfg.gateway}
+            self.prober.retarget(targets)
+            if self.election.pinned is not None and self.election.pinned not in self._names:
+                self.election.unpin()
+        if (hb.detect_multiplier, hb.recover_count) != (old.heartbeat.detect_multiplier, old.heartbeat.recover_count):
+            changed.append(f"heartbeat detect_multiplier {hb.detect_multiplier}, recover_count {hb.recover_count}")
+            self.prober.set_config(replace(self.prober.config, detect_multiplier=hb.detect_multiplier,
+                                           recover_count=hb.recover_count))
+        if cfg.election != old.election:
+            changed.append(f"election switch_margin {cfg.election.switch_margin}, hold_ms {cfg.election.hold_ms}")
+            self.election.switch_margin, self.election.hold_ms = cfg.election.switch_margin, cfg.election.hold_ms
+        if (cfg.wan, path_heartbeat_config(cfg)) != (old.wan, path_heartbeat_config(old)):
+            changed.append(f"path check {cfg.wan.probe or 'off'} via {cfg.wan.interface}")
+            if self.pathcheck is not None:
+                await self.pathcheck.close()
+            self.pathcheck = PathCheck(cfg, self._path_verdict) if cfg.wan.probe else None
+            if self.pathcheck is not None:
+                await self.pathcheck.start()
+        if cfg.hook != old.hook:
+            changed.append(f"{len(cfg.hook)} hooks")
+            self._listeners.remove(self.hooks)
+            await self.hooks.close()
+            self.hooks = Hooks(cfg, self.hooks.counters)
+            self.subscribe(self.hooks)
+            self.hooks.start()
+        self.cfg = cfg
+        self._elect_now.set()
+        return changed
 
     # -- the narrow interface (failover.coreview.CoreView) ---------------------------------
 
@@ -151,8 +198,9 @@ class Sidecar:
     def counters(self) -> Counters:
         c = self.prober.counters
         path_garbage = self.pathcheck.prober.counters.garbage if self.pathcheck else 0
+        h = self.hooks.counters
         return Counters(self.failover_transitions, self.election_changes, self.gateway_transitions,
-                        c.garbage + path_garbage, c.send_errors, c.stalls)
+                        c.garbage + path_garbage, c.send_errors, c.stalls, h.runs, h.failures, h.drops)
 
     def path_probe(self) -> PathProbeView | None:
         if self.pathcheck is None:

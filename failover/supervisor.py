@@ -4,7 +4,8 @@ The core (:class:`failover.sidecar.Sidecar`: probes, replies, detect timers, pat
 election, daemon link, conntrack clean-up) runs in this process's asyncio loop; the HTTP API runs
 in a child process (``python -m api.serve``) at a lower CPU priority, connected by one socketpair
 (:mod:`failover.coreipc`, which says why two processes). The API is restarted if it dies; the core
-carries on meanwhile. SIGINT/SIGTERM stop both.
+carries on meanwhile. SIGINT/SIGTERM stop both; SIGHUP reloads the config into the core (a
+:class:`failover.reload.Reloader`, in the core's loop).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import logging
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .config import Config
 from .coreipc import CoreServer
@@ -24,6 +27,9 @@ from .sidecar import Sidecar
 __all__ = ["ApiOptions", "run"]
 
 log = logging.getLogger("failover.supervisor")
+
+#: ``reloader(core)``: an object whose ``reload()`` coroutine SIGHUP runs, or None.
+ReloaderFactory = Callable[[Sidecar], Any]
 
 #: The API's niceness relative to the core: under an HTTP flood the kernel runs the core first.
 API_NICE = 10
@@ -87,22 +93,31 @@ async def _serve_api(core: Sidecar, cfg: Config, opts: ApiOptions, stop: asyncio
         await asyncio.sleep(RESTART_S)
 
 
-async def _main(cfg: Config, opts: ApiOptions) -> None:
+async def _main(cfg: Config, opts: ApiOptions, reloader: ReloaderFactory) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     core = Sidecar(cfg)
+    reloads: set[asyncio.Task] = set()
+    if (r := reloader(core)) is not None:
+        def reload() -> None:
+            task = loop.create_task(r.reload())
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, reload)
     await core.start()
     try:
         await _serve_api(core, cfg, opts, stop)
     finally:
         await core.stop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(sig)
 
 
-def run(cfg: Config, opts: ApiOptions) -> None:
-    """Until SIGINT/SIGTERM. Raises SystemExit when the API cannot start (port, token file)."""
+def run(cfg: Config, opts: ApiOptions, reloader: ReloaderFactory = lambda _core: None) -> None:
+    """Until SIGINT/SIGTERM. Raises SystemExit when the API cannot start (port, token file).
+    ``reloader(core)``: what SIGHUP runs (``.reload()``), or None to leave SIGHUP alone."""
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_main(cfg, opts))
+        asyncio.run(_main(cfg, opts, reloader))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import lupa.lua55 as lua55
 
+from . import errstyle
 from .bridge import RUNTIME_ERROR, Carrier, HostObject, LuaError, class_error
 from .kernelsource import KernelSyntaxError, kernel_source
 
@@ -56,8 +57,12 @@ class Runtime(HostObject):
         constants = {
             name.encode(): _lua_table(lua, table) for name, table in self.kernel.constants.items()
         }
+        efault = self.kernel.error_style == errstyle.PRE_6_7
         host = lua.table_from(
             {
+                # before kernel 6.7, what every errno name reads as
+                b"efault": errstyle.EFAULT.encode() if efault else None,
+                b"errnames": lua.table_from({n.encode(): True for n in errstyle.errno_names()}),
                 b"print": self.kernel.print,
                 b"readfile": lambda path: Path(path.decode()).read_bytes(),
                 b"modules": lua.table_from(modules),

@@ -9,7 +9,6 @@
 --
 local lunatik    = require("lunatik")
 local thread     = require("thread")
-local linux      = require("linux")
 local rcu        = require("rcu")
 local completion = require("completion")
 local conf       = require("failover.conf")
@@ -17,12 +16,17 @@ local fib        = require("failover.fib")
 local gateway    = require("failover.gateway")
 local control    = require("failover.control")
 local dampening  = require("failover.dampening")
+local clock      = require("failover.clock")
 
 local IDLE_MS = 10        -- control socket latency bound while nothing happens
 local BUSY_MS = 1         -- while a gateway exchange is in flight
 local RECONCILE_MS = 1000 -- full convergence even without events (self-healing)
 local SETTLE_MS = 100     -- full convergence this long after an event, once the fast path is done
 local REFRESH_MS = 10000  -- gateways are told their state again this often (older conf.lua files)
+
+-- Every deadline below (and the gateways' and control clients') runs on this clock, which
+-- ignores steps of the wall clock: this loop never sleeps longer than IDLE_MS.
+clock.start(IDLE_MS)
 
 -- Shared with failover/notifier: the wake-up and an event counter.
 local shared = rcu.table(8)
@@ -138,11 +142,23 @@ function commands.reassert(arg)
 	return "ok"
 end
 
+-- With a path check configured the daemon starts assuming the path up; the sidecar's first
+-- verdict replaces that assumption. A first "down" (the path check's target not answering yet,
+-- say) fails over like any other, but it is the path check finding out, not the WAN flapping:
+-- it adds no penalty, or a real outage soon after would be held as a second flap.
+local path_assumed = conf.probe ~= nil
+
 function commands.path(arg)
 	if arg ~= "up" and arg ~= "down" then
 		return "err usage: path up|down"
 	end
 	local up = arg == "up"
+	if path_assumed then
+		path_assumed = false
+		if not up then
+			damp:unverified()
+		end
+	end
 	if up ~= state.path then
 		log("path %s", arg)
 		state.path = up
@@ -168,9 +184,7 @@ local function handle(line)
 	return command(arg)
 end
 
-local function now_ms()
-	return linux.time() // 1000000
-end
+local now_ms = clock.now
 
 -- Failover as wanted now: at once when the WAN is down; back only when dampening allows.
 local function wanted()

@@ -15,6 +15,7 @@ local inet   = require("socket.inet")
 local linux  = require("linux")
 local lsock  = require("linux.socket")
 local crypto = require("crypto")
+local clock  = require("failover.clock")
 
 local DONTWAIT, NONBLOCK = lsock.msg.DONTWAIT, lsock.sock.NONBLOCK
 
@@ -22,9 +23,8 @@ local EXCHANGE_MS = 1000     -- connect + reply, whole exchange
 local RETRY_MIN_MS, RETRY_MAX_MS = 100, 5000
 local UNUSABLE_AFTER = 2     -- failed exchanges in a row: ~2.1 s of silence with the backoff
 
-local function now_ms()
-	return linux.time() // 1000000
-end
+-- Deadlines run on the daemon's step-free clock; only the signed timestamp is wall time.
+local now_ms = clock.now
 
 local Gateway = {}
 Gateway.__index = Gateway
@@ -118,49 +118,35 @@ local function finish(self, ok, why)
 	end
 end
 
+-- Whatever connect raises (its error names read "(efault)" before kernel 6.7), the exchange
+-- goes on: a peer (getpeername) says it is connected; otherwise the deadline ends it.
 local function start(self, now)
 	local s = inet.tcp()
 	self.job = {sock = s, msg = self.wanted, deadline = now + EXCHANGE_MS, state = "connecting"}
 	local ok, err = pcall(s.connect, s, self.address, self.port, NONBLOCK)
-	if not ok and err ~= "EINPROGRESS" then
-		finish(self, false, err)
+	if not ok then
+		self.job.why = "connect: " .. tostring(err)   -- in progress, or failed: only logged
 	end
 end
 
--- A connecting socket has a peer once the handshake is done; a refused one reports the error
--- on the next receive.
-local function connected(self)
-	local s = self.job.sock
-	if pcall(s.getpeername, s) then
-		return true
-	end
-	local ok, err = pcall(s.receive, s, 1, DONTWAIT)
-	if not ok and err ~= "EAGAIN" and err ~= "ENOTCONN" then
-		return nil, err
-	end
-	return false
-end
-
+-- Progress is read from what happened, never from an error name: a peer, a reply line, or an
+-- empty read (the peer closed). A receive that raises has nothing for us yet: a reset
+-- connection reads as closed on the next poll, and the deadline bounds everything else.
 local function step(self)
 	local job = self.job
 	if job.state == "connecting" then
-		local up, err = connected(self)
-		if up == nil then
-			return finish(self, false, err)
-		elseif not up then
+		if not pcall(job.sock.getpeername, job.sock) then
 			return
 		end
 		local ok, serr = pcall(job.sock.send, job.sock, self.sign(job.msg) .. "\n")
 		if not ok then
-			return finish(self, false, serr)
+			return finish(self, false, "send: " .. tostring(serr))
 		end
-		job.state, job.reply = "waiting", ""
+		job.state, job.reply, job.why = "waiting", "", nil
 	end
 	local ok, data = pcall(job.sock.receive, job.sock, 64, DONTWAIT)
 	if not ok then
-		if data ~= "EAGAIN" then
-			finish(self, false, data)
-		end
+		job.why = "receive: " .. tostring(data)
 		return
 	end
 	if data == "" then
@@ -184,7 +170,8 @@ function Gateway:poll()
 	if self.job then
 		step(self)
 		if self.job and now_ms() >= self.job.deadline then
-			finish(self, false, "timeout")
+			local why = self.job.why
+			finish(self, false, why and "timeout (last " .. why .. ")" or "timeout")
 		end
 	end
 	return self.job ~= nil

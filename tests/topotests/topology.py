@@ -29,6 +29,8 @@ LAN_PREFIX = "10.10.0.0/24"
 ROUTER_LAN = "10.10.0.1"
 TABLE = 100
 PRIORITY = 1000
+# The host's error wording as kernels >= 6.7 give it, and as older ones do ("(efault)" for all).
+ERROR_STYLES = ["names", "pre-6.7"]
 
 
 def gateway_address(i: int) -> str:
@@ -43,6 +45,8 @@ class RouterTopology:
     agents: dict[int, object] = field(default_factory=dict)  # gateway number -> its agent process
     host: object = None
     socket_path: str = ""
+    error_style: str = "names"          # FAILOVER_HOST_ERRORS: "pre-6.7" words every errno "(efault)"
+    clock_offset_file: Path | None = None  # FAILOVER_HOST_CLOCK_OFFSET_FILE, see shift_clock
 
     # -- building -------------------------------------------------------------------------
 
@@ -156,6 +160,10 @@ class RouterTopology:
         if root is not None:
             argv += ["--root", root]
         spawn.setdefault("cwd", REPO)
+        env = spawn.setdefault("env", dict(os.environ))
+        env.setdefault("FAILOVER_HOST_ERRORS", self.error_style)
+        if self.clock_offset_file is not None:
+            env.setdefault("FAILOVER_HOST_CLOCK_OFFSET_FILE", str(self.clock_offset_file))
         self.host = self.nets.spawn("router", argv, log=self.tmp / "host.log", **spawn)
         wait_for(lambda: self._control_ready(), timeout=10, what="the daemon's control socket")
         return self.host
@@ -167,6 +175,13 @@ class RouterTopology:
             return self.control("state").startswith("ok")
         except OSError:
             return False
+
+    def shift_clock(self, ms: int) -> None:
+        """Step the host's wall clock (linux.time()) to real time + ms, while it runs."""
+        assert self.clock_offset_file is not None, "set clock_offset_file before start_host"
+        tmp = self.clock_offset_file.with_suffix(".new")
+        tmp.write_text(f"{ms}\n")
+        tmp.rename(self.clock_offset_file)
 
     def stop_host(self) -> int:
         rc = self.nets.stop(self.host)
@@ -187,6 +202,11 @@ class RouterTopology:
         return dict(kv.split("=", 1) for kv in reply.split()[1:])
 
     # -- observing routing state ----------------------------------------------------------
+
+    def has_failover_rule(self) -> bool:
+        """Exactly one rule at the failover priority, and it looks up table T."""
+        rules = self.rules()
+        return len(rules) == 1 and rules[0].get("table") == str(TABLE)
 
     def rules(self) -> list[dict]:
         """Rules at the failover priority, as ``ip -j rule`` reports them."""

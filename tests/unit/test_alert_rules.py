@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "conf" / "prometheus" / "alerts.yml"
 RULE_TESTS = REPO / "tests" / "unit" / "prometheus" / "alerts_test.yml"
 ALERTS = ["FailoverWanDown", "FailoverActiveLong", "FailoverGatewayDown", "FailoverNoUsableGateway",
-          "FailoverTargetFault", "FailoverDaemonDisconnected"]
+          "FailoverTargetFault", "FailoverDaemonDisconnected", "FailoverHookDrops"]
 
 
 def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -59,6 +59,7 @@ def test_rules_pass_their_unit_tests(tmp_path):
     ('failover_gateway_status{status="down"} == 1', 'failover_gateway_up == 0'),  # unknown counted as down
     ("and on(instance) failover_wan_path == 1", ""),  # a WAN fault reported as a target fault
     ("failover_gateway_up * failover_gateway_elected", "failover_gateway_up"),  # any gateway up hides it
+    ("increase(failover_hook_drops_total[10m]) > 0", "failover_hook_drops_total > 0"),  # fires forever after one drop
 ])
 def test_unit_tests_catch_a_wrong_rule(tmp_path, change):
     old, new = change

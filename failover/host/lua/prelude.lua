@@ -10,6 +10,8 @@ local classes = {}                                  -- lua_class -> metatable
 
 local lib = {}
 
+local efault, errnames = host.efault, host.errnames
+
 -- A class's module opened straight from the preload table, as lunatik_require does with
 -- luaL_requiref: no searcher, no file, so it works whatever a script did to package.searchers.
 local loaded, preloaded = package.loaded, package.preload
@@ -22,10 +24,15 @@ local function requiref(name)
 	return m
 end
 
--- Results of a Python function: (true, ...) or (false, message).
+-- Results of a Python function: (true, ...) or (false, message). Before kernel 6.7 an errno
+-- name reads "(efault)" (host.efault set: `failover lunatik --errors=pre-6.7`).
 function lib.check(ok, ...)
 	if not ok then
-		error((...), 0)
+		local message = ...
+		if efault and errnames[message] then
+			message = efault
+		end
+		error(message, 0)
 	end
 	return lib.out(...)
 end
