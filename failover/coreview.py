@@ -89,6 +89,8 @@ class PathProbeView:
     probe: str
     rtt_ms: float | None
     loss: float
+    #: Replies that came after the blackout detect time: late, not lost (failover/silence.py).
+    late: int = 0
 
 
 @dataclass(frozen=True, slots=True)

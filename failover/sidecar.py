@@ -206,7 +206,7 @@ class Sidecar:
         if self.pathcheck is None:
             return None
         p = self.pathcheck.stats
-        return PathProbeView(self.cfg.wan.interface, str(self.cfg.wan.probe), p.rtt_ms, p.loss)
+        return PathProbeView(self.cfg.wan.interface, str(self.cfg.wan.probe), p.rtt_ms, p.loss, p.late)
 
     def name_of(self, address: str | None) -> str | None:
         return self._names.get(address or "")
