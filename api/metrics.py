@@ -75,6 +75,12 @@ class SnapshotCollector(Collector):
                                   value=c.send_errors)
         yield CounterMetricFamily("failover_heartbeat_stalls", "Probe ticks delayed by a busy event loop",
                                   value=c.stalls)
+        yield CounterMetricFamily("failover_hook_runs", "Hook programs run and webhook POSTs delivered",
+                                  value=c.hook_runs)
+        yield CounterMetricFamily("failover_hook_failures", "Hook timeouts, non-zero exits and failed POST attempts",
+                                  value=c.hook_failures)
+        yield CounterMetricFamily("failover_hook_drops", "Events a hook never got (queue full, every POST failed)",
+                                  value=c.hook_drops)
         p = snap.path
         if p is not None:
             probe = [p.interface, p.probe]
@@ -84,6 +90,10 @@ class SnapshotCollector(Collector):
             yield fam
             fam = GaugeMetricFamily("failover_wan_probe_loss_ratio", "Path check loss", labels=["interface", "probe"])
             fam.add_metric(probe, p.loss)
+            yield fam
+            fam = CounterMetricFamily("failover_wan_probe_late_replies", "Path check replies later than the "
+                                      "blackout detect time (counted late, not lost)", labels=["interface", "probe"])
+            fam.add_metric(probe, p.late)
             yield fam
 
 

@@ -59,6 +59,10 @@ class Gateway(BaseModel):
     loss: float
     score: float | None
     elected: bool
+    reachable: bool | None = Field(
+        description="the daemon's up/down exchanges with it answer; false after failed ones "
+                    "(kernel/failover/gateway.lua), null while no daemon is connected")
+    usable: bool = Field(description="the election may choose it: heartbeat not down and reachable not false")
 
 
 class ElectRequest(_Body):

@@ -31,7 +31,7 @@ def state_model(s: StateView) -> State:
 
 def gateway_model(g: GatewayView) -> Gateway:
     return Gateway(name=g.name, address=g.address, status=g.status, rtt_ms=g.rtt_ms, jitter_ms=g.jitter_ms,
-                   loss=g.loss, score=g.score, elected=g.elected)
+                   loss=g.loss, score=g.score, elected=g.elected, reachable=g.reachable, usable=g.usable)
 
 
 class Rendered:
@@ -43,7 +43,8 @@ class Rendered:
         self.snapshot = snapshot
         self.state = state_model(snapshot.state)
         self.state_json = self.state.model_dump_json().encode()
-        self.gateways_json = json.dumps([gateway_model(g).model_dump() for g in snapshot.gateways]).encode()
+        self.gateways_json = json.dumps([gateway_model(g).model_dump() for g in snapshot.gateways],
+                                        separators=(",", ":")).encode()
         self._metrics: bytes | None = None
 
     @property

@@ -9,7 +9,9 @@ It may append a ``[dampening]`` section to the router's config (see ``NO_HOLD``)
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,11 +24,19 @@ from failover.lab.topology import load
 from failover.netns import wait_for
 
 #: Failback hold-down that never holds: trials follow each other every few seconds, and the default
-#: dampening (penalty 1000, suppress 3000, half-life 15 s) would hold failback for tens of seconds
-#: after the third trial. Failover itself is never held by dampening (DESIGN, kernel/failover/
+#: dampening (penalty 1000, suppress 1500, half-life 15 s) would hold failback for tens of seconds
+#: after the second trial. Failover itself is never held by dampening (DESIGN, kernel/failover/
 #: dampening.lua), so this changes nothing in what is measured, only the wait between trials.
 NO_HOLD = ("[dampening]\npenalty = 1\nsuppress = 1000000\nmax_penalty = 1000000\nreuse = 0\n"
            "min_clean_ms = 1000\n")
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 class BenchLab(Lab):
@@ -36,6 +46,9 @@ class BenchLab(Lab):
         self._tmp = Path(tempfile.mkdtemp(prefix="bench-lab-"))
         super().__init__(topo, state=self._tmp / "state")
         self.extra_config = extra_config
+        #: A module and its arguments (``python -m``) to run as the path check's target instead of
+        #: the agent's reflector, e.g. bench.spike_reflector; set before start().
+        self.internet_reflector: list[str] | None = None
         self.nets.names = {role: topo.ns(role) for role in topo.roles}
 
     def ns(self, role: str) -> str:
@@ -49,9 +62,10 @@ class BenchLab(Lab):
         config = self.state / "router.toml"
         config.write_text(t.router_config(str(self.control_socket), str(self.token_file)) + self.extra_config)
         for g in t.gateway:
-            self._spawn(g.name, f"agent-{g.name}",
-                        [*cli, "agent", "--listen", g.address, "--lab-delay-ms", str(g.delay_ms)])
-        self._spawn("internet", "reflector-internet", [*cli, "agent", "--listen", t.internet.host])
+            self.start_agent(g.name)
+        reflector = ([sys.executable, "-u", "-m", *self.internet_reflector] if self.internet_reflector
+                     else [*cli, "agent", "--listen", t.internet.host])
+        self._spawn("internet", "reflector-internet", reflector)
         # Bound to the host's address: a reply to a gateway's NATed uplink must leave from
         # 203.0.113.1, or the gateway's conntrack does not match it and drops it.
         self._spawn("internet", "flow-echo",
@@ -59,6 +73,21 @@ class BenchLab(Lab):
         self._spawn("router", "router", [*cli, "run", "--config", str(config)])
         wait_for(lambda: self.state_or_none() is not None, timeout=30, interval=0.1, what="the daemon")
         wait_for(self.steady, timeout=30, interval=0.1, what="WAN up, path up, failover off")
+
+    def start_agent(self, name: str) -> None:
+        g = next(g for g in self.topo.gateway if g.name == name)
+        self._spawn(g.name, f"agent-{g.name}", [sys.executable, "-m", "failover.cli", "agent", "--listen",
+                                                g.address, "--lab-delay-ms", str(g.delay_ms)])
+
+    def stop_agent(self, name: str, sig: int = signal.SIGTERM) -> None:
+        """Stop the agent this lab started on gateway ``name`` (its process group), and wait."""
+        pid = self._pids()[f"agent-{name}"]
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid), timeout=10, interval=0.01,
+                 what=f"agent-{name} stopped")
 
     def log(self, name: str) -> str:
         p = self.logs / f"{name}.log"
@@ -99,6 +128,12 @@ class BenchLab(Lab):
         self.nets.ip("isp", "link", "set", "isp0", "up" if up else "down")
         if up:
             self.nets.ip("isp", "route", "replace", self.topo.lan.prefix, "via", self.topo.wan.router)
+
+    def delete_wan(self) -> None:
+        """wan0 destroyed (its veth peer isp0 with it), as when PPPoE drops or a modem re-enumerates."""
+        self.nets.ip("router", "link", "del", "wan0")
+
+    # created again: Lab.add_wan(index) with a new index
 
     def isp_loss(self, percent: int | None, both: bool = False) -> None:
         """Random loss in the ISP's forward chain (nftables numgen), or none."""

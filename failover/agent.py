@@ -11,6 +11,14 @@ a STAMP test packet is counted and ignored. ``lab_delay_ms`` (lab only) holds ea
 long before it counts as received, to emulate a distant gateway: the held time is path time, as
 distance would be, so it shows up in the RTT (T2 is then read when the hold ends).
 
+Lease (optional, ``lease_s`` / ``failover agent --lease S``): an ``up`` then holds for S seconds
+only. The router's daemon tells every gateway its state again every ``control.refresh_ms``
+(10 s by default), which renews it; when S seconds pass without an ``up`` the agent applies
+``down`` by itself, so a gateway stops forwarding (and billing) soon after the router that
+elected it died or lost it. Every ``up`` is applied again, refreshes too (``--on-up`` commands
+must be idempotent): a box whose state was changed behind the agent's back is put right.
+Without a lease an ``up`` holds until a ``down``, as the wire contract has it.
+
 Security (all optional; without them the agent is exactly the contract's plain ``up``/``down``):
 
 - ``allow``: the router addresses (or prefixes) that may command; any other peer gets
@@ -77,6 +85,8 @@ class AgentConfig:
     stamp_key: bytes | None = None
     #: Where to write the counters as JSON (periodically and at exit); None: log them at exit only.
     stats_file: str | None = None
+    #: An "up" lapses (the agent applies "down") this long after the last one; 0: never.
+    lease_s: float = 0.0
 
 
 def parse_allow(entries: tuple[str, ...] | list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -254,10 +264,33 @@ class StampReflector:
                 "auth_failures": self.auth_failures, "send_errors": self.send_errors}
 
 
+class Lease:
+    """When an ``up`` lapses (pure: monotonic seconds in, verdicts out)."""
+
+    def __init__(self, seconds: float) -> None:
+        if not (seconds >= 0 and seconds < float("inf")):
+            raise ValueError(f"lease must be >= 0 s, got {seconds}")
+        self.seconds = seconds
+        #: Monotonic time at which the current "up" lapses; None: nothing to lapse.
+        self.deadline: float | None = None
+
+    def told(self, command: str, now: float) -> None:
+        self.deadline = now + self.seconds if command == "up" and self.seconds else None
+
+    def lapsed(self, now: float) -> bool:
+        return self.deadline is not None and now >= self.deadline
+
+    def end(self) -> None:
+        self.deadline = None
+
+
 class Agent:
     def __init__(self, cfg: AgentConfig) -> None:
         self.cfg = cfg
         self.state: str | None = None
+        self.lease = Lease(cfg.lease_s)
+        self._lease_timer: asyncio.TimerHandle | None = None
+        self._lapsing: asyncio.Task | None = None
         self._lock = asyncio.Lock()
         self.allow = parse_allow(cfg.allow)
         self.auth = ControlAuth(cfg.key, cfg.replay_window_s) if cfg.key is not None else None
@@ -326,6 +359,7 @@ class Agent:
             command = self.parse(line, peer)
             async with self._lock:  # commands apply in arrival order
                 await self.apply(command)
+                self._renew(command)
             log.info("%s from %s: done", command, peer)
             self.control["accepted"] += 1
             writer.write(b"ok\n")
@@ -339,6 +373,32 @@ class Agent:
             except (OSError, TimeoutError):
                 pass
             writer.close()
+
+    def _renew(self, command: str) -> None:
+        loop = asyncio.get_running_loop()
+        self.lease.told(command, loop.time())
+        if self._lease_timer is not None:
+            self._lease_timer.cancel()
+            self._lease_timer = None
+        if self.lease.deadline is not None:
+            self._lease_timer = loop.call_at(self.lease.deadline, self._lease_due)
+
+    def _lease_due(self) -> None:
+        self._lease_timer = None
+        self._lapsing = asyncio.get_running_loop().create_task(self._lapse())
+
+    async def _lapse(self) -> None:
+        async with self._lock:
+            # An "up" that arrived while this task waited for the lock renewed the lease.
+            if not self.lease.lapsed(asyncio.get_running_loop().time()):
+                return
+            self.lease.end()
+            self.control["lapsed"] += 1
+            log.warning("lease lapsed: no 'up' for %g s, applying down", self.lease.seconds)
+            try:
+                await self.apply("down")
+            except (RuntimeError, OSError) as e:
+                log.error("lease lapsed but down failed: %s", e)
 
     async def serve(self) -> None:
         """Serve until cancelled or SIGTERM/SIGINT (when run in the main thread)."""
@@ -363,6 +423,10 @@ class Agent:
         finally:
             for sig in signals:
                 loop.remove_signal_handler(sig)
+            if self._lease_timer is not None:
+                self._lease_timer.cancel()
+            if self._lapsing is not None:
+                self._lapsing.cancel()
             if stats is not None:
                 stats.cancel()
             reflector.close()
@@ -381,8 +445,9 @@ class Agent:
         server = await asyncio.start_server(
             self.handle, self.cfg.listen, self.cfg.port, limit=LINE_LIMIT, reuse_address=True
         )
-        log.info("agent listening on %s:%d%s%s", self.cfg.listen, self.cfg.port,
+        log.info("agent listening on %s:%d%s%s%s", self.cfg.listen, self.cfg.port,
                  f" (allow {', '.join(map(str, self.allow))})" if self.allow else "",
-                 " (signed commands only)" if self.auth is not None else "")
+                 " (signed commands only)" if self.auth is not None else "",
+                 f" (an up lapses after {self.cfg.lease_s:g} s)" if self.cfg.lease_s else "")
         async with server:
             await server.serve_forever()

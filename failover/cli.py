@@ -1,4 +1,4 @@
-"""The ``failover`` command line (the contract is in shared/DESIGN.md, "Command line")."""
+"""The ``failover`` command line (the contract is in docs/design.md, "Command line")."""
 
 from __future__ import annotations
 
@@ -8,8 +8,18 @@ import logging
 import sys
 import threading
 import time
+from pathlib import Path
 
 from . import config
+
+DEFAULT_LUNATIK_ROOT = Path("/lib/modules/lua")
+# `failover conf NAME` prints these files shipped with the package (conf/ in the source tree).
+SHIPPED_CONF = {
+    "example": "failover.toml",
+    "systemd": "systemd/failover.service",
+    "systemd-agent": "systemd/failover-agent.service",
+    "alerts": "prometheus/alerts.yml",
+}
 
 
 def _load_config(path: str) -> config.Config:
@@ -25,7 +35,7 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
     from .host import Kernel, ScriptError
     from .host.bridge import LuaError
 
-    actions: list[tuple[str, str]] = []
+    actions: list[tuple[str, str, str]] = []
     verb = None
     for word in args.words:
         if word in ("run", "spawn"):
@@ -33,21 +43,24 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
         elif verb is None:
             print("failover lunatik: expected run or spawn before " + word, file=sys.stderr)
             return 2
+        elif word in ("softirq", "hardirq") and actions and actions[-1][0] == "run":
+            # as 'lunatik run SCRIPT softirq': the context of the script just named
+            actions[-1] = (*actions[-1][:2], word)
         else:
-            actions.append((verb, word))
+            actions.append((verb, word, "process"))
     if not actions:
         print("failover lunatik: nothing to run", file=sys.stderr)
         return 2
     sources = {}
     if args.config:
         sources["failover.conf"] = config.to_lua(_load_config(args.config)).encode()
-    kernel = Kernel(args.root, talk=args.talk, sources=sources)
+    kernel = Kernel(args.root, talk=args.talk, sources=sources, error_style=args.errors)
     failed = False
     stop = threading.Event()
     try:
-        for verb, script in actions:
+        for verb, script, context in actions:
             try:
-                kernel.spawn(script) if verb == "spawn" else kernel.run(script)
+                kernel.spawn(script) if verb == "spawn" else kernel.run(script, context)
             except (ScriptError, LuaError) as e:
                 print(f"failover lunatik: {script}: {e}", file=sys.stderr)
                 failed = True
@@ -74,8 +87,29 @@ def cmd_host(args: argparse.Namespace) -> int:
 
 
 def cmd_conf(args: argparse.Namespace) -> int:
+    if args.format in SHIPPED_CONF:
+        from .package_data import conf_dir
+
+        sys.stdout.write((conf_dir() / SHIPPED_CONF[args.format]).read_text())
+        return 0
     cfg = _load_config(args.config)
     sys.stdout.write(config.to_lua(cfg))
+    return 0
+
+
+def cmd_kernel_install(args: argparse.Namespace) -> int:
+    from . import kernel_install
+
+    cfg = _load_config(args.config)
+    try:
+        done = kernel_install.install(cfg, Path(args.root))
+    except OSError as e:
+        print(f"failover kernel install: {e}", file=sys.stderr)
+        return 1
+    for path in (*done.scripts, done.conf):
+        print(f"installed {path}")
+    print(f"send_redirects off (all, {cfg.failover.lan_interface}); {Path(cfg.control.socket).parent} ready")
+    print("next: lunatik spawn failover/daemon && lunatik run failover/notifier")
     return 0
 
 
@@ -89,12 +123,14 @@ def cmd_agent(args: argparse.Namespace) -> int:
         stamp_key = read_key_file(args.stamp_key_file, "--stamp-key-file") if args.stamp_key_file else None
         if not 0 < args.replay_window_s <= 3600:
             raise ValueError(f"--replay-window-s: must be in (0, 3600], got {args.replay_window_s:g}")
+        if not 0 <= args.lease <= 86400:
+            raise ValueError(f"--lease: must be in [0, 86400] s, got {args.lease:g}")
     except ValueError as e:
         print(f"failover: agent: {e}", file=sys.stderr)
         return 2
     cfg = AgentConfig(args.listen, args.port, args.stamp_port, args.on_up, args.on_down, args.lab_delay_ms,
                       allow=tuple(args.allow), key=key, replay_window_s=args.replay_window_s,
-                      stamp_key=stamp_key, stats_file=args.stats_file)
+                      stamp_key=stamp_key, stats_file=args.stats_file, lease_s=args.lease)
     try:
         asyncio.run(Agent(cfg).serve())
     except KeyboardInterrupt:
@@ -102,59 +138,35 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_file: str | None = None) -> None:
-    """Run the FastAPI sidecar under uvicorn until SIGINT/SIGTERM (uvicorn's own handlers)."""
-    import uvicorn
+def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_file: str | None = None,
+                   config_path: str | None = None, kernel=None) -> None:
+    """The measuring core here, the HTTP API in a child process, until SIGINT/SIGTERM; SIGHUP
+    reloads ``config_path`` into the core (and the scripts of ``kernel``: failover/reload.py)."""
+    from .reload import Reloader
+    from .supervisor import ApiOptions, run
 
-    from api.app import create_app
-    from api.auth import TokenError
+    def reloader(core):
+        return Reloader(config_path, cfg, core, kernel) if config_path is not None else None
 
-    from .sidecar import Sidecar
-
-    try:
-        app = create_app(Sidecar(cfg), token_file=cfg.api.token_file, lab_fault_command=lab_fault_command,
-                         lab_flow_file=lab_flow_file)
-    except TokenError as e:
-        print(f"failover: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
-    class Server(uvicorn.Server):
-        def capture_signals(self):
-            # uvicorn re-raises SIGINT/SIGTERM once it has stopped, which would kill `failover
-            # run` before it stops the host; a stop request is a normal, clean exit here.
-            cm = super().capture_signals()
-
-            class Quiet:
-                def __enter__(_self):
-                    return cm.__enter__()
-
-                def __exit__(_self, *exc):
-                    self._captured_signals.clear()
-                    return cm.__exit__(*exc)
-
-            return Quiet()
-
-    server = Server(uvicorn.Config(
-        app, host=cfg.api.host, port=cfg.api.port, log_config=None, access_log=False, lifespan="on"))
-    server.run()
-    if not server.started:
-        raise SystemExit(f"failover: the sidecar could not start on {cfg.api.listen}")
+    run(cfg, ApiOptions(lab_fault_command=lab_fault_command, lab_flow_file=lab_flow_file), reloader)
 
 
 def cmd_sidecar(args: argparse.Namespace) -> int:
-    _serve_sidecar(_load_config(args.config), args.lab_fault_command, args.lab_flow_file)
+    _serve_sidecar(_load_config(args.config), args.lab_fault_command, args.lab_flow_file, args.config)
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Host and sidecar in one process: the scripts' threads, then uvicorn in the main thread."""
+    """Host and measuring core in one process (the scripts' threads, the core's loop in the main
+    thread), the HTTP API in a child process."""
     from .host import launcher
 
     cfg = _load_config(args.config)
     kernel = launcher.start(cfg, args.root)
     try:
-        _serve_sidecar(cfg, args.lab_fault_command, args.lab_flow_file)
+        _serve_sidecar(cfg, args.lab_fault_command, args.lab_flow_file, args.config, kernel)
     finally:
-        kernel.shutdown()
+        launcher.stop(kernel, cfg)
     return 1 if kernel.errors else 0
 
 
@@ -222,23 +234,40 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--lab-flow-file", default=None, metavar="FILE",
                         help="lab only: the demo flow's counters, shown by GET /api/v1/lab")
 
+    from .package_data import kernel_root
+
+    # The scripts shipped with the package, wherever it is installed (never the working directory).
+    scripts = str(kernel_root())
+
     sp = sub.add_parser("lunatik", help="run Lunatik scripts in the user-space host")
-    sp.add_argument("--root", default="kernel", help="script folder (like /lib/modules/lua)")
+    sp.add_argument("--root", default=scripts, help="script folder (like /lib/modules/lua; default: the package's)")
     sp.add_argument("--for", dest="seconds", type=float, default=None, help="stop after N seconds (0: right after loading)")
     sp.add_argument("--config", default=None, help="provide failover.conf from this TOML config")
     sp.add_argument("--talk", action="store_true", help="talk-era API (Lunatik 3.x, Netdev 0x17)")
-    sp.add_argument("words", nargs="+", metavar="run|spawn SCRIPT", help="run or spawn, then scripts")
+    sp.add_argument("--errors", choices=["names", "pre-6.7"], default=None,
+                    help="error strings as kernels >= 6.7 give them (names, the default) or older ones"
+                         " ('(efault)' for every errno); default from FAILOVER_HOST_ERRORS")
+    sp.add_argument("words", nargs="+", metavar="run|spawn SCRIPT",
+                    help="run or spawn, then scripts; 'softirq' or 'hardirq' after a run script sets its context")
     sp.set_defaults(func=cmd_lunatik)
 
     sp = sub.add_parser("host", help="run kernel/failover in the user-space host")
     with_config(sp)
-    sp.add_argument("--root", default="kernel", help=argparse.SUPPRESS)
+    sp.add_argument("--root", default=scripts, help=argparse.SUPPRESS)
     sp.set_defaults(func=cmd_host)
 
-    sp = sub.add_parser("conf", help="print the configuration for a Lunatik install")
-    sp.add_argument("format", choices=["lua"])
+    sp = sub.add_parser("conf", help="print conf.lua for a Lunatik install, or a shipped file: the annotated "
+                        "example config, the systemd units, the Prometheus alert rules")
+    sp.add_argument("format", choices=["lua", *SHIPPED_CONF])
     with_config(sp)
     sp.set_defaults(func=cmd_conf)
+
+    sp = sub.add_parser("kernel", help="install the failover scripts for a real Lunatik")
+    ksub = sp.add_subparsers(dest="kernel_command", required=True)
+    kp = ksub.add_parser("install", help="write ROOT/failover/*.lua and conf.lua; redirects off, socket folder")
+    kp.add_argument("--root", default=str(DEFAULT_LUNATIK_ROOT), help="Lunatik's script folder (default %(default)s)")
+    with_config(kp)
+    kp.set_defaults(func=cmd_kernel_install)
 
     sp = sub.add_parser("agent", help="alternate-gateway agent (STAMP reflector, up/down listener)")
     sp.add_argument("--listen", required=True, help="address to listen on")
@@ -258,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="STAMP authenticated mode (RFC 8762 HMAC) with this key")
     sp.add_argument("--stats-file", default=None, metavar="F",
                     help="write the agent's counters (STAMP reflected/malformed, control) here as JSON")
+    sp.add_argument("--lease", type=float, default=0.0, metavar="S",
+                    help="an 'up' lapses (forwarding off, or --on-down) S seconds after the last one, "
+                         "unless renewed; the router re-tells every control.refresh_ms (10 s); 0: never")
     sp.set_defaults(func=cmd_agent)
 
     sp = sub.add_parser("sidecar", help="FastAPI sidecar: heartbeats, election, REST, dashboard")
@@ -267,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("run", help="host and sidecar together (an appliance)")
     with_config(sp)
-    sp.add_argument("--root", default="kernel", help=argparse.SUPPRESS)
+    sp.add_argument("--root", default=scripts, help=argparse.SUPPRESS)
     lab_options(sp)
     sp.set_defaults(func=cmd_run)
 

@@ -7,14 +7,18 @@ path (``heartbeat.interval_ms: ...``) so an operator can fix it without reading 
 from __future__ import annotations
 
 import ipaddress
+import re
+import shlex
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from .keys import read_key_file
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-DEFAULT_CONFIG = Path("conf/failover.toml")
+# Where an installed appliance keeps its config (a service starts in /, so never a relative path);
+# the annotated example is `failover conf example` (conf/failover.toml in the source tree).
+DEFAULT_CONFIG = Path("/etc/failover/failover.toml")
 
 IfName = Annotated[str, Field(min_length=1, max_length=15, pattern=r"^[^\s/:]+$")]
 
@@ -65,6 +69,9 @@ class Control(_Section):
     # Shared with every agent (`failover agent --key-file`): up/down lines then carry an
     # HMAC-SHA256 over the command, a timestamp and a nonce (README, "Gateway control").
     key_file: str | None = None
+    # Every gateway is told its wanted state again this often: a gateway that restarted learns it
+    # back, and an agent's lease (`failover agent --lease`, longer than this) stays renewed.
+    refresh_ms: int = Field(10_000, ge=100, le=3_600_000)
 
     @field_validator("socket")
     @classmethod
@@ -94,8 +101,11 @@ class Dampening(_Section):
 
     penalty: int = Field(1000, ge=1, le=1_000_000)          # added per flap (WAN up -> down)
     half_life_ms: int = Field(15_000, ge=1, le=3_600_000)   # the penalty halves this often
-    suppress: int = Field(3000, ge=1)                       # above: failback suppressed...
-    reuse: int = Field(1500, ge=0)                          # ...until the penalty is below this
+    # Suppress from the second flap (within ~20 s of the first): a WAN that comes back for a few
+    # seconds and drops again is not trusted a third time. The penalty grows with every flap,
+    # failed over or not, so while the flapping lasts it stays above reuse.
+    suppress: int = Field(1500, ge=1)                       # above: failback suppressed...
+    reuse: int = Field(750, ge=0)                           # ...until the penalty is below this
     max_penalty: int = Field(12_000, ge=1)                  # ceiling: bounds the longest hold
     min_clean_ms: int = Field(1000, ge=0, le=3_600_000)     # WAN up this long before failback
 
@@ -135,6 +145,48 @@ class Api(_Section):
         return int(self.listen.rpartition(":")[2])
 
 
+HookEvent = Literal["failover", "failback", "elected", "gateway", "target", "wan"]
+
+
+class Hook(_Section):
+    """A program run, and/or a URL posted to, on events (failover/hooks.py says how)."""
+
+    on: list[HookEvent] = Field(min_length=1)
+    exec: str | None = None          # a program (absolute path, arguments allowed; no shell)
+    url: str | None = None           # POSTed the event's JSON
+    secret_file: str | None = None   # with url: X-Failover-Signature: sha256=HMAC(secret, body)
+    timeout_ms: int = Field(5000, ge=1, le=600_000)   # per run or POST attempt
+    queue: int = Field(64, ge=1, le=10_000)           # events waiting; beyond: dropped, counted
+    retries: int = Field(3, ge=0, le=20)              # url: further attempts, backoff 0.5 s doubling
+
+    @field_validator("exec")
+    @classmethod
+    def _exec(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                argv = shlex.split(v)
+            except ValueError as e:
+                raise ValueError(f"cannot split into arguments: {e}") from None
+            if not argv or not argv[0].startswith("/"):
+                raise ValueError("expected an absolute program path (and arguments)")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", v):
+            raise ValueError(f"expected an http:// or https:// URL, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _what(self) -> Hook:
+        if self.exec is None and self.url is None:
+            raise ValueError("a hook needs exec or url (or both)")
+        if self.secret_file is not None and self.url is None:
+            raise ValueError("secret_file signs the url's POSTs: set url too")
+        return self
+
+
 class Config(_Section):
     wan: Wan
     failover: Failover
@@ -144,6 +196,7 @@ class Config(_Section):
     dampening: Dampening = Dampening()
     gateway: list[Gateway] = Field(min_length=1)
     api: Api = Api()
+    hook: list[Hook] = []
 
     @model_validator(mode="after")
     def _distinct(self) -> Config:
@@ -193,7 +246,8 @@ def load(path: str | Path = DEFAULT_CONFIG) -> Config:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     cfg = parse(text, str(path))
     # Key files are read when used; a bad one is a configuration error, reported now.
-    for field, key_file in (("control.key_file", cfg.control.key_file), ("heartbeat.key_file", cfg.heartbeat.key_file)):
+    for field, key_file in (("control.key_file", cfg.control.key_file), ("heartbeat.key_file", cfg.heartbeat.key_file),
+                            *((f"hook.{i}.secret_file", h.secret_file) for i, h in enumerate(cfg.hook))):
         if key_file:
             read_key(key_file, field)
     return cfg
@@ -229,6 +283,7 @@ return {{
 \tpriority = {cfg.failover.priority},
 \tsocket = "{cfg.control.socket}",
 \tport = {cfg.control.gateway_port},
+\trefresh_ms = {cfg.control.refresh_ms},   -- gateways are told their state again this often
 \tkey = {key},   -- hex of the shared gateway key, or nil: plain up/down
 \tdampening = {{
 \t\tpenalty = {d.penalty}, half_life_ms = {d.half_life_ms}, suppress = {d.suppress},

@@ -21,7 +21,7 @@ __all__ = ["DaemonLink", "DaemonState", "DaemonUnavailable", "parse_state", "req
 log = logging.getLogger("failover.control")
 
 TIMEOUT_S = 2.0
-MAX_REPLY = 512
+MAX_REPLY = 4096  # a state line lists every unreachable gateway
 
 
 class DaemonUnavailable(OSError):
@@ -71,6 +71,8 @@ class DaemonState:
     elected: str | None
     rule: bool
     changes: int
+    #: Gateways the daemon cannot tell up/down (their last exchanges failed): not electable.
+    unreachable: frozenset[str] = frozenset()
 
 
 def request_blocking(path: str, data: bytes, timeout: float = TIMEOUT_S) -> str:
@@ -91,7 +93,8 @@ def request_blocking(path: str, data: bytes, timeout: float = TIMEOUT_S) -> str:
 
 
 def parse_state(line: str) -> DaemonState:
-    """Parse ``ok wan=up carrier=up path=up failover=off elected=10.0.0.1 rule=absent changes=0``."""
+    """Parse ``ok wan=up carrier=up path=up failover=off elected=10.0.0.1 rule=absent changes=0
+    unreachable=none`` (a daemon without ``unreachable=`` reports nobody unreachable)."""
     words = line.split()
     if not words or words[0] != "ok":
         raise ValueError(f"not a state reply: {line!r}")
@@ -111,6 +114,12 @@ def parse_state(line: str) -> DaemonState:
     changes = fields.get("changes", "")
     if not changes.isdigit():
         raise ValueError(f"state reply: changes={changes!r}")
+    unreachable = fields.get("unreachable", "none")
+    try:
+        unreachable_set = frozenset() if unreachable == "none" else frozenset(
+            str(ipaddress.IPv4Address(a)) for a in unreachable.split(","))
+    except ValueError:
+        raise ValueError(f"state reply: unreachable={unreachable!r}") from None
     return DaemonState(
         wan=flag("wan", "up", "down"),
         carrier=flag("carrier", "up", "down"),
@@ -119,6 +128,7 @@ def parse_state(line: str) -> DaemonState:
         elected=None if elected == "none" else elected,
         rule=flag("rule", "present", "absent"),
         changes=int(changes),
+        unreachable=unreachable_set,
     )
 
 
@@ -158,6 +168,10 @@ class DaemonLink:
     async def elect(self, address: str) -> None:
         self.elect_to = address
         await self.send(f"elect {address}")
+
+    async def reassert(self, address: str) -> None:
+        """Have the daemon tell ``address`` its wanted state again now (it may have restarted)."""
+        await self.send(f"reassert {address}")
 
     async def set_path(self, up: bool) -> None:
         self.path_to = up

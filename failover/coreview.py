@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .events import Event, LogEvent
 
 __all__ = [
+    "CoreUnavailable",
     "CoreView",
     "Counters",
     "ElectedView",
@@ -33,7 +34,11 @@ class UnknownGateway(LookupError):
 
 
 class GatewayDown(RuntimeError):
-    """pin: the gateway is not up."""
+    """pin: the gateway is not up, or the daemon cannot tell it up/down."""
+
+
+class CoreUnavailable(RuntimeError):
+    """A command could not reach the core (its process is gone, or did not answer in time)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,10 @@ class GatewayView:
     elected: bool
     sent: int
     received: int
+    #: The daemon's up/down exchanges with it answer (False after failed ones; None: no daemon).
+    reachable: bool | None
+    #: The election may choose it: heartbeat not down and reachable not False.
+    usable: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +89,8 @@ class PathProbeView:
     probe: str
     rtt_ms: float | None
     loss: float
+    #: Replies that came after the blackout detect time: late, not lost (failover/silence.py).
+    late: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +101,9 @@ class Counters:
     garbage: int = 0
     send_errors: int = 0
     stalls: int = 0
+    hook_runs: int = 0      # failover/hooks.py: programs run and URLs posted
+    hook_failures: int = 0  # timeouts, non-zero exits, failed POST attempts
+    hook_drops: int = 0     # events a hook never got: queue full, every POST attempt failed
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,13 +39,19 @@ def score(rtt_ms: float, jitter_ms: float, loss: float) -> float:
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """One gateway as the election sees it. ``up`` False means down (the
-    election never picks it while another is up); ``score`` None means no
-    measurement yet."""
+    election never picks it while another is usable); ``score`` None means no
+    measurement yet; ``reachable`` False means the daemon cannot tell it
+    up/down (its last exchanges failed), which makes it as unusable as down."""
 
     address: str
     name: str
     up: bool
     score: float | None
+    reachable: bool = True
+
+    @property
+    def usable(self) -> bool:
+        return self.up and self.reachable
 
     def __post_init__(self) -> None:
         if self.score is not None and not (math.isfinite(self.score) and self.score >= 0):
@@ -54,6 +60,8 @@ class Candidate:
     def describe(self) -> str:
         if not self.up:
             state = "down"
+        elif not self.reachable:
+            state = "unreachable: not answering up/down"
         elif self.score is None:
             state = "up, unmeasured"
         else:
@@ -83,14 +91,14 @@ class Election:
     """Elects one gateway; moves only on failure, a pin, or a clear and
     lasting improvement.
 
-    * A down gateway is left at once for the best up one; if none is up the
-      elected one stays (there is nowhere better to go).
+    * A down or unreachable gateway is left at once for the best usable one; if
+      none is usable the elected one stays (there is nowhere better to go).
     * A challenger must score below ``elected × (1 − switch_margin)`` on every
       update for ``hold_ms`` before the election moves: scores that wobble
       inside the margin never move it, and a short spike never does either.
       The hold restarts when the leading challenger stops beating the bar or
       another challenger takes the lead.
-    * A pin overrides all of this while its gateway is up.
+    * A pin overrides all of this while its gateway is usable.
     """
 
     def __init__(self, switch_margin: float = 0.2, hold_ms: int = 2000) -> None:
@@ -115,8 +123,8 @@ class Election:
         return self._pin
 
     def pin(self, address: str) -> None:
-        """Force ``address`` while it is up. The API checks it exists and is up;
-        here an unknown or down pin is simply reported as ``pinned_down``."""
+        """Force ``address`` while it is usable. The API checks it exists and is up;
+        here an unknown or unusable pin is simply reported as ``pinned_down``."""
         if not address:
             raise ValueError("pin: empty address")
         self._pin = address
@@ -144,13 +152,13 @@ class Election:
         pinned_down = False
         if self._pin is not None:
             pinned = by_address.get(self._pin)
-            if pinned is not None and pinned.up:
+            if pinned is not None and pinned.usable:
                 self._move(pinned.address)
                 self._reset_hold()  # no half-held challenger survives the pin
                 reason = f"pinned to {pinned.describe()}"
                 return self._decide(inputs, previous, pinned=True, pinned_down=False, reason=reason, notes=notes)
             pinned_down = True
-            state = "down" if pinned is not None else "not a candidate"
+            state = ("down" if not pinned.up else "unreachable") if pinned is not None else "not a candidate"
             notes.append(f"pinned gateway {self._pin} is {state}, electing automatically meanwhile")
 
         reason = self._automatic(now_ns, inputs, by_address)
@@ -161,15 +169,16 @@ class Election:
     def _automatic(self, now_ns: int, inputs: tuple[Candidate, ...], by_address: dict[str, Candidate]) -> str:
         assert self._elected is not None
         current = by_address[self._elected]
-        up = [c for c in inputs if c.up]
+        up = [c for c in inputs if c.usable]
 
-        if not current.up:
+        if not current.usable:
             if not up:
                 self._reset_hold()
                 return f"no gateway up: keeping {current.describe()}"
             best = _best(up)
             self._move(best.address)
-            return f"{current.describe()} is down: moved at once to {best.describe()}"
+            verb = "is down" if not current.up else "cannot be told"
+            return f"{current.describe()} {verb}: moved at once to {best.describe()}"
 
         if current.score is None:
             # Nothing to compare against yet ("before any measurement").

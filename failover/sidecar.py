@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from collections import deque
@@ -51,15 +52,18 @@ from .events import (
     Event,
     FailoverChanged,
     FlowsMoved,
+    GatewayReachabilityChanged,
     GatewayStatusChanged,
     LogEvent,
     PathVerdict,
     PinChanged,
     StateChanged,
+    Subscribers,
     WanChanged,
 )
 from .heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
-from .pathcheck import PathCheck
+from .hooks import Hooks
+from .pathcheck import PathCheck, path_heartbeat_config
 from .prober import Prober, Target
 
 __all__ = ["GatewayDown", "Sidecar", "UnknownGateway"]
@@ -78,7 +82,7 @@ class Sidecar:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self._history: deque[LogEvent] = deque(maxlen=HISTORY)
-        self._listeners: list[Callable[[Event], None]] = []
+        self._subscribers = Subscribers()
         hb = cfg.heartbeat
         self.targets = [Target(g.name, g.address, hb.port) for g in cfg.gateway]
         self._names = {g.address: g.name for g in cfg.gateway}
@@ -94,6 +98,9 @@ class Sidecar:
         self.pathcheck = PathCheck(cfg, self._path_verdict) if cfg.wan.probe else None
         # Conntrack entries of flows stranded by a transition go once the rule is in place (DESIGN).
         self.flows = FlowMover(cfg.wan.interface, cfg.failover.lan_interface, on_report=self._flows_moved)
+        # Operators' programs and webhooks on events: queued here, run beside the core (never in its way).
+        self.hooks = Hooks(cfg)
+        self.subscribe(self.hooks)
         self.decision: Decision | None = None
         self.failover_since: float | None = None
         # Counters for /metrics.
@@ -109,6 +116,7 @@ class Sidecar:
     # -- life cycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.hooks.start()
         await self.prober.start()
         if self.pathcheck is not None:
             await self.pathcheck.start()
@@ -134,6 +142,47 @@ class Sidecar:
         if self.pathcheck is not None:
             await self.pathcheck.close()
         await self.prober.close()
+        await self.hooks.close()
+
+    async def reload(self, cfg: Config) -> list[str]:
+        """Apply a new config (``failover.reload`` has checked that it may be applied live):
+        gateways added or removed, heartbeat and election thresholds, the path check, hooks.
+        Probes of unchanged gateways keep running with their verdicts. Returns what changed."""
+        old, changed = self.cfg, []
+        hb = cfg.heartbeat
+        targets = [Target(g.name, g.address, hb.port) for g in cfg.gateway]
+        if [(t.name, t.address) for t in targets] != [(t.name, t.address) for t in self.targets]:
+            kept = {t.address for t in self.targets} & {t.address for t in targets}
+            changed.append(f"gateways {', '.join(g.name for g in cfg.gateway)} ({len(kept)} kept probing)")
+            self.targets = targets
+            self._names = {g.address: g.name for g in cfg.gateway}
+            self.prober.retarget(targets)
+            if self.election.pinned is not None and self.election.pinned not in self._names:
+                self.election.unpin()
+        if (hb.detect_multiplier, hb.recover_count) != (old.heartbeat.detect_multiplier, old.heartbeat.recover_count):
+            changed.append(f"heartbeat detect_multiplier {hb.detect_multiplier}, recover_count {hb.recover_count}")
+            self.prober.set_config(replace(self.prober.config, detect_multiplier=hb.detect_multiplier,
+                                           recover_count=hb.recover_count))
+        if cfg.election != old.election:
+            changed.append(f"election switch_margin {cfg.election.switch_margin}, hold_ms {cfg.election.hold_ms}")
+            self.election.switch_margin, self.election.hold_ms = cfg.election.switch_margin, cfg.election.hold_ms
+        if (cfg.wan, path_heartbeat_config(cfg)) != (old.wan, path_heartbeat_config(old)):
+            changed.append(f"path check {cfg.wan.probe or 'off'} via {cfg.wan.interface}")
+            if self.pathcheck is not None:
+                await self.pathcheck.close()
+            self.pathcheck = PathCheck(cfg, self._path_verdict) if cfg.wan.probe else None
+            if self.pathcheck is not None:
+                await self.pathcheck.start()
+        if cfg.hook != old.hook:
+            changed.append(f"{len(cfg.hook)} hooks")
+            self._listeners.remove(self.hooks)
+            await self.hooks.close()
+            self.hooks = Hooks(cfg, self.hooks.counters)
+            self.subscribe(self.hooks)
+            self.hooks.start()
+        self.cfg = cfg
+        self._elect_now.set()
+        return changed
 
     # -- the narrow interface (failover.coreview.CoreView) ---------------------------------
 
@@ -144,20 +193,20 @@ class Sidecar:
         return tuple(self._history)
 
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return self._subscribers.subscribe(listener)
 
     def counters(self) -> Counters:
         c = self.prober.counters
         path_garbage = self.pathcheck.prober.counters.garbage if self.pathcheck else 0
+        h = self.hooks.counters
         return Counters(self.failover_transitions, self.election_changes, self.gateway_transitions,
-                        c.garbage + path_garbage, c.send_errors, c.stalls)
+                        c.garbage + path_garbage, c.send_errors, c.stalls, h.runs, h.failures, h.drops)
 
     def path_probe(self) -> PathProbeView | None:
         if self.pathcheck is None:
             return None
         p = self.pathcheck.stats
-        return PathProbeView(self.cfg.wan.interface, str(self.cfg.wan.probe), p.rtt_ms, p.loss)
+        return PathProbeView(self.cfg.wan.interface, str(self.cfg.wan.probe), p.rtt_ms, p.loss, p.late)
 
     def name_of(self, address: str | None) -> str | None:
         return self._names.get(address or "")
@@ -167,12 +216,19 @@ class Sidecar:
         out = []
         for t in self.targets:
             s = self.prober.snapshot(t.address)
+            reachable = self._reachable(t.address)
             out.append(GatewayView(
                 name=t.name, address=t.address, status=s.status.value,
                 rtt_ms=s.rtt_ms, jitter_ms=s.jitter_ms, loss=s.loss,
                 score=self._score(s), elected=t.address == elected, sent=s.sent, received=s.received,
+                reachable=reachable, usable=s.status is not Status.DOWN and reachable is not False,
             ))
         return out
+
+    def _reachable(self, address: str) -> bool | None:
+        """Can the daemon tell it up/down? None while no daemon answers."""
+        d = self.daemon.state
+        return None if d is None else address not in d.unreachable
 
     def elected_address(self) -> str | None:
         """What routing uses: the daemon's election when it answers, else ours."""
@@ -220,6 +276,8 @@ class Sidecar:
         status = self.prober.snapshot(address).status
         if status is not Status.UP:
             raise GatewayDown(f"{self._names[address]} {address} is {status.value}: cannot pin it")
+        if self._reachable(address) is False:
+            raise GatewayDown(f"{self._names[address]} {address} does not answer up/down: cannot pin it")
         self.election.pin(address)
         self._emit(PinChanged(address=address, name=self._names[address], pinned=True))
         return self._elected_now(await self._elect())
@@ -243,7 +301,8 @@ class Sidecar:
             s = self.prober.snapshot(t.address)
             # Unknown (no verdict yet, only at start) is not down: the first configured gateway,
             # which the daemon uses meanwhile, is not left before it had its chance to answer.
-            out.append(Candidate(t.address, t.name, s.status is not Status.DOWN, self._score(s)))
+            out.append(Candidate(t.address, t.name, s.status is not Status.DOWN, self._score(s),
+                                 reachable=self._reachable(t.address) is not False))
         return out
 
     async def _election_loop(self) -> None:
@@ -281,12 +340,18 @@ class Sidecar:
         self._emit(GatewayStatusChanged(name=target.name, address=target.address, status=change.new.value,
                                         previous=change.old.value, reason=change.reason,
                                         rtt_ms=stats.rtt_ms, loss=stats.loss))
+        if change.old is Status.DOWN and change.new is Status.UP:
+            # Back after a loss: it may have restarted and forgotten what it was told.
+            self._spawn(self.daemon.reassert(target.address))
         self._elect_now.set()
 
     def _path_verdict(self, up: bool, reason: str) -> None:
         self._emit(PathVerdict(up=up, reason=reason))
+        self._spawn(self.daemon.set_path(up))
+
+    def _spawn(self, request) -> None:
         # Called from the prober's tick: send without blocking it; keep a reference until done.
-        task = asyncio.get_running_loop().create_task(self.daemon.set_path(up))
+        task = asyncio.get_running_loop().create_task(request)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -300,8 +365,16 @@ class Sidecar:
             if prev is None or prev.failover != d.failover:
                 if prev is not None or d.failover:
                     self._failover_changed(d)
+            self._reachability_changed(prev.unreachable if prev is not None else frozenset(), d.unreachable)
         self.flows.observe(d)
         self._publish_state()
+
+    def _reachability_changed(self, before: frozenset[str], now: frozenset[str]) -> None:
+        for address in sorted(before ^ now):
+            self._emit(GatewayReachabilityChanged(name=self._names.get(address, "?"), address=address,
+                                                  reachable=address not in now))
+        if before != now:
+            self._elect_now.set()
 
     def _failover_changed(self, d: DaemonState) -> None:
         self.failover_since = time.time() if d.failover else None
@@ -324,8 +397,4 @@ class Sidecar:
         if not isinstance(event, StateChanged):
             log.info("%s", event.message)
             self._history.append(event)
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # a listener's bug must not stop the measuring core
-                log.exception("event listener failed on %s", type(event).__name__)
+        self._subscribers.publish(event)

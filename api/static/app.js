@@ -182,6 +182,8 @@
         <span class="muted" data-testid="gw-address"></span>
         <span data-testid="gw-status" class="pill pill-unknown">unknown</span>
         <span data-testid="gw-elected" class="pill pill-accent" hidden>elected</span>
+        <span data-testid="gw-unreachable" class="pill pill-bad" hidden
+              title="The router's up/down exchanges with it fail: the election does not use it">unreachable</span>
       </header>
       <dl class="metrics">
         <div><dt>RTT</dt><dd data-testid="gw-rtt">—</dd></div>
@@ -222,6 +224,8 @@
       const tone = gw.status === "up" ? "good" : gw.status === "down" ? "bad" : "unknown";
       setPill(byTestId("gw-status", card), gw.status || "unknown", tone);
       byTestId("gw-elected", card).hidden = !gw.elected;
+      byTestId("gw-unreachable", card).hidden = gw.reachable !== false;
+      card.dataset.usable = String(gw.usable !== false);
       card.classList.toggle("elected", !!gw.elected);
       byTestId("gw-rtt", card).textContent = fmtMs(gw.rtt_ms);
       byTestId("gw-jitter", card).textContent = fmtMs(gw.jitter_ms);
@@ -231,8 +235,10 @@
       const pinnedHere = isPinned(gw.address);
       btn.textContent = pinnedHere ? "Unpin" : "Pin";
       btn.setAttribute("aria-label", `${pinnedHere ? "Unpin" : "Pin"} ${gw.name || gw.address}`);
-      btn.disabled = !pinnedHere && gw.status === "down";
-      btn.title = btn.disabled ? "A gateway that is down cannot be pinned" : "";
+      btn.disabled = !pinnedHere && (gw.status === "down" || gw.reachable === false);
+      btn.title = !btn.disabled ? ""
+        : gw.status === "down" ? "A gateway that is down cannot be pinned"
+        : "A gateway that does not answer up/down cannot be pinned";
     });
     for (const stale of existing.values()) stale.remove();
   }
@@ -471,15 +477,30 @@
   }, 1000);
 
   // ---------------------------------------------------------------- snapshots and the live stream
+  // A GET answer can arrive after a newer state the stream pushed (another connection, a busy
+  // relay): it is applied only if no pushed state came in since it was asked for. The stream is
+  // ordered and complete, so whatever it pushed last is never undone by an older snapshot.
+  let pushedStates = 0;
+
+  function onPushedState(st) {
+    pushedStates += 1;
+    renderState(st);
+  }
+
   async function refreshState() {
-    try { renderState(await getJSON("state")); } catch { /* the stream will tell */ }
+    const asked = pushedStates;
+    try {
+      const st = await getJSON("state");
+      if (pushedStates === asked) renderState(st);
+    } catch { /* the stream will tell */ }
   }
 
   async function loadSnapshot() {
+    const asked = pushedStates;
     const [state, gws, log, lab] = await Promise.allSettled([
       getJSON("state"), getJSON("gateways"), getJSON("log"), getJSON("lab"),
     ]);
-    if (state.status === "fulfilled") renderState(state.value);
+    if (state.status === "fulfilled" && pushedStates === asked) renderState(state.value);
     if (gws.status === "fulfilled") onGateways(gws.value, { record: false });
     if (log.status === "fulfilled" && Array.isArray(log.value)) log.value.forEach(addLog);
     // A sidecar without a lab answers 404: no fault buttons.
@@ -513,7 +534,7 @@
       if (hadError) loadSnapshot().catch(() => {});
       hadError = false;
     });
-    source.addEventListener("state", handle(renderState));
+    source.addEventListener("state", handle(onPushedState));
     source.addEventListener("gateways", handle((list) => onGateways(list)));
     for (const k of LOG_KINDS) source.addEventListener(k, handle((e) => addLog({ kind: k, ...e })));
     source.addEventListener("message", () => { lastMessage = Date.now(); });

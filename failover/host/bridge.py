@@ -27,6 +27,16 @@ class LuaError(Exception):
         self.message = message
 
 
+CONTEXT_ERROR = "process-context class in interrupt-context runtime"  # LUNATIK_ERR_CONTEXT
+RUNTIME_ERROR = "runtime context mismatch"  # LUNATIK_ERR_RUNTIME
+SINGLE_ERROR = "cannot share SINGLE object"  # LUNATIK_ERR_SINGLE
+
+
+def class_error(kernel_class: str) -> LuaError:
+    """What ``lunatik_checkclass`` raises for a process-only class in an IRQ runtime."""
+    return LuaError(f"'{kernel_class}': {CONTEXT_ERROR}")
+
+
 def argerror(n: int, fname: str, extra: str) -> LuaError:
     """The message ``luaL_argerror`` would give, so scripts see the kernel's wording."""
     return LuaError(f"bad argument #{n} to '{fname}' ({extra})")
@@ -42,13 +52,41 @@ class HostObject:
     lua_class: bytes = b"object"
     lua_module: bytes = b"lunatik"  # the module whose Lua side defines lua_class
     single: bool = False
+    # Lunatik's class name and whether the class may live in a softirq/hardirq runtime (its
+    # opt has LUNATIK_OPT_IRQ): a process-only class is refused there, created or received.
+    kernel_class: str = "object"
+    irq_safe: bool = False
 
     def release(self) -> None:
         """Free what the object holds; called by ``close`` and when its runtime stops."""
 
 
+class Carrier:
+    """A Lunatik object on its way into a Lua state: a new one for every crossing.
+
+    lupa reuses the userdata it made for an object when the same object crosses again, found
+    by the object's address; if that userdata was already collected and its registry slot
+    reused, lupa hands back whatever now fills the slot (seen: a data object arriving as a bound
+    method, under rcu.map with deletions). A fresh carrier per crossing never hits that path.
+    """
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: HostObject) -> None:
+        self.obj = obj
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.obj, name)
+
+
+def from_lua(value: Any) -> Any:
+    return value.obj if type(value) is Carrier else value
+
+
 def to_lua(value: Any) -> Any:
     """Python result → a value a Lua state accepts (``str`` would arrive as a Python object)."""
+    if isinstance(value, HostObject):
+        return Carrier(value)
     if isinstance(value, str):
         return value.encode()
     if isinstance(value, bytearray):
@@ -65,7 +103,7 @@ def lua_function(fn: Callable[..., Any]) -> Callable[..., tuple]:
     @functools.wraps(fn)
     def wrapper(*args: Any) -> tuple:
         try:
-            result = fn(*args)
+            result = fn(*(from_lua(a) for a in args))
         except LuaError as e:
             return (False, e.message.encode())
         except OSError as e:

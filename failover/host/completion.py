@@ -16,6 +16,8 @@ class Completion(HostObject):
 
     lua_class = b"completion"
     lua_module = b"completion"
+    kernel_class = "completion"
+    irq_safe = True
 
     def __init__(self) -> None:
         self._done = threading.Semaphore(0)
@@ -45,6 +47,7 @@ class CompletionModule:
     def wait(self, c: Completion, ms: Any = None) -> tuple:
         if ms is not None and (isinstance(ms, bool) or not isinstance(ms, int) or ms < 0):
             raise argerror(1, "wait", "integer expected")
+        self.runtime.check_context("process")  # luacompletion_wait: lunatik_checkruntime(NONE)
         if c.wait(ms):
             return (True,)
         return (None, b"timeout")

@@ -20,9 +20,12 @@ FIELDS = {
 class Data(HostObject):
     lua_class = b"data"
     lua_module = b"data"
+    kernel_class = "data"
+    irq_safe = True
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, single: bool = False) -> None:
         self.buf = bytearray(size)
+        self.single = single  # data.new(n, "single"): may not leave its runtime
 
     def _range(self, offset: int, length: int, fname: str) -> slice:
         if offset < 0 or length < 0 or offset + length > len(self.buf):
@@ -35,11 +38,14 @@ class DataModule:
         self.runtime = runtime
 
     @lua_function
-    def new(self, size: Any) -> Data:
+    def new(self, size: Any, mode: Any = None) -> Data:
         n = as_int(size, 1, "new")
         if n < 0:
             raise argerror(1, "new", "out of bounds")
-        return Data(n)
+        if mode not in (None, b"shared", b"single"):
+            shown = mode.decode(errors="replace") if isinstance(mode, bytes) else "?"
+            raise argerror(2, "new", f"invalid option '{shown}'")
+        return Data(n, single=mode == b"single")
 
     @lua_function
     def get(self, d: Data, kind: bytes, offset: Any) -> int:

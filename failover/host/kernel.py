@@ -13,11 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import completion, crypto, data, linux, lunatik, netlink, notifier, rcu, socket, thread
+from . import completion, crypto, data, errstyle, fifo, linux, lunatik, netlink, notifier, rcu, socket, thread
+from ..package_data import kernel_root
+from . import set as lset
 from .bridge import LuaError
 from .constants import MODULES as CONSTANTS
 from .linkwatch import LinkWatch
 from .runtime import Runtime, ScriptError
+from .wallclock import WallClock
 
 ModuleFactory = Callable[[Runtime], Any]
 
@@ -29,6 +32,8 @@ CURRENT_API: dict[str, ModuleFactory] = {
     "rcu": rcu.RcuModule,
     "data": data.DataModule,
     "completion": completion.CompletionModule,
+    "fifo": fifo.FifoModule,
+    "set": lset.SetModule,
     "socket": socket.SocketModule,
     "thread": thread.ThreadModule,
     "lunatik": lunatik.LunatikModule,
@@ -45,15 +50,17 @@ SWITCH_INTERVAL_S = 0.0002
 class Kernel:
     def __init__(
         self,
-        root: str | Path = "kernel",
+        root: str | Path | None = None,  # None: the scripts shipped with the package
         *,
         talk: bool = False,
         sources: dict[str, bytes] | None = None,
         out: TextIO | None = None,
         err: TextIO | None = None,
+        error_style: str | None = None,
+        clock: WallClock | None = None,
     ) -> None:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self.root = Path(root).resolve()
+        self.root = Path(root if root is not None else kernel_root()).resolve()
         self.talk = talk
         self.modules: dict[str, ModuleFactory] = dict(CURRENT_API)
         if talk:
@@ -61,6 +68,11 @@ class Kernel:
 
             self.modules.update(talk_api.MODULES)
         self.constants = CONSTANTS
+        # How failed calls read (errstyle) and linux.time()'s clock; by default from the environment.
+        self.error_style = error_style or errstyle.from_environment()
+        if self.error_style not in errstyle.STYLES:
+            raise ValueError(f"error style {self.error_style!r}: expected one of {errstyle.STYLES}")
+        self.clock = clock or WallClock.from_environment()
         # Modules given as Lua source (the generated failover.conf).
         self.sources = dict(sources or {})
         self.env = rcu.RcuTable(256, allow_strings=talk)

@@ -8,7 +8,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import thread
+from . import errstyle, thread
 from .bridge import argerror, as_bytes, as_int, lua_function
 from .constants import errname
 
@@ -24,7 +24,7 @@ class LinuxModule:
 
     @lua_function
     def time(self) -> int:
-        return time.time_ns()
+        return self.runtime.kernel.clock.time_ns()
 
     @lua_function
     def difftime(self, t2: Any, t1: Any) -> int:
@@ -38,6 +38,7 @@ class LinuxModule:
         ms = FOREVER_MS if ms is None else as_int(ms, 1, "schedule")
         if ms < 0:
             raise argerror(1, "schedule", "out of bounds")
+        self.runtime.check_sleep("schedule")
         start = time.monotonic()
         kt = thread.current()
         if kt is not None:
@@ -75,7 +76,8 @@ class LinuxModule:
 
     @lua_function
     def errname(self, n: Any) -> str:
-        return errname(as_int(n, 1, "errname"))
+        name = errname(as_int(n, 1, "errname"))
+        return errstyle.EFAULT if self.runtime.kernel.error_style == errstyle.PRE_6_7 else name
 
     @lua_function
     def numcpus(self) -> int:

@@ -20,6 +20,7 @@ class LunatikModule:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.kernel = runtime.kernel
+        self.irq = runtime.irq
 
     @lua_function
     def env(self) -> HostObject:
@@ -49,19 +50,23 @@ class LunatikModule:
     # lunatik.runner
     @lua_function
     def runner_run(self, script: Any, context: Any = None) -> Runtime:
+        self.runtime.check_context("process")
         ctx = "process" if context is None else _script(context, "run")
         return self.kernel.run(_script(script, "run"), ctx)
 
     @lua_function
     def runner_spawn(self, script: Any) -> HostObject:
+        self.runtime.check_context("process")
         if self.runtime.loading:
             raise LuaError("not allowed during module load")
         return self.kernel.spawn(_script(script, "spawn"))
 
     @lua_function
     def runner_stop(self, script: Any) -> None:
+        self.runtime.check_context("process")
         self.kernel.stop(_script(script, "stop"))
 
     @lua_function
     def runner_list(self) -> str:
+        self.runtime.check_context("process")
         return ",".join(self.kernel.list())

@@ -1,18 +1,21 @@
-"""``require("netlink")``: ``netlink.rt.rule/route/link/addr`` sessions (host/rtnl.py).
+"""``require("netlink")``: ``netlink.rt.rule/route/link/addr`` sessions (host/rtnl.py) and
+``netlink.genl()`` generic netlink sessions.
 
-Records and options follow Lunatik's lib/netlink/rt/*.lua: addresses are raw network-order
-bytes, errors are bare errno names. Every call made from a netdevice notifier callback raises,
-because on a real Lunatik kernel it deadlocks the machine (RTNL is already held there).
+Records and options follow Lunatik's lib/netlink/rt/*.lua and lib/netlink/genl.lua: addresses
+are raw network-order bytes, errors are bare errno names. Every ``netlink.rt`` call made from a
+netdevice notifier callback raises, because on a real Lunatik kernel it deadlocks the machine
+(RTNL is already held there).
 """
 
 from __future__ import annotations
 
 import socket
+import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import notifier, rtnl
-from .bridge import HostObject, LuaError, argerror, lua_function
+from .bridge import HostObject, LuaError, argerror, as_bytes, as_int, lua_function
 from .constants import RTNETLINK
 
 if TYPE_CHECKING:
@@ -27,6 +30,7 @@ class Session(HostObject):
 
     lua_class = b"netlink.rt"
     lua_module = b"netlink"
+    kernel_class = "socket"  # Lunatik's netlink.rt objects are Lua classes over a socket
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -36,6 +40,30 @@ class Session(HostObject):
         if self.rtnl is not None:
             self.rtnl.close()
             self.rtnl = None
+
+
+NETLINK_GENERIC = 16  # not in Python's socket module
+
+
+class GenlSession(HostObject):
+    """One NETLINK_GENERIC socket, as Lunatik's ``netlink.genl()``."""
+
+    lua_class = b"netlink.genl"
+    lua_module = b"netlink"
+    kernel_class = "socket"
+
+    def __init__(self) -> None:
+        self.nl: rtnl.Session | None = rtnl.Session(NETLINK_GENERIC)
+
+    def release(self) -> None:
+        if self.nl is not None:
+            self.nl.close()
+            self.nl = None
+
+
+GENLMSGHDR = struct.Struct("=BBH")
+GENL_VERSION = 1
+CTRL_ID, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 0x10, 3, 1, 2
 
 
 def _field(opts: Any, name: str, default: Any = None) -> Any:
@@ -114,6 +142,7 @@ class NetlinkModule:
     def open(self, kind: bytes) -> Session:
         if kind not in KINDS:
             raise argerror(1, "netlink.rt", "unknown object")
+        self.runtime.admit(Session)
         return self.runtime.own(Session(kind.decode()))
 
     @lua_function
@@ -148,6 +177,47 @@ class NetlinkModule:
     @lua_function
     def delete(self, s: Session, opts: Any) -> None:
         self._change(s, "del", opts)
+
+    # -- netlink.genl ------------------------------------------------------------------------
+
+    @lua_function
+    def genl_open(self) -> GenlSession:
+        self.runtime.admit(GenlSession)
+        return self.runtime.own(GenlSession())
+
+    def _genl(self, g: GenlSession, family: Any, cmd: Any, flags: int, payload: Any, fname: str) -> Any:
+        if g.nl is None:
+            raise LuaError("closed netlink session")
+        fid, c = as_int(family, 2, fname), as_int(cmd, 3, fname)
+        body = GENLMSGHDR.pack(c & 0xFF, GENL_VERSION, 0) + (b"" if payload is None else as_bytes(payload, 5, fname))
+        lua = self.runtime.lua
+        out = []
+        for _kind, reply in g.nl.request(fid, flags, body):
+            if len(reply) >= GENLMSGHDR.size:
+                fields = rtnl.attrs(reply, GENLMSGHDR.size, type_mask=0xFFFF)
+                out.append(lua.table_from({b"cmd": reply[0], b"attrs": lua.table_from(fields)}))
+        return lua.table_from(out)
+
+    @lua_function
+    def genl_call(self, g: GenlSession, family: Any, cmd: Any, flags: Any = None, payload: Any = None) -> Any:
+        extra = 0 if flags is None else as_int(flags, 4, "call")
+        return self._genl(g, family, cmd, rtnl.NLM_F_ACK | extra, payload, "call")
+
+    @lua_function
+    def genl_dump(self, g: GenlSession, family: Any, cmd: Any, payload: Any = None) -> Any:
+        return self._genl(g, family, cmd, rtnl.NLM_F_DUMP, payload, "dump")
+
+    @lua_function
+    def genl_family(self, g: GenlSession, name: Any) -> int:
+        wanted = as_bytes(name, 2, "family")
+        if g.nl is None:
+            raise LuaError("closed netlink session")
+        body = GENLMSGHDR.pack(CTRL_CMD_GETFAMILY, GENL_VERSION, 0) + rtnl.attr(CTRL_ATTR_FAMILY_NAME, wanted + b"\0")
+        for _kind, reply in g.nl.request(CTRL_ID, rtnl.NLM_F_ACK, body):
+            fid = rtnl.attrs(reply, GENLMSGHDR.size).get(CTRL_ATTR_FAMILY_ID)
+            if fid is not None and len(fid) >= 2:
+                return struct.unpack("=H", fid[:2])[0]
+        raise LuaError(f"genl family not found: {wanted.decode(errors='replace')}")
 
     @lua_function
     def set(self, s: Session, opts: Any) -> None:

@@ -26,6 +26,7 @@ def in_callback() -> bool:
 class Notifier(HostObject):
     lua_class = b"notifier"
     lua_module = b"notifier"
+    kernel_class = "notifier"
     single = True  # cannot be stored in rcu tables or handed to other runtimes
 
     def __init__(self, runtime: Runtime, callback: Any) -> None:
@@ -64,12 +65,29 @@ class NotifierModule:
     def netdevice(self, callback: Any) -> Notifier:
         if lua55.lua_type(callback) != "function":
             raise argerror(1, "netdevice", "function expected")
-        if self.runtime.context != "process":
-            raise LuaError("runtime context mismatch")
+        # As luanotifier_new: the object first (class check), then the runtime's context.
+        self.runtime.admit(Notifier)
+        self.runtime.check_context("process")
         n = Notifier(self.runtime, callback)
         self.runtime.own(n)
         n._unsubscribe = self.runtime.kernel.linkwatch.subscribe(n.deliver)
         return n
+
+    @lua_function
+    def keyboard(self, callback: Any) -> None:
+        self._hardirq("keyboard", callback)
+
+    @lua_function
+    def vterm(self, callback: Any) -> None:
+        self._hardirq("vterm", callback)
+
+    def _hardirq(self, chain: str, callback: Any) -> None:
+        """The keyboard and vterm chains need a hardirq runtime (lunatik_checkruntime), and the
+        host has neither chain: past the context check they are refused."""
+        if lua55.lua_type(callback) != "function":
+            raise argerror(1, chain, "function expected")
+        self.runtime.check_context("hardirq")
+        raise LuaError(f"notifier.{chain}: the {chain} notifier chain exists only in the kernel")
 
     @lua_function
     def stop(self, n: Notifier) -> None:

@@ -10,17 +10,21 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .bridge import HostObject, LuaError, argerror, lua_function
+from .bridge import SINGLE_ERROR, HostObject, LuaError, argerror, lua_function
 
 if TYPE_CHECKING:
     from .runtime import Runtime
 
 MAX_KEY = 255
+BUCKET_BYTES = 8  # one struct hlist_head per bucket
+KVMALLOC_MAX = 2**31 - 1  # kvmalloc refuses anything larger (INT_MAX)
 
 
 class RcuTable(HostObject):
     lua_class = b"rcu"
     lua_module = b"rcu"
+    kernel_class = "rcu"
+    irq_safe = True
 
     def __init__(self, size: int = 256, *, allow_strings: bool = False) -> None:
         self.buckets = 1 << max(size - 1, 0).bit_length()  # rounded up to a power of two
@@ -47,9 +51,11 @@ class RcuTable(HostObject):
             with self._lock:
                 self._items.pop(k, None)
             return
+        if isinstance(value, HostObject) and value.single:
+            raise argerror(3, "__newindex", SINGLE_ERROR)
         ok = (
             isinstance(value, (bool, int))
-            or (isinstance(value, HostObject) and not value.single)
+            or isinstance(value, HostObject)
             or (self.allow_strings and isinstance(value, bytes))
         )
         if not ok:
@@ -72,7 +78,10 @@ class RcuModule:
         n = 256 if size is None else size
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise argerror(1, "table", "integer expected" if not isinstance(n, int) else "out of bounds")
-        return RcuTable(n, allow_strings=self.runtime.kernel.talk)
+        t = RcuTable(n, allow_strings=self.runtime.kernel.talk)
+        if t.buckets * BUCKET_BYTES > KVMALLOC_MAX:
+            raise LuaError("not enough memory")  # the kernel's bucket array could not be allocated
+        return t
 
     @lua_function
     def get(self, t: RcuTable, key: Any) -> Any:
@@ -84,10 +93,11 @@ class RcuModule:
 
     @lua_function
     def entries(self, t: RcuTable) -> Any:
-        # A snapshot, so rcu.map's callback may write to the table it walks.
-        lua = self.runtime.lua
+        # A snapshot, so rcu.map's callback may write to the table it walks. Returned as
+        # values (n, k1, v1, k2, v2...), not in a table: lupa's table_from can hand back a stale
+        # wrapper for an object whose address an object freed earlier had (seen with data values).
         pairs = t.items()
-        return lua.table_from([k for k, _ in pairs]), lua.table_from([v for _, v in pairs]), len(pairs)
+        return (len(pairs), *(x for pair in pairs for x in pair))
 
     # talk-era registry (Lunatik 3.x), only installed by the talk profile
     @lua_function

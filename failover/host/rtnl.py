@@ -49,13 +49,14 @@ def attr(kind: int, value: bytes | int) -> bytes:
     return RTATTR.pack(RTATTR.size + len(data), kind) + data + b"\0" * (_align(len(data)) - len(data))
 
 
-def attrs(data: bytes, offset: int) -> dict[int, bytes]:
+def attrs(data: bytes, offset: int, type_mask: int = 0x3FFF) -> dict[int, bytes]:
+    """Attributes by type; ``type_mask`` drops the nested/byte-order flags (0xFFFF keeps them)."""
     out: dict[int, bytes] = {}
     while offset + RTATTR.size <= len(data):
         length, kind = RTATTR.unpack_from(data, offset)
         if length < RTATTR.size:
             break
-        out[kind & 0x3FFF] = data[offset + RTATTR.size : offset + length]
+        out[kind & type_mask] = data[offset + RTATTR.size : offset + length]
         offset += _align(length)
     return out
 
@@ -155,12 +156,13 @@ def route_body(family: int, table: int, dst_len: int, protocol: int, scope: int,
 
 
 class Session:
-    """One NETLINK_ROUTE socket; each request waits for its ack or the end of its dump."""
+    """One netlink socket (NETLINK_ROUTE unless told); each request waits for its ack or the end
+    of its dump."""
 
     _seq = itertools.count(1)
 
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE)
+    def __init__(self, protocol: int = socket.NETLINK_ROUTE) -> None:
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, protocol)
         self.sock.bind((0, 0))
 
     def close(self) -> None:

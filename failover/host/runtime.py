@@ -7,12 +7,14 @@ a notifier callback, ``resume`` and a thread body (for its whole run, sleeps inc
 from __future__ import annotations
 
 import threading
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import lupa.lua55 as lua55
 
-from .bridge import HostObject, LuaError
+from . import errstyle
+from .bridge import RUNTIME_ERROR, Carrier, HostObject, LuaError, class_error
 from .kernelsource import KernelSyntaxError, kernel_source
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ class ScriptError(Exception):
 
 class Runtime(HostObject):
     lua_class = b"runtime"
+    kernel_class = "lunatik"
 
     def __init__(self, kernel: Kernel, script: str, context: str = "process") -> None:
         if context not in ("process", "softirq", "hardirq"):
@@ -38,7 +41,11 @@ class Runtime(HostObject):
         self.loading = False
         self.stopped = False
         self.entry: Any = None  # the Lua function a thread or resume will call
+        # What runtime:stop releases. Single objects (notifiers) are anchored here as in the
+        # kernel's registry; shareable ones (sockets) only weakly: like Lunatik's __gc, dropping
+        # the last reference (Lua wrappers, rcu tables) closes them.
         self.owned: list[HostObject] = []
+        self.shared: weakref.WeakSet[HostObject] = weakref.WeakSet()
         self.lua = lua55.LuaRuntime(
             encoding=None, unpack_returned_tuples=True, register_eval=False, register_builtins=False
         )
@@ -50,13 +57,18 @@ class Runtime(HostObject):
         constants = {
             name.encode(): _lua_table(lua, table) for name, table in self.kernel.constants.items()
         }
+        efault = self.kernel.error_style == errstyle.PRE_6_7
         host = lua.table_from(
             {
+                # before kernel 6.7, what every errno name reads as
+                b"efault": errstyle.EFAULT.encode() if efault else None,
+                b"errnames": lua.table_from({n.encode(): True for n in errstyle.errno_names()}),
                 b"print": self.kernel.print,
                 b"readfile": lambda path: Path(path.decode()).read_bytes(),
                 b"modules": lua.table_from(modules),
                 b"constants": lua.table_from(constants),
                 b"sources": lua.table_from({k.encode(): v for k, v in self.kernel.sources.items()}),
+                b"irq": self.irq,
                 b"kernelsource": _kernelsource,
                 b"canloadfile": self._canloadfile,
             }
@@ -72,6 +84,22 @@ class Runtime(HostObject):
     def cannot_sleep(self) -> bool:
         """``lunatik_cannotsleep``: an interrupt-context runtime, once its top level has run."""
         return self.irq and not self.loading
+
+    def admit(self, cls: type[HostObject] | HostObject) -> None:
+        """``lunatik_checkclass``: a process-only class cannot be created in an IRQ runtime."""
+        if self.irq and not cls.irq_safe:
+            raise class_error(cls.kernel_class)
+
+    def check_context(self, context: str = "process") -> None:
+        """``lunatik_checkruntime``: the call needs a runtime of exactly this context."""
+        if self.context != context:
+            raise LuaError(RUNTIME_ERROR)
+
+    def check_sleep(self, fname: str) -> None:
+        """A sleep from an IRQ runtime: the kernel does not check, it oopses (scheduling while
+        atomic) when the runtime's spinlock is held, i.e. everywhere but the top level."""
+        if self.cannot_sleep():
+            raise LuaError(f"{fname}: cannot sleep in a {self.context} runtime (scheduling while atomic)")
 
     def _canloadfile(self) -> tuple:
         if self.cannot_sleep():
@@ -102,7 +130,7 @@ class Runtime(HostObject):
         if self.entry is None or lua55.lua_type(self.entry) != "function":
             raise LuaError("runtime has no entry function")
         with self.lock:
-            ok, result = _status(self.lib.resume(self.entry, *objects))
+            ok, result = _status(self.lib.resume(self.entry, *(Carrier(o) for o in objects)))
         if not ok:
             raise LuaError(_text(result))
         if lua55.lua_type(result) == "function":
@@ -120,7 +148,10 @@ class Runtime(HostObject):
         return result
 
     def own(self, obj: HostObject) -> HostObject:
-        self.owned.append(obj)
+        if obj.single:
+            self.owned.append(obj)
+        else:
+            self.shared.add(obj)
         return obj
 
     def stop(self) -> None:
@@ -129,7 +160,8 @@ class Runtime(HostObject):
             if self.stopped:
                 return
             self.stopped = True
-            owned, self.owned = self.owned, []
+            owned, self.owned = self.owned + list(self.shared), []
+            self.shared = weakref.WeakSet()
         for obj in owned:
             obj.release()
         self.kernel.forget(self)
@@ -160,4 +192,6 @@ def _text(value: Any) -> str:
 def _lua_table(lua: Any, value: Any) -> Any:
     if isinstance(value, dict):
         return lua.table_from({k.encode(): _lua_table(lua, v) for k, v in value.items()})
+    if isinstance(value, list):
+        return lua.table_from([_lua_table(lua, v) for v in value])
     return value.encode() if isinstance(value, str) else value

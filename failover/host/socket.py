@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 O_NONBLOCK = pysocket.SOCK_NONBLOCK
+FAMILIES = (pysocket.AF_INET, pysocket.AF_UNIX, pysocket.AF_NETLINK, pysocket.AF_PACKET)
 
 
 def ntoa(ip: int) -> str:
@@ -30,6 +31,7 @@ def aton(text: str) -> int:
 class Socket(HostObject):
     lua_class = b"socket"
     lua_module = b"socket"
+    kernel_class = "socket"
 
     def __init__(self, sock: pysocket.socket) -> None:
         self.sock = sock
@@ -48,11 +50,26 @@ class Socket(HostObject):
             if not isinstance(addr, bytes):
                 raise argerror(n, fname, "string expected")
             return addr
+        if self.sock.family == pysocket.AF_PACKET:
+            # (ethernet protocol, host order; ifindex), as Lunatik's sockaddr_ll
+            proto = as_int(addr if addr is not None else 0, n, fname) & 0xFFFF
+            index = as_int(port if port is not None else 0, n + 1, fname)
+            try:
+                return (pysocket.if_indextoname(index), proto)
+            except OSError:
+                raise LuaError("ENODEV") from None
+        if self.sock.family == pysocket.AF_NETLINK:
+            # (nl_pid, nl_groups), both optional: 0 is the kernel, no multicast groups
+            pid = 0 if addr is None else as_int(addr, n, fname)
+            groups = 0 if port is None else as_int(port, n + 1, fname)
+            return (pid & 0xFFFFFFFF, groups & 0xFFFFFFFF)
         raise LuaError("EAFNOSUPPORT")
 
     def unpack(self, addr: Any) -> tuple:
         if self.sock.family == pysocket.AF_INET:
             return (aton(addr[0]), addr[1])
+        if self.sock.family == pysocket.AF_NETLINK:
+            return (addr[0], addr[1])
         return (addr if isinstance(addr, bytes) else (addr or "").encode(),)
 
 
@@ -61,18 +78,20 @@ class SocketModule:
         self.runtime = runtime
 
     @lua_function
-    def new(self, family: Any, type_: Any, proto: Any = 0) -> Socket:
-        fam, typ = as_int(family, 1, "new"), as_int(type_, 2, "new")
-        if fam not in (pysocket.AF_INET, pysocket.AF_UNIX):
+    def new(self, family: Any, type_: Any, proto: Any = None) -> Socket:
+        fam, typ, pro = as_int(family, 1, "new"), as_int(type_, 2, "new"), as_int(proto, 3, "new")
+        self.runtime.admit(Socket)
+        if fam not in FAMILIES:
             raise LuaError("EAFNOSUPPORT")
-        s = pysocket.socket(fam, typ, as_int(proto or 0, 3, "new"))
+        s = pysocket.socket(fam, typ, pro)
         return self.runtime.own(Socket(s))
 
     @lua_function
     def send(self, s: Socket, msg: Any, addr: Any = None, port: Any = None) -> int:
         if not isinstance(msg, bytes):
             raise argerror(2, "send", "string expected")
-        if addr is None:
+        # netlink always names its destination (the kernel, by default), as Lunatik does
+        if addr is None and s.sock.family != pysocket.AF_NETLINK:
             return s.sock.send(msg)
         return s.sock.sendto(msg, s.address(addr, port, 3, "send"))
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import lupa.lua55 as lua55
 
-from .bridge import HostObject, LuaError, lua_function
+from .bridge import HostObject, LuaError, argerror, lua_function
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -34,6 +34,7 @@ def running(kernel: Kernel) -> list[KThread]:
 class KThread(HostObject):
     lua_class = b"thread"
     lua_module = b"thread"
+    kernel_class = "thread"
 
     def __init__(self, runtime: Runtime | None, name: str) -> None:
         self.runtime = runtime
@@ -88,8 +89,11 @@ class ThreadModule:
             raise LuaError("not allowed during module load")
         if not isinstance(rt, Runtime):
             raise LuaError("bad argument #1 to 'run' (runtime expected)")
+        if rt.irq:
+            raise argerror(1, "run", "IRQ runtime cannot spawn threads")
         if not isinstance(name, bytes):
             raise LuaError("bad argument #2 to 'run' (string expected)")
+        self.runtime.admit(KThread)
         return start(rt, name.decode(errors="replace"))
 
     @lua_function
@@ -99,6 +103,7 @@ class ThreadModule:
 
     @lua_function
     def current(self) -> KThread:
+        self.runtime.admit(KThread)
         kt = current()
         if kt is not None:
             return kt

@@ -102,8 +102,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"daemon: {status['daemon']}")
     if status["flow"]:
         f = status["flow"]
+        now = f" (no echo for {f['outage_ms']:.0f} ms now)" if f.get("outage_ms") else ""
         print(f"flow: sent {f['sent']} received {f['received']} loss {f['loss']:.1%} "
-              f"longest outage {f['longest_outage_ms']:.0f} ms")
+              f"longest outage {f['longest_outage_ms']:.0f} ms{now}")
     return 0
 
 

@@ -1,7 +1,8 @@
 """The lab's steady demo flow: UDP echo from the client to the internet host.
 
 ``send`` paces probes at a fixed rate, counts echoes and measures outages (the longest run of
-time with no echo), and writes its counters to a JSON file once a second for the dashboard.
+time with no echo, the one still going on included), and writes its counters to a JSON file
+once a second for the dashboard.
 Its numbers show on the dashboard what a failover costs a real flow.
 """
 
@@ -24,12 +25,18 @@ class FlowStats:
     received: int = 0
     last_echo: float | None = None      # unix seconds
     outage_ms: float = 0.0              # current gap since the last echo, once it exceeds 3 intervals
-    longest_outage_ms: float = 0.0
+    longest_outage_ms: float = 0.0      # the ongoing outage included: a dead flow is an outage
     rtt_ms: float | None = None
 
     @property
     def loss(self) -> float:
         return 0.0 if self.sent == 0 else max(0.0, 1 - self.received / self.sent)
+
+    def gap(self, gap_ms: float, interval_ms: float) -> None:
+        """The time since the last echo (or since the flow started), at any moment: beyond three
+        intervals it is an outage, counted while it lasts, not only once an echo ends it."""
+        self.outage_ms = gap_ms if gap_ms > 3 * interval_ms else 0.0
+        self.longest_outage_ms = max(self.longest_outage_ms, self.outage_ms)
 
 
 def echo(port: int, bind: str = "0.0.0.0") -> None:
@@ -70,13 +77,10 @@ def send(target: str, port: int, rate_pps: int, stats_file: Path | None = None) 
                 _, t_sent = PROBE.unpack(data)
                 stats.received += 1
                 stats.rtt_ms = (time.time_ns() - t_sent) / 1e6
-                gap = (time.monotonic() - last_rx) * 1000
-                if gap > 3 * interval * 1000:
-                    stats.longest_outage_ms = max(stats.longest_outage_ms, gap)
+                stats.gap((time.monotonic() - last_rx) * 1000, interval * 1000)
                 last_rx = time.monotonic()
                 stats.last_echo = time.time()
-        gap_ms = (time.monotonic() - last_rx) * 1000
-        stats.outage_ms = gap_ms if gap_ms > 3 * interval * 1000 else 0.0
+        stats.gap((time.monotonic() - last_rx) * 1000, interval * 1000)
         if stats_file and now >= next_write:
             _write(stats_file, stats)
             next_write = now + 1.0

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-DEFAULT_LAB = Path("conf/lab.toml")
+from ..package_data import conf_dir
+
+DEFAULT_LAB = conf_dir() / "lab.toml"
 API_PORT = 8080
 CONTROL_PORT = 7070
 STAMP_PORT = 862

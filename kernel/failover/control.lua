@@ -4,8 +4,8 @@
 -- budget, so a slow, idle, half-open or hostile client costs the others nothing.
 --
 local unix  = require("socket.unix")
-local linux = require("linux")
 local lsock = require("linux.socket")
+local clock = require("failover.clock")
 
 local DONTWAIT, NONBLOCK = lsock.msg.DONTWAIT, lsock.sock.NONBLOCK
 
@@ -18,9 +18,7 @@ local IDLE_MS = 2000
 local control = {}
 control.__index = control
 
-local function now_ms()
-	return linux.time() // 1000000
-end
+local now_ms = clock.now   -- the daemon's step-free clock
 
 function control.listen(path)
 	local s = unix.stream(path)
@@ -49,13 +47,13 @@ local function accept(self)
 end
 
 -- Returns the request line once complete, false while waiting, or nil, reason to drop.
+-- A receive that raises means nothing to read yet, whatever its error says (before kernel 6.7
+-- every error reads "(efault)"): a client that hung up reads as EOF, and the idle deadline
+-- drops any other.
 local function read(client)
 	local ok, data = pcall(client.sock.receive, client.sock, MAX_LINE + 1, DONTWAIT)
 	if not ok then
-		if data == "EAGAIN" then
-			return false
-		end
-		return nil, data
+		return false
 	end
 	if data == "" then
 		-- EOF: a last line without its newline still counts, nothing at all is a hang-up

@@ -9,7 +9,6 @@
 --
 local lunatik    = require("lunatik")
 local thread     = require("thread")
-local linux      = require("linux")
 local rcu        = require("rcu")
 local completion = require("completion")
 local conf       = require("failover.conf")
@@ -17,11 +16,17 @@ local fib        = require("failover.fib")
 local gateway    = require("failover.gateway")
 local control    = require("failover.control")
 local dampening  = require("failover.dampening")
+local clock      = require("failover.clock")
 
 local IDLE_MS = 10        -- control socket latency bound while nothing happens
 local BUSY_MS = 1         -- while a gateway exchange is in flight
 local RECONCILE_MS = 1000 -- full convergence even without events (self-healing)
 local SETTLE_MS = 100     -- full convergence this long after an event, once the fast path is done
+local REFRESH_MS = 10000  -- gateways are told their state again this often (older conf.lua files)
+
+-- Every deadline below (and the gateways' and control clients') runs on this clock, which
+-- ignores steps of the wall clock: this loop never sleeps longer than IDLE_MS.
+clock.start(IDLE_MS)
 
 -- Shared with failover/notifier: the wake-up and an event counter.
 local shared = rcu.table(8)
@@ -34,14 +39,14 @@ local ctl = control.listen(conf.socket)
 
 local gateways, order = {}, {}
 for i, g in ipairs(conf.gateways) do
-	local gw = gateway.new(g.name, g.address, conf.port, conf.key)
+	local gw = gateway.new(g.name, g.address, conf.port, conf.key, conf.refresh_ms or REFRESH_MS)
 	gateways[g.address] = gw
 	order[i] = gw
 end
 
 -- Older generated conf.lua files have no dampening section: the documented defaults.
 local damp = dampening.new(conf.dampening or {
-	penalty = 1000, half_life_ms = 15000, suppress = 3000, reuse = 1500, max_penalty = 12000, min_clean_ms = 1000,
+	penalty = 1000, half_life_ms = 15000, suppress = 1500, reuse = 750, max_penalty = 12000, min_clean_ms = 1000,
 })
 
 local state = {
@@ -67,10 +72,21 @@ local function log(fmt, ...)
 	print(string.format("failover: " .. fmt, ...))
 end
 
+-- Gateways that cannot be told (their last exchanges failed), for the sidecar's election.
+local function unreachable()
+	local list = {}
+	for _, gw in ipairs(order) do
+		if gw:unusable() then
+			table.insert(list, gw.address)
+		end
+	end
+	return #list > 0 and table.concat(list, ",") or "none"
+end
+
 local function state_line()
-	return string.format("ok wan=%s carrier=%s path=%s failover=%s elected=%s rule=%s changes=%d",
+	return string.format("ok wan=%s carrier=%s path=%s failover=%s elected=%s rule=%s changes=%d unreachable=%s",
 		updown(wan_up()), updown(state.carrier), updown(state.path), state.failover and "on" or "off",
-		state.elected or "none", state.rule and "present" or "absent", state.changes)
+		state.elected or "none", state.rule and "present" or "absent", state.changes, unreachable())
 end
 
 local function ipv4(s)
@@ -111,11 +127,38 @@ function commands.elect(arg)
 	return "ok"
 end
 
+-- The sidecar saw the gateway's heartbeat come back after a loss: it may have restarted and
+-- forgotten its state, so it is told again now.
+function commands.reassert(arg)
+	local address = arg and ipv4(arg)
+	if not address then
+		return "err usage: reassert <ipv4>"
+	end
+	local gw = gateways[address]
+	if not gw then
+		return "err unknown gateway " .. address
+	end
+	gw:reassert()
+	return "ok"
+end
+
+-- With a path check configured the daemon starts assuming the path up; the sidecar's first
+-- verdict replaces that assumption. A first "down" (the path check's target not answering yet,
+-- say) fails over like any other, but it is the path check finding out, not the WAN flapping:
+-- it adds no penalty, or a real outage soon after would be held as a second flap.
+local path_assumed = conf.probe ~= nil
+
 function commands.path(arg)
 	if arg ~= "up" and arg ~= "down" then
 		return "err usage: path up|down"
 	end
 	local up = arg == "up"
+	if path_assumed then
+		path_assumed = false
+		if not up then
+			damp:unverified()
+		end
+	end
 	if up ~= state.path then
 		log("path %s", arg)
 		state.path = up
@@ -141,9 +184,7 @@ local function handle(line)
 	return command(arg)
 end
 
-local function now_ms()
-	return linux.time() // 1000000
-end
+local now_ms = clock.now
 
 -- Failover as wanted now: at once when the WAN is down; back only when dampening allows.
 local function wanted()
@@ -228,9 +269,24 @@ local function poll_gateways()
 	return busy
 end
 
+-- A rule left by a daemon that died (a crash, a stop while failed over) means it was failed
+-- over, perhaps in the failback hold: carry on failed over, so that failback waits for the
+-- clean time counted from now instead of happening at once.
+local function resume(fibs)
+	local ok, present = pcall(fibs.rule_present, fibs)
+	if ok and present then
+		state.failover, state.rule = true, true
+		log("rule %d present at start: failed over, failback after %d ms of clean WAN",
+			conf.priority, damp.conf.min_clean_ms)
+	elseif not ok then
+		log("cannot read the rules at start: %s", present)
+	end
+end
+
 return function()
 	local fibs <close> = fib.open(conf)
 	log("daemon started: wan=%s table=%d priority=%d elected=%s", conf.wan, conf.table, conf.priority, state.elected)
+	resume(fibs)
 	local next_reconcile = 0
 	while not thread.shouldstop() do
 		ctl:poll(handle)

@@ -79,13 +79,15 @@ end
 
 -- The event path: one request, no dump. A duplicate or a stale copy is left to sync_rule,
 -- which the daemon runs right after. Returns the number of changes made (0 or 1).
+-- A refused request is judged by what the kernel shows, not by its error name (every error
+-- reads "(efault)" before kernel 6.7): a rule already there, or already gone, is no failure.
 function fib:set_rule(want)
 	local conf = self.conf
 	local rule = {family = INET, table = conf.table, priority = conf.priority}
 	local ok, err = pcall(want and self.rules.add or self.rules.del, self.rules, rule)
 	if ok then
 		return 1
-	elseif err == (want and "EEXIST" or "ENOENT") then
+	elseif self:rule_present() == want then
 		return 0
 	end
 	error(err, 0)

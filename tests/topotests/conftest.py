@@ -6,9 +6,17 @@ from .topology import RouterTopology
 
 
 @pytest.fixture
-def topo(tmp_path):
+def error_style():
+    """How the host words failed calls; scenarios that must hold on every kernel parametrize it
+    with topology.ERROR_STYLES (before 6.7 Lunatik words every errno "(efault)")."""
+    return "names"
+
+
+@pytest.fixture
+def topo(tmp_path, error_style):
     """Router, ISP and two gateways with agents; everything removed afterwards, even on failure."""
     t = RouterTopology.build(tmp_path, n_gateways=2)
+    t.error_style = error_style
     try:
         yield t
     finally:

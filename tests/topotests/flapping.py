@@ -1,7 +1,10 @@
-"""Flap the WAN (carrier, or the path verdict) every 100-500 ms and count rule changes.
+"""Flap the WAN (carrier, or the path verdict) and count rule changes with an independent observer.
 
-Shared by test_flap_dampening.py and bench/flap_churn.py. Rule changes are the daemon's own
-`changes` counter (rule additions and removals), read before and after.
+Shared by test_flap_dampening.py and bench/flap_churn.py. The schedule holds the WAN down
+0.1-0.5 s and up 0.1-5 s: the up periods straddle the default clean time (1 s), so without a
+penalty that holds failback the rule goes in and out. Rule changes are the kernel's rule
+notifications seen by an rtnetlink listener in the router (tests/topotests/rulewatch.py), not the
+daemon's own counter.
 """
 
 from __future__ import annotations
@@ -9,23 +12,30 @@ from __future__ import annotations
 import random
 import time
 
+from .rulewatch import RuleWatch
 from .topology import RouterTopology
+
+DOWN_S = (0.1, 0.5)
+UP_S = (0.1, 5.0)
+
+
+def set_wan(topo: RouterTopology, kind: str, up: bool) -> None:
+    if kind == "carrier":
+        topo.set_isp(up)
+    else:
+        assert topo.control(f"path {'up' if up else 'down'}") == "ok"
 
 
 def flap(topo: RouterTopology, kind: str, seconds: float, rng: random.Random) -> int:
-    """Toggle for `seconds`, end with the WAN up; returns the rule changes made meanwhile."""
-    before = int(topo.state()["changes"])
-    up = True
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        up = not up
-        if kind == "carrier":
-            topo.set_isp(up)
-        else:
-            assert topo.control(f"path {'up' if up else 'down'}") == "ok"
-        time.sleep(rng.uniform(0.1, 0.5))
-    if kind == "carrier":
-        topo.set_isp(True)
-    else:
-        topo.control("path up")
-    return int(topo.state()["changes"]) - before
+    """Down, up, down, ... for `seconds`, ending with the WAN up; returns the rule changes
+    (additions and removals) the kernel reported meanwhile."""
+    with RuleWatch(topo.nets.ns("router")) as watch:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            set_wan(topo, kind, False)
+            time.sleep(rng.uniform(*DOWN_S))
+            set_wan(topo, kind, True)
+            time.sleep(rng.uniform(*UP_S))
+        set_wan(topo, kind, True)
+        watch.sync()
+        return watch.changes

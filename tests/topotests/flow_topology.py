@@ -5,6 +5,9 @@
     gw1 10.10.0.11 ─────┘                                                      │ up-gw1 100.64.1.1
         └─ up0 100.64.1.2 (masquerade) ────────────────────────────────────────┘
 
+With ``n_gateways`` > 1, each gwN (10.10.0.1N) has its own uplink the same way, 100.64.N.2 ==
+100.64.N.1 on the internet host.
+
 The ISP knows only the router's WAN address (no route to the LAN), like a real one; the
 internet host echoes TCP and UDP on 9000 and the router echoes TCP on 9001 (a LAN-local flow the
 router's conntrack holds). ``python -m tests.topotests.flow_topology`` runs the pieces that live
@@ -31,8 +34,12 @@ from .heartbeat_topology import INTERNET, HeartbeatTopology
 from .topology import REPO, ROUTER_LAN, WAN
 
 CLIENT = "10.10.0.100"
-GW_UPLINK, NET_UPLINK = "100.64.1.2", "100.64.1.1"
 ECHO_PORT, LAN_PORT = 9000, 9001
+
+
+def uplink(i: int) -> tuple[str, str]:
+    """gwN's end and the internet host's end of gwN's uplink."""
+    return f"100.64.{i}.2", f"100.64.{i}.1"
 
 
 def _nft(nets, role: str, rules: str) -> None:
@@ -52,10 +59,12 @@ class FlowTopology:
     hb: HeartbeatTopology
     nat: str = "masquerade"   # the router's NAT on wan0: "masquerade" or "snat" (to the WAN address)
 
+    n_gateways: int = 1
+
     @classmethod
-    def build(cls, tmp: Path, nat: str = "masquerade") -> FlowTopology:
-        hb = HeartbeatTopology.build(tmp, n_gateways=1)
-        self = cls(hb, nat)
+    def build(cls, tmp: Path, nat: str = "masquerade", n_gateways: int = 1) -> FlowTopology:
+        hb = HeartbeatTopology.build(tmp, n_gateways=n_gateways)
+        self = cls(hb, nat, n_gateways)
         try:
             self._build()
         except BaseException:
@@ -73,18 +82,21 @@ class FlowTopology:
 
     def _build(self) -> None:
         n = self.nets
-        for role in ("router", "gw1", "isp", "internet"):
+        gws = [f"gw{i}" for i in range(1, self.n_gateways + 1)]
+        for role in ("router", *gws, "isp", "internet"):
             for key in ("net.ipv4.conf.all.rp_filter", "net.ipv4.conf.default.rp_filter"):
                 n.sysctl(role, key, 0)
         n.sysctl("router", "net.ipv4.ip_forward", 1)
         _masquerade(n, "router", "wan0", "masquerade" if self.nat == "masquerade" else f"snat to {WAN}")
-        # gw1's own uplink to the internet host, NATed: what an LTE box or a neighbour's router is.
-        n.veth("gw1", "up0", "internet", "up-gw1")
-        n.ip("gw1", "addr", "add", f"{GW_UPLINK}/30", "dev", "up0")
-        n.ip("internet", "addr", "add", f"{NET_UPLINK}/30", "dev", "up-gw1")
-        n.ip("gw1", "route", "add", "default", "via", NET_UPLINK)
-        _masquerade(n, "gw1", "up0")
-        n.sysctl("gw1", "net.ipv4.conf.all.rp_filter", 0)
+        # Each gateway's own uplink to the internet host, NATed: what an LTE box or a neighbour's
+        # router is.
+        for i, gw in enumerate(gws, start=1):
+            gw_end, net_end = uplink(i)
+            n.veth(gw, "up0", "internet", f"up-{gw}")
+            n.ip(gw, "addr", "add", f"{gw_end}/30", "dev", "up0")
+            n.ip("internet", "addr", "add", f"{net_end}/30", "dev", f"up-{gw}")
+            n.ip(gw, "route", "add", "default", "via", net_end)
+            _masquerade(n, gw, "up0")
         # The client, on the router's LAN bridge.
         n.add("client")
         n.veth("router", "lan0p9", "client", "eth0")

@@ -13,9 +13,17 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from failover.netns import wait_for
 
-from .topology import LAN_PREFIX, PRIORITY, TABLE
+from .topology import ERROR_STYLES, LAN_PREFIX, PRIORITY, TABLE
+
+
+@pytest.fixture(params=ERROR_STYLES)
+def error_style(request):
+    """Every scenario here holds whatever the kernel's error strings are (see conftest)."""
+    return request.param
 
 
 def failover_rule(topo):

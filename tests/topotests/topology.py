@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import textwrap
 import uuid
@@ -28,6 +29,8 @@ LAN_PREFIX = "10.10.0.0/24"
 ROUTER_LAN = "10.10.0.1"
 TABLE = 100
 PRIORITY = 1000
+# The host's error wording as kernels >= 6.7 give it, and as older ones do ("(efault)" for all).
+ERROR_STYLES = ["names", "pre-6.7"]
 
 
 def gateway_address(i: int) -> str:
@@ -39,34 +42,38 @@ class RouterTopology:
     nets: Namespaces
     tmp: Path
     gateways: list[str] = field(default_factory=list)  # addresses, gw1 first
+    agents: dict[int, object] = field(default_factory=dict)  # gateway number -> its agent process
     host: object = None
     socket_path: str = ""
+    error_style: str = "names"          # FAILOVER_HOST_ERRORS: "pre-6.7" words every errno "(efault)"
+    clock_offset_file: Path | None = None  # FAILOVER_HOST_CLOCK_OFFSET_FILE, see shift_clock
 
     # -- building -------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, tmp: Path, n_gateways: int = 2, agents: bool = True) -> RouterTopology:
+    def build(cls, tmp: Path, n_gateways: int = 2, agents: bool = True, urgent_wan: bool = True) -> RouterTopology:
+        """``urgent_wan=False`` leaves the WAN veth's ifindexes to the kernel (equal: see _add_wan)."""
         nets = Namespaces(f"af{uuid.uuid4().hex[:6]}")
         topo = cls(nets, tmp)
         try:
-            topo._build(n_gateways, agents)
+            topo._build(n_gateways, agents, urgent_wan)
         except BaseException:
             nets.cleanup()
             raise
         return topo
 
-    def _build(self, n_gateways: int, agents: bool) -> None:
+    def _build(self, n_gateways: int, agents: bool, urgent_wan: bool = True) -> None:
         n = self.nets
         for role in ("router", "isp"):
             n.add(role)
-        self._add_wan((100, 200))
+        self._add_wan((100, 200) if urgent_wan else None)
         n.ip("router", "link", "add", "lan0", "type", "bridge")
         n.ip("router", "link", "set", "lan0", "up")
         n.ip("router", "addr", "add", f"{ROUTER_LAN}/24", "dev", "lan0")
         for i in range(1, n_gateways + 1):
             self.add_gateway(i, agent=agents)
 
-    def _add_wan(self, index: tuple[int, int]) -> None:
+    def _add_wan(self, index: tuple[int, int] | None) -> None:
         n = self.nets
         # Distinct ifindexes: a veth whose ifindex equals its peer's (2 and 2 in two fresh
         # namespaces) is not "urgent" for the kernel's linkwatch, which then delays its carrier
@@ -107,7 +114,11 @@ class RouterTopology:
             log=self.tmp / f"{role}-agent.log", cwd=REPO,
         )
         wait_for(lambda: self._listening(role, 7070), what=f"agent on {address}")
+        self.agents[i] = proc
         return proc
+
+    def stop_agent(self, i: int, sig: int = signal.SIGTERM) -> None:
+        self.nets.stop(self.agents.pop(i), sig)
 
     def _listening(self, role: str, port: int) -> bool:
         out = self.nets.exec(role, "ss", "-Htln", f"sport = :{port}", check=False).stdout
@@ -137,12 +148,23 @@ class RouterTopology:
 
     # -- the system under test ------------------------------------------------------------
 
-    def start_host(self, config: Path | None = None, root: str = "kernel"):
+    def start_host(self, config: Path | None = None, root: str | None = None, *, cli: list[str] | None = None,
+                   command: str = "host", **spawn):
+        """``failover host`` (or ``command``: ``run``) on the router, until its control socket answers.
+
+        ``cli`` is how to call ``failover`` (default: this interpreter's); ``root`` the script
+        root (default: the package's); ``spawn`` goes to Popen (``cwd``, ``env``).
+        """
         config = config or self.config()
-        self.host = self.nets.spawn(
-            "router", [sys.executable, "-m", "failover.cli", "host", "--config", str(config), "--root", root],
-            log=self.tmp / "host.log", cwd=REPO,
-        )
+        argv = [*(cli or [sys.executable, "-m", "failover.cli"]), command, "--config", str(config)]
+        if root is not None:
+            argv += ["--root", root]
+        spawn.setdefault("cwd", REPO)
+        env = spawn.setdefault("env", dict(os.environ))
+        env.setdefault("FAILOVER_HOST_ERRORS", self.error_style)
+        if self.clock_offset_file is not None:
+            env.setdefault("FAILOVER_HOST_CLOCK_OFFSET_FILE", str(self.clock_offset_file))
+        self.host = self.nets.spawn("router", argv, log=self.tmp / "host.log", **spawn)
         wait_for(lambda: self._control_ready(), timeout=10, what="the daemon's control socket")
         return self.host
 
@@ -153,6 +175,13 @@ class RouterTopology:
             return self.control("state").startswith("ok")
         except OSError:
             return False
+
+    def shift_clock(self, ms: int) -> None:
+        """Step the host's wall clock (linux.time()) to real time + ms, while it runs."""
+        assert self.clock_offset_file is not None, "set clock_offset_file before start_host"
+        tmp = self.clock_offset_file.with_suffix(".new")
+        tmp.write_text(f"{ms}\n")
+        tmp.rename(self.clock_offset_file)
 
     def stop_host(self) -> int:
         rc = self.nets.stop(self.host)
@@ -173,6 +202,11 @@ class RouterTopology:
         return dict(kv.split("=", 1) for kv in reply.split()[1:])
 
     # -- observing routing state ----------------------------------------------------------
+
+    def has_failover_rule(self) -> bool:
+        """Exactly one rule at the failover priority, and it looks up table T."""
+        rules = self.rules()
+        return len(rules) == 1 and rules[0].get("table") == str(TABLE)
 
     def rules(self) -> list[dict]:
         """Rules at the failover priority, as ``ip -j rule`` reports them."""

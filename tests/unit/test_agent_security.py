@@ -228,6 +228,8 @@ def test_with_a_key_only_fresh_signed_lines_act(tmp_path):
     (["--stamp-key-file", "SHORT"], "--stamp-key-file:"),
     (["--allow", "not-an-address"], "--allow"),
     (["--replay-window-s", "0"], "--replay-window-s"),
+    (["--lease", "-1"], "--lease"),
+    (["--lease", "nan"], "--lease"),
 ])
 def test_bad_agent_options_exit_2_naming_the_option(tmp_path, argv, message):
     short = tmp_path / "short"

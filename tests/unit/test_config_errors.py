@@ -72,6 +72,8 @@ CASES = [
     ("control.socket", "/" + "x" * 107, "control.socket"),
     ("control.gateway_port", 0, "control.gateway_port"),
     ("control.gateway_port", 65536, "control.gateway_port"),
+    ("control.refresh_ms", 99, "control.refresh_ms"),
+    ("control.refresh_ms", "10000", "control.refresh_ms"),
     pytest.param("control.key_file", "/nonexistent/gateway.key", "control.key_file"),
     pytest.param("control.key_file", "SHORT_KEY", "control.key_file"),
     ("control.key_file", 5, "control.key_file"),

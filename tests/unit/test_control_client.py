@@ -58,9 +58,17 @@ def test_parse_state_types_every_field():
     assert parse_state(GOOD.replace("elected=10.10.0.11", "elected=none")).elected is None
 
 
+def test_parse_state_reads_the_appended_unreachable_field():
+    assert parse_state(GOOD).unreachable == frozenset()  # a daemon without the field: nobody
+    assert parse_state(GOOD + " unreachable=none").unreachable == frozenset()
+    s = parse_state(GOOD + " unreachable=10.10.0.11,10.10.0.13")
+    assert s.unreachable == {"10.10.0.11", "10.10.0.13"}
+
+
 @pytest.mark.parametrize("line", [
     "", "err unknown command", "ok", GOOD.replace("wan=up", "wan=sideways"),
     GOOD.replace("elected=10.10.0.11", "elected=10.10.0.999"), GOOD.replace("changes=3", "changes=x"),
+    GOOD + " unreachable=", GOOD + " unreachable=10.10.0.11,", GOOD + " unreachable=gw1",
 ])
 def test_parse_state_rejects_malformed_replies(line):
     with pytest.raises(ValueError):

@@ -1,5 +1,6 @@
 """kernel/failover/dampening.lua, the failback hold-down, driven by millisecond timestamps."""
 
+import random
 import shutil
 from pathlib import Path
 
@@ -87,3 +88,52 @@ def test_frequent_queries_do_not_freeze_the_decay(damp):
     """)
     assert out[0] == "true"
     assert 40 <= int(out[1]) <= 50, out  # 12000 -> 1500: three half-lives of 15 s
+
+
+def flapping_schedule(seed: int, seconds: int = 90) -> list[tuple[int, bool]]:
+    """The namespace test's schedule (tests/topotests/flapping.py): down 0.1-0.5 s, up 0.1-5 s."""
+    rng, t, out = random.Random(seed), 0, []
+    while t < seconds * 1000:
+        out.append((t, False))
+        t += rng.randint(100, 500)
+        out.append((t, True))
+        t += rng.randint(100, 5000)
+    return out
+
+
+def rule_changes_while_flapping(damp, conf: str, seed: int, name: str) -> int:
+    """The daemon's decision (failover at once, failback when dampening allows), asked every
+    10 ms over 90 s of flapping: how often the rule would go in or out."""
+    events = ", ".join(f"{{{t}, {str(up).lower()}}}" for t, up in flapping_schedule(seed))
+    out = damp.run(f"""
+        local dampening = require("failover.dampening")
+        local d = dampening.new({conf})
+        local events, i, failover, changes = {{{events}}}, 1, false, 0
+        d:wan(true, -10000)   -- up before the flapping starts
+        for now = 0, 90000, 10 do
+            while events[i] and events[i][1] <= now do
+                local up = events[i][2]
+                d:wan(up, events[i][1])
+                if not up and not failover then failover, changes = true, changes + 1 end
+                i = i + 1
+            end
+            local raw_up = events[i - 1][2]
+            if failover and raw_up and d:failback(now) then failover, changes = false, changes + 1 end
+        end
+        print(changes)
+    """, name=name)
+    return int(out[0])
+
+
+def test_default_dampening_makes_at_most_3_rule_changes_in_90_s_of_flapping(damp):
+    from failover.config import Dampening
+
+    d = Dampening()
+    conf = (f"{{penalty = {d.penalty}, half_life_ms = {d.half_life_ms}, suppress = {d.suppress}, "
+            f"reuse = {d.reuse}, max_penalty = {d.max_penalty}, min_clean_ms = {d.min_clean_ms}}}")
+    counts = [rule_changes_while_flapping(damp, conf, seed, f"new{seed}") for seed in range(30)]
+    assert max(counts) <= 3, counts
+    # the old defaults (suppress 3000, reuse 1500) let the third flap through: 5-9 changes
+    old = conf.replace(f"suppress = {d.suppress}", "suppress = 3000").replace(f"reuse = {d.reuse}", "reuse = 1500")
+    old_counts = [rule_changes_while_flapping(damp, old, seed, f"old{seed}") for seed in range(30)]
+    assert max(old_counts) > 3, old_counts

@@ -51,6 +51,31 @@ def test_first_candidate_down_moves_to_best_up() -> None:
     assert "is down: moved at once" in d.reason
 
 
+def test_unreachable_elected_gateway_is_left_at_once_and_returned_to() -> None:
+    e = Election(hold_ms=2000)
+    assert e.update(0, cands((A, True, 3.0), (B, True, 8.0))).address == A
+    cannot_tell = [Candidate(A, "alt1", True, 3.0, reachable=False), Candidate(B, "alt2", True, 8.0)]
+    d = e.update(1 * MS, cannot_tell)
+    assert (d.address, d.changed) == (B, True)
+    assert "alt1 10.10.0.11 (unreachable: not answering up/down) cannot be told: moved at once" in d.reason
+    # Back: like any challenger, it needs to beat the margin for the hold.
+    assert e.update(2 * MS, cands((A, True, 3.0), (B, True, 8.0))).address == B
+    assert e.update(2003 * MS, cands((A, True, 3.0), (B, True, 8.0))).address == A
+
+
+def test_pin_on_an_unreachable_gateway_falls_back_to_the_automatic_choice() -> None:
+    e = Election()
+    e.pin(A)
+    d = e.update(0, [Candidate(A, "alt1", True, 3.0, reachable=False), Candidate(B, "alt2", True, 8.0)])
+    assert (d.address, d.pinned, d.pinned_down) == (B, False, True)
+    assert "pinned gateway 10.10.0.11 is unreachable" in d.reason
+
+
+def test_no_usable_gateway_keeps_the_elected_one() -> None:
+    d = Election().update(0, [Candidate(A, "alt1", True, 3.0, reachable=False), Candidate(B, "alt2", False, 8.0)])
+    assert d.address == A and d.reason.startswith("no gateway up")
+
+
 def test_measured_beats_unmeasured_when_moving() -> None:
     d = Election().update(0, cands((A, False, 5.0), (B, True, None), (C, True, 50.0)))
     assert d.address == C
@@ -192,8 +217,8 @@ def test_bad_input_is_rejected(make) -> None:  # type: ignore[no-untyped-def]
 
 ADDRESSES = [A, B, C]
 scores = st.one_of(st.none(), st.floats(0, 1000, allow_nan=False))
-candidate_sets = st.lists(st.tuples(st.booleans(), scores), min_size=3, max_size=3).map(
-    lambda xs: [Candidate(a, NAMES[a], up, s) for a, (up, s) in zip(ADDRESSES, xs, strict=True)]
+candidate_sets = st.lists(st.tuples(st.booleans(), scores, st.booleans()), min_size=3, max_size=3).map(
+    lambda xs: [Candidate(a, NAMES[a], up, s, reachable=r) for a, (up, s, r) in zip(ADDRESSES, xs, strict=True)]
 )
 operations = st.one_of(
     st.tuples(st.just("update"), st.integers(0, 3000 * MS), candidate_sets),
@@ -204,7 +229,7 @@ operations = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(operations, max_size=40), st.floats(0, 0.9), st.integers(0, 5000))
-def test_never_elects_a_down_gateway_when_one_is_up(ops, margin, hold_ms) -> None:  # type: ignore[no-untyped-def]
+def test_never_elects_an_unusable_gateway_when_one_is_usable(ops, margin, hold_ms) -> None:  # type: ignore[no-untyped-def]
     e = Election(switch_margin=margin, hold_ms=hold_ms)
     now = 0
     for op in ops:
@@ -216,8 +241,8 @@ def test_never_elects_a_down_gateway_when_one_is_up(ops, margin, hold_ms) -> Non
             now += op[1]
             d = e.update(now, op[2])
             chosen = next(c for c in op[2] if c.address == d.address)
-            if any(c.up for c in op[2]):
-                assert chosen.up, d.reason
+            if any(c.usable for c in op[2]):
+                assert chosen.usable, d.reason
             else:
                 assert "no gateway up" in d.reason
 
@@ -241,11 +266,11 @@ def test_pin_semantics(ops) -> None:  # type: ignore[no-untyped-def]
                 assert not d.pinned and not d.pinned_down
                 continue
             pinned = next(c for c in op[2] if c.address == pin)
-            if pinned.up:
+            if pinned.usable:
                 assert (d.address, d.pinned, d.pinned_down) == (pin, True, False)
             else:
                 assert not d.pinned and d.pinned_down
-                if any(c.up for c in op[2]):
+                if any(c.usable for c in op[2]):
                     assert d.address != pin
 
 

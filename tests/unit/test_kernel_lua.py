@@ -1,6 +1,8 @@
 """The host reads Lua as Lunatik's kernel Lua does (integers only, '/' floors, no '^', no float
 literals, no float math), so a script cannot pass here and behave differently in the kernel."""
 
+from pathlib import Path
+
 import pytest
 
 from failover.host import ScriptError
@@ -110,3 +112,17 @@ def test_tokenizer_refuses_unfinished_strings():
         rewrite("x = [[ never closed")
     with pytest.raises(KernelSyntaxError, match="s.lua:2: unfinished string"):
         rewrite("x = 1\ny = 'open\n")
+
+
+def test_every_lua_file_in_the_repository_reads_the_kernels_way():
+    """Our scripts, the host's Lua halves and Lunatik's own Lua (tests/lunatik/upstream): the
+    tokenizer accepts them all and stock Lua compiles what it makes of them."""
+    import lupa.lua55 as lua55
+
+    repo = Path(__file__).resolve().parents[2]
+    compiles = lua55.LuaRuntime(encoding=None).eval("function(s, n) return (load(s, n, 't')) ~= nil end")
+    files = [p for d in ("kernel", "failover/host/lua", "tests/lunatik/upstream") for p in (repo / d).rglob("*.lua")]
+    assert len(files) > 100
+    for path in files:
+        text = kernel_source(path.read_bytes(), f"@{path}")
+        assert compiles(text, f"@{path}".encode()), path

@@ -4,10 +4,13 @@
 local host, libdir, scriptroot = ...
 
 local getinfo = debug.getinfo
+local type = type   -- the stock type(): the global one is replaced below
 local handles = setmetatable({}, {__mode = "k"})   -- proxy -> Python object
 local classes = {}                                  -- lua_class -> metatable
 
 local lib = {}
+
+local efault, errnames = host.efault, host.errnames
 
 -- A class's module opened straight from the preload table, as lunatik_require does with
 -- luaL_requiref: no searcher, no file, so it works whatever a script did to package.searchers.
@@ -21,10 +24,15 @@ local function requiref(name)
 	return m
 end
 
--- Results of a Python function: (true, ...) or (false, message).
+-- Results of a Python function: (true, ...) or (false, message). Before kernel 6.7 an errno
+-- name reads "(efault)" (host.efault set: `failover lunatik --errors=pre-6.7`).
 function lib.check(ok, ...)
 	if not ok then
-		error((...), 0)
+		local message = ...
+		if efault and errnames[message] then
+			message = efault
+		end
+		error(message, 0)
 	end
 	return lib.out(...)
 end
@@ -54,6 +62,9 @@ function lib.wrap(h)
 	end
 	if not mt then
 		error("host object of unknown class", 2)
+	end
+	if host.irq and not h.irq_safe then   -- lunatik_cloneobject's lunatik_checkclass
+		error(string.format("'%s': process-context class in interrupt-context runtime", h.kernel_class), 0)
 	end
 	local o = setmetatable({}, mt)
 	handles[o] = h
@@ -137,7 +148,6 @@ local function kernelload(source, chunkname, mode, env)
 	end
 	return rawload(source, chunkname, mode)
 end
-lib.load = kernelload
 
 function load(chunk, chunkname, mode, env)
 	if chunkname == nil then
@@ -155,11 +165,46 @@ function lib.runscript(source, chunkname)
 	return xpcall(chunk, handler)
 end
 
--- Calls an entry function with proxies for the Python objects given.
+-- runtime:resume, as lua_resume on the runtime's state: the entry runs as a coroutine; if it
+-- yields, the next resume continues it, the objects given becoming coroutine.yield's results.
+local suspended   -- this runtime's yielded coroutine, if any
 function lib.resume(entry, ...)
 	local args = table.pack(...)
-	for i = 1, args.n do args[i] = lib.wrap(args[i]) end
-	return xpcall(entry, handler, table.unpack(args, 1, args.n))
+	local ok, err = xpcall(function()
+		for i = 1, args.n do
+			if args[i].single then   -- lunatik_cloneobject
+				error(string.format("'%s': cannot share SINGLE object", args[i].kernel_class), 0)
+			end
+			args[i] = lib.wrap(args[i])
+		end
+	end, handler)
+	if not ok then
+		return false, err
+	end
+	local co = suspended
+	suspended = nil
+	if co == nil then
+		co = coroutine.create(function(...) return xpcall(entry, handler, ...) end)
+	end
+	local res = table.pack(coroutine.resume(co, table.unpack(args, 1, args.n)))
+	if not res[1] then
+		return false, res[2]
+	end
+	if coroutine.status(co) == "suspended" then
+		suspended = co
+		return true
+	end
+	return table.unpack(res, 2, res.n)   -- xpcall's: ok, first result or message
+end
+
+-- Lunatik objects are userdata in the kernel (scripts and Lunatik's libraries test for it,
+-- e.g. mailbox.lua); here they are proxy tables, so type() reports them as userdata.
+_G.type = function(v)
+	local t = type(v)
+	if t == "table" and handles[v] then
+		return "userdata"
+	end
+	return t
 end
 
 -- Kernel Lua logs one line per argument of print.
@@ -169,7 +214,36 @@ print = function(...)
 	end
 end
 
-io, os, debug, dofile, loadfile, python = nil, nil, nil, nil, nil, nil
+-- As Lunatik 4.4 opens the libraries: no os, debug without debug.debug, and io only in a process
+-- runtime, cut down to open/lines/type and file read/write/lines/flush/seek/close, every failure
+-- reading "I/O error" (Lunatik's README, "Lua API").
+local stockio = io
+os, dofile, loadfile, python, io = nil, nil, nil, nil, nil
+debug.debug = nil
+_VERSION = "Lua 5.5-kernel"
+if not host.irq then
+	local function ioerror(f, ...)
+		if f == nil then return nil, "I/O error", select(2, ...) end
+		return f, ...
+	end
+	local filemt = getmetatable(stockio.stdout)
+	filemt.__index.setvbuf = nil
+	io = {
+		open = function(...) return ioerror(stockio.open(...)) end,
+		lines = function(name, ...)
+			if name == nil then error("bad argument #1 to 'lines' (string expected, got no value)", 2) end
+			return stockio.lines(name, ...)
+		end,
+		type = stockio.type,
+	}
+end
+local gc = collectgarbage
+collectgarbage = function(opt, ...)
+	if opt == "count" then   -- in bytes, an integer, as Lunatik's LUNATIK_GCCOUNT
+		return math.tointeger(gc("count") * 1024 // 1)
+	end
+	return gc(opt, ...)
+end
 
 -- Kernel Lua converts strings to integers only: tonumber("1.5") fails there, and so does
 -- arithmetic on "1.5" (the string metamethods convert with the same rule).

@@ -17,6 +17,8 @@ method("digest", backend.digest)
 method("init", backend.init)
 method("update", backend.update)
 method("final", backend.final)
+method("export", backend.export)
+method("import", backend.import_)
 function Shash:finup(data)
 	self:update(data)
 	return self:final()
@@ -28,6 +30,18 @@ lib.class("crypto.rng", Rng)
 
 function Rng:generate(n)
 	return check(backend.generate(lib.self(self, "crypto.rng", "generate"), n))
+end
+
+function Rng:getbytes(n)
+	return check(backend.getbytes(lib.self(self, "crypto.rng", "getbytes"), n))
+end
+
+function Rng:info()
+	return check(backend.info(lib.self(self, "crypto.rng", "info")))
+end
+
+function Rng:algname()
+	return check(backend.algname(lib.self(self, "crypto.rng", "algname")))
 end
 
 function Rng:reset() end

@@ -20,4 +20,4 @@ method("getstring", backend.getstring)
 method("setstring", backend.setstring)
 Data.__len = function(self) return check(backend.length(lib.self(self, "data", "__len"))) end
 
-return {new = function(size) return check(backend.new(size)) end}
+return {new = function(size, mode) return check(backend.new(size, mode)) end}

@@ -20,6 +20,11 @@ Runtime.__close = Runtime.stop
 
 local lunatik = {_ENV = check(backend.env())}
 
+-- An IRQ runtime gets Lunatik's stub library: _ENV only, no runtime().
+if backend.irq then
+	return lunatik
+end
+
 function lunatik.runtime(script, context)
 	return check(backend.runtime_new(script, context))
 end

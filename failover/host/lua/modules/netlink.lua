@@ -23,4 +23,19 @@ for _, kind in ipairs{"rule", "route", "link", "addr"} do
 	rt[kind] = function() return check(backend.open(kind)) end
 end
 
-return {rt = rt}
+-- netlink.genl(): a generic netlink session; call/dump return {cmd =, attrs = {[type] = bytes}}.
+local Genl = {}
+Genl.__index = Genl
+lib.class("netlink.genl", Genl)
+
+local function g(self, name)
+	return lib.self(self, "netlink.genl", name)
+end
+
+function Genl:call(family, cmd, flags, payload) return check(backend.genl_call(g(self, "call"), family, cmd, flags, payload)) end
+function Genl:dump(family, cmd, payload) return check(backend.genl_dump(g(self, "dump"), family, cmd, payload)) end
+function Genl:family(name) return check(backend.genl_family(g(self, "family"), name)) end
+function Genl:close() return check(backend.close(g(self, "close"))) end
+Genl.__close = Genl.close
+
+return {rt = rt, genl = function() return check(backend.genl_open()) end}

@@ -16,6 +16,14 @@ function notifier.netdevice(callback)
 	return check(backend.netdevice(callback))
 end
 
+function notifier.keyboard(callback)
+	return check(backend.keyboard(callback))
+end
+
+function notifier.vterm(callback)
+	return check(backend.vterm(callback))
+end
+
 -- Talk-era (Lunatik 3.x) names, present only when the host runs the talk's scripts.
 if backend.talk then
 	notifier.netdev = require("linux.netdev")

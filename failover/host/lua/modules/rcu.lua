@@ -24,9 +24,9 @@ function rcu.table(size)
 end
 
 function rcu.map(t, cb)
-	local keys, values, n = check(backend.entries(lib.self(t, "rcu", "map")))
-	for i = 1, n do
-		cb(keys[i], lib.out(values[i]))
+	local entries = table.pack(check(backend.entries(lib.self(t, "rcu", "map"))))
+	for i = 2, 2 * entries[1], 2 do
+		cb(entries[i], entries[i + 1])
 	end
 end
 
