@@ -91,6 +91,10 @@ class SnapshotCollector(Collector):
             fam = GaugeMetricFamily("failover_wan_probe_loss_ratio", "Path check loss", labels=["interface", "probe"])
             fam.add_metric(probe, p.loss)
             yield fam
+            fam = CounterMetricFamily("failover_wan_probe_late_replies", "Path check replies later than the "
+                                      "blackout detect time (counted late, not lost)", labels=["interface", "probe"])
+            fam.add_metric(probe, p.late)
+            yield fam
 
 
 def render(snapshot: Snapshot) -> bytes:

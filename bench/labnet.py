@@ -46,6 +46,9 @@ class BenchLab(Lab):
         self._tmp = Path(tempfile.mkdtemp(prefix="bench-lab-"))
         super().__init__(topo, state=self._tmp / "state")
         self.extra_config = extra_config
+        #: A module and its arguments (``python -m``) to run as the path check's target instead of
+        #: the agent's reflector, e.g. bench.spike_reflector; set before start().
+        self.internet_reflector: list[str] | None = None
         self.nets.names = {role: topo.ns(role) for role in topo.roles}
 
     def ns(self, role: str) -> str:
@@ -60,7 +63,9 @@ class BenchLab(Lab):
         config.write_text(t.router_config(str(self.control_socket), str(self.token_file)) + self.extra_config)
         for g in t.gateway:
             self.start_agent(g.name)
-        self._spawn("internet", "reflector-internet", [*cli, "agent", "--listen", t.internet.host])
+        reflector = ([sys.executable, "-u", "-m", *self.internet_reflector] if self.internet_reflector
+                     else [*cli, "agent", "--listen", t.internet.host])
+        self._spawn("internet", "reflector-internet", reflector)
         # Bound to the host's address: a reply to a gateway's NATed uplink must leave from
         # 203.0.113.1, or the gateway's conntrack does not match it and drops it.
         self._spawn("internet", "flow-echo",
@@ -123,6 +128,12 @@ class BenchLab(Lab):
         self.nets.ip("isp", "link", "set", "isp0", "up" if up else "down")
         if up:
             self.nets.ip("isp", "route", "replace", self.topo.lan.prefix, "via", self.topo.wan.router)
+
+    def delete_wan(self) -> None:
+        """wan0 destroyed (its veth peer isp0 with it), as when PPPoE drops or a modem re-enumerates."""
+        self.nets.ip("router", "link", "del", "wan0")
+
+    # created again: Lab.add_wan(index) with a new index
 
     def isp_loss(self, percent: int | None, both: bool = False) -> None:
         """Random loss in the ISP's forward chain (nftables numgen), or none."""

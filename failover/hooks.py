@@ -145,10 +145,14 @@ class HookRunner:
                 self._wake.clear()
                 await self._wake.wait()
             event = self._queue.popleft()
-            if self.hook.exec is not None:
-                await self._exec(event)
-            if self.hook.url is not None:
-                await self._post(event)
+            try:
+                if self.hook.exec is not None:
+                    await self._exec(event)
+                if self.hook.url is not None:
+                    await self._post(event)
+            except Exception:  # a surprise in one delivery must not end the hook's worker
+                self.counters.failures += 1
+                log.exception("%s: %s event failed", self.name, event.event)
 
     async def _exec(self, event: HookEvent) -> None:
         argv = shlex.split(self.hook.exec)

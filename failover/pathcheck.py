@@ -81,7 +81,6 @@ class PathCheck:
         self.on_verdict = on_verdict
         self.prober = Prober([self.target], path_heartbeat_config(cfg), device=self.interface,
                              on_change=self._changed, on_tick=self._tick, stamp_key=stamp_key(cfg))
-        self.session = self.prober.sessions[self.target.address]
         self.link = LinkReader(self.interface)
         self.activity = ReceiveActivity()
         #: The ifindex the probe socket is bound to, None while the device is gone.
@@ -143,7 +142,7 @@ class PathCheck:
                 log.info("path check: probing through %s, ifindex %d", self.interface, link.ifindex)
             self.bound_ifindex = link.ifindex
         if self.activity.observe(now_ns, link.ifindex, link.rx_unicast):
-            self.session.on_traffic(now_ns)
+            self.prober.sessions[self.target.address].on_traffic(now_ns)
 
     def _changed(self, _target: Target, change: StatusChange, _stats: SessionStats) -> None:
         if change.new is Status.UNKNOWN:

@@ -142,11 +142,23 @@ function commands.reassert(arg)
 	return "ok"
 end
 
+-- With a path check configured the daemon starts assuming the path up; the sidecar's first
+-- verdict replaces that assumption. A first "down" (the path check's target not answering yet,
+-- say) fails over like any other, but it is the path check finding out, not the WAN flapping:
+-- it adds no penalty, or a real outage soon after would be held as a second flap.
+local path_assumed = conf.probe ~= nil
+
 function commands.path(arg)
 	if arg ~= "up" and arg ~= "down" then
 		return "err usage: path up|down"
 	end
 	local up = arg == "up"
+	if path_assumed then
+		path_assumed = false
+		if not up then
+			damp:unverified()
+		end
+	end
 	if up ~= state.path then
 		log("path %s", arg)
 		state.path = up

@@ -55,6 +55,11 @@ function dampening:wan(up, now)
 	self.up_since = nil
 end
 
+-- The WAN's "up" so far was an assumption, not a verdict: its end is no flap.
+function dampening:unverified()
+	self.up_since = nil
+end
+
 -- May the daemon fail back now? If not, the ms to wait before asking again (nil: WAN down).
 function dampening:failback(now)
 	if not self.up_since then

@@ -38,6 +38,9 @@ def lab(tmp_path_factory):
         lab.start()
         yield lab
     finally:
+        # the processes' logs outlive the lab, for a failure to be read afterwards
+        if lab.logs.exists():
+            shutil.copytree(lab.logs, ARTIFACTS / "lab-logs", dirs_exist_ok=True)
         lab.down()
 
 

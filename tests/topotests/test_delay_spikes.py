@@ -24,6 +24,7 @@ import time
 import pytest
 
 from bench.event_to_rule import rtnl_listener
+from bench.netutil import parse_metrics
 from failover.netns import wait_for
 
 from .flow_topology import ECHO_PORT, INTERNET, FlowTopology
@@ -94,6 +95,10 @@ def test_delay_spikes_with_a_flow_running_never_fail_over(ft):
         assert report["echoes"] >= 0.99 * report["sent"], report   # the WAN carried the flow throughout
         assert path_verdicts(hb) == [True]
         assert topo.state()["failover"] == "off"
+        # The held replies were matched to their probes: late, not lost.
+        metrics = parse_metrics(hb.http.get("/metrics").text)
+        assert metrics["failover_wan_probe_late_replies_total"] > 0, metrics
+        assert metrics["failover_wan_probe_loss_ratio"] == 0.0, metrics
 
         # A silent blackout right after: no replies, and the flow's return traffic stops too.
         hb.isp_forwarding(False)

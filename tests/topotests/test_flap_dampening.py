@@ -93,3 +93,20 @@ def test_single_outage_fails_back_after_min_clean_time(damped):
     damped.set_isp(True)
     wait_for(lambda: damped.rules() == [], timeout=5, what="failback")
     assert damped.state()["changes"] == "2"
+
+
+def test_the_path_checks_first_verdict_is_not_a_flap(topo):
+    # With wan.probe set the daemon assumes the path up until the sidecar's first verdict; a first
+    # "down" (the target not answering yet at start) fails over but adds no penalty, so a real
+    # outage soon after fails back after the clean time, not after a flap's hold (~20 s).
+    cfg = topo.config()
+    cfg.write_text(cfg.read_text().replace('interface = "wan0"\n', 'interface = "wan0"\nprobe = "203.0.113.1"\n', 1))
+    topo.start_host(cfg)
+    assert topo.control("path down") == "ok"
+    wait_for(lambda: topo.rules(), what="failover on the first verdict")
+    assert topo.control("path up") == "ok"
+    wait_for(lambda: topo.rules() == [], timeout=5, what="failback after the clean time")
+    topo.set_isp(False)
+    wait_for(lambda: topo.rules(), what="failover on a carrier loss")
+    topo.set_isp(True)
+    wait_for(lambda: topo.rules() == [], timeout=5, what="failback after the clean time: one flap only")

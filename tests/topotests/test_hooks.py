@@ -28,7 +28,7 @@ import pytest
 from failover.netns import wait_for
 
 from .heartbeat_topology import hb_fixture
-from .topology import TABLE
+
 
 SECRET = b"hook-secret-of-32-bytes-or-more!!"
 RECEIVER = '''
@@ -70,11 +70,6 @@ def alive(pid: int) -> bool:
 @pytest.fixture
 def hb(tmp_path):
     yield from hb_fixture(tmp_path)
-
-
-def failover_rule(topo) -> bool:
-    rules = topo.rules()
-    return len(rules) == 1 and rules[0].get("table") == str(TABLE)
 
 
 def metric(hb, name: str) -> float:
@@ -139,7 +134,7 @@ def test_failover_runs_exec_and_webhook_hooks_and_a_hanging_hook_is_killed(hb):
     wait_for(hb.all_up, timeout=10, what="both gateways' heartbeats up")
 
     topo.set_isp(False)
-    wait_for(lambda: failover_rule(topo), what="the failover rule")
+    wait_for(topo.has_failover_rule, what="the failover rule")
     elected = topo.state()["elected"]
     wait_for(lambda: len(lines(runs)) == 1, what="the exec hook run on failover")
     run = lines(runs)[0]
@@ -166,7 +161,7 @@ def test_failover_runs_exec_and_webhook_hooks_and_a_hanging_hook_is_killed(hb):
     wait_for(lambda: len(lines(hangs)) == 2, what="the hanging hook started on failback")
     topo.set_isp(False)
     t0 = time.monotonic()
-    wait_for(lambda: failover_rule(topo), timeout=2, what="the second failover's rule")
+    wait_for(topo.has_failover_rule, timeout=2, what="the second failover's rule")
     assert time.monotonic() - t0 < 1.0
     wait_for(lambda: len(lines(runs)) == 3, what="the exec hook on failback and the second failover")
     assert [r["env"]["FAILOVER_EVENT"] for r in lines(runs)] == ["failover", "failback", "failover"]

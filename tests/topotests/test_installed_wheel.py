@@ -26,7 +26,7 @@ import pytest
 from failover.netns import wait_for
 
 from .heartbeat_topology import hb_fixture
-from .topology import PRIORITY, REPO, TABLE
+from .topology import PRIORITY, REPO
 
 KERNEL_SCRIPTS = sorted(p.name for p in (REPO / "kernel" / "failover").glob("*.lua"))
 
@@ -93,11 +93,6 @@ def hb(tmp_path):
     yield from hb_fixture(tmp_path)
 
 
-def failover_rule(topo) -> bool:
-    rules = topo.rules()
-    return len(rules) == 1 and rules[0].get("table") == str(TABLE)
-
-
 def test_failover_run_from_the_wheel(install, hb):
     """`failover run` of the install (host, scripts and sidecar with its dashboard) fails over."""
     _, venv, where = install
@@ -113,7 +108,7 @@ def test_failover_run_from_the_wheel(install, hb):
     assert topo.rules() == []
 
     topo.set_isp(False)
-    wait_for(lambda: failover_rule(topo), what="the failover rule")
+    wait_for(topo.has_failover_rule, what="the failover rule")
     elected = topo.state()["elected"]
     i = topo.gateways.index(elected) + 1
     wait_for(lambda: topo.forwarding(i) == "1", what=f"{elected} told up")
@@ -157,7 +152,7 @@ def test_kernel_install_then_lunatik_from_the_wheel(install, topo):
     wait_for(topo._control_ready, timeout=10, what="the daemon's control socket")
     assert topo.rules() == []
     topo.set_isp(False)
-    wait_for(lambda: failover_rule(topo), what="the failover rule")
+    wait_for(topo.has_failover_rule, what="the failover rule")
     wait_for(lambda: topo.forwarding(1) == "1", what="gw1 told up")
     assert topo.default_via() == topo.gateways[0] and topo.forwarding(2) == "0"
     assert topo.nets.ip("router", "rule", "show", "priority", str(PRIORITY)).stdout.count("lookup") == 1

@@ -25,7 +25,7 @@ import pytest
 from failover.netns import wait_for
 
 from .heartbeat_topology import hb_fixture
-from .topology import REPO, TABLE
+from .topology import REPO
 
 PROMETHEUS = "http://127.0.0.1:9090"
 RULES = REPO / "conf" / "prometheus" / "alerts.yml"
@@ -93,7 +93,7 @@ def test_prometheus_sees_the_failover_verdict_and_rtts(hb, prometheus):
     before = value(hb, "failover_transitions_total")
 
     topo.set_isp(False)
-    wait_for(lambda: len(topo.rules()) == 1 and topo.rules()[0].get("table") == str(TABLE), what="the failover rule")
+    wait_for(topo.has_failover_rule, what="the failover rule")
     elected = topo.state()["elected"]
     wait_for(lambda: topo.forwarding(topo.gateways.index(elected) + 1) == "1", what=f"{elected} told up")
 

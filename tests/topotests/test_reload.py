@@ -25,17 +25,12 @@ from failover.netns import wait_for
 
 from .heartbeat_topology import hb_fixture
 from .rulewatch import RuleWatch
-from .topology import TABLE, gateway_address
+from .topology import gateway_address
 
 
 @pytest.fixture
 def hb(tmp_path):
     yield from hb_fixture(tmp_path, n_gateways=3)
-
-
-def failover_rule(topo) -> bool:
-    rules = topo.rules()
-    return len(rules) == 1 and rules[0].get("table") == str(TABLE)
 
 
 def sent(hb) -> dict[str, float]:
@@ -58,7 +53,7 @@ def test_sighup_applies_a_new_gateway_list_during_failover_and_refuses_bad_files
     assert set(hb.gateways()) == {gw1, gw2}
 
     topo.set_isp(False)
-    wait_for(lambda: failover_rule(topo), what="the failover rule")
+    wait_for(topo.has_failover_rule, what="the failover rule")
     # gw2 pinned: the election (free to move between equal veth gateways) holds still, so what
     # moves after the reload is the reload's doing; and gw2 is not the config's first gateway,
     # where a restarted daemon starts. The pin must survive the reload, too.
@@ -87,7 +82,7 @@ def test_sighup_applies_a_new_gateway_list_during_failover_and_refuses_bad_files
         watch.sync()
         assert watch.events == [], watch.events  # the rule never went, never came again
         assert "table 100" not in topo.log("routes"), topo.log("routes")  # T's default never moved
-        assert failover_rule(topo) and topo.default_via() == elected
+        assert topo.has_failover_rule() and topo.default_via() == elected
         assert topo.forwarding(i) == "1" and topo.state()["elected"] == elected
         assert hb.state()["elected"] == {"address": elected, "name": f"gw{i}", "pinned": True}
         assert host.poll() is None
@@ -101,7 +96,7 @@ def test_sighup_applies_a_new_gateway_list_during_failover_and_refuses_bad_files
         assert host.poll() is None
         assert set(hb.gateways()) == {gw1, gw2, gw3}
         watch.sync()
-        assert watch.events == [] and failover_rule(topo) and topo.default_via() == elected
+        assert watch.events == [] and topo.has_failover_rule() and topo.default_via() == elected
     finally:
         topo.nets.stop(monitor)
         watch.close()

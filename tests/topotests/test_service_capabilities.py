@@ -27,7 +27,7 @@ import pytest
 from failover.netns import wait_for
 
 from .heartbeat_topology import hb_fixture
-from .topology import REPO, ROUTER_LAN, TABLE
+from .topology import REPO, ROUTER_LAN
 
 UNITS = REPO / "conf" / "systemd"
 # linux/capability.h
@@ -73,7 +73,7 @@ def test_failover_run_needs_no_more_than_the_units_capabilities(hb):
     assert topo.rules() == []
 
     hb.isp_forwarding(False)  # only the path check can see this
-    wait_for(lambda: len(topo.rules()) == 1 and topo.rules()[0].get("table") == str(TABLE), what="the failover rule")
+    wait_for(topo.has_failover_rule, what="the failover rule")
     wait_for(lambda: (hb.state()["wan"]["path"], hb.state()["wan"]["carrier"]) == (False, True),
              what="the sidecar's verdict: path down, carrier up")
     elected = topo.state()["elected"]

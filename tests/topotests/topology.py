@@ -203,6 +203,11 @@ class RouterTopology:
 
     # -- observing routing state ----------------------------------------------------------
 
+    def has_failover_rule(self) -> bool:
+        """Exactly one rule at the failover priority, and it looks up table T."""
+        rules = self.rules()
+        return len(rules) == 1 and rules[0].get("table") == str(TABLE)
+
     def rules(self) -> list[dict]:
         """Rules at the failover priority, as ``ip -j rule`` reports them."""
         out = self.nets.ip("router", "-d", "-j", "-4", "rule", "show").stdout
