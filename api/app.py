@@ -4,8 +4,9 @@
 (:class:`failover.coreview.CoreView`: a snapshot, the recent log, pin/unpin, subscribe) and
 nothing else; the core runs in another process in production (:mod:`failover.coreipc`). Read
 endpoints answer from the latest snapshot, rendered once (:mod:`api.views`). Reads are open;
-every mutating call needs the bearer token (:mod:`api.auth`). Bad bodies are answered 422 by
-pydantic before anything changes. The dashboard's files (``api/static``) are served at ``/`` and
+every mutating call needs the bearer token (:mod:`api.auth`); clients without it are bounded
+(:mod:`api.limits`: 429/503 rather than queueing), the operator with it always gets through.
+Bad bodies are answered 422 by pydantic before anything changes. The dashboard's files (``api/static``) are served at ``/`` and
 ``/static``.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shlex
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -23,29 +23,20 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sse_starlette.sse import EventSourceResponse
 
-from failover.coreview import CoreView, GatewayDown, UnknownGateway
+from failover.coreview import CoreUnavailable, CoreView, GatewayDown, UnknownGateway
 from failover.events import log_entry
 
 from . import auth, metrics
 from .events import EventHub
-from .models import ElectedState, ElectRequest, Gateway, LabFault, LabFlow, LabStatus, LogEvent, Ok, Problem, State
+from .lab import CommandLab, Lab, LabError
+from .limits import LimitMiddleware, Limits
+from .models import ElectedState, ElectRequest, Gateway, LabFault, LabStatus, LogEvent, Ok, Problem, State
 from .views import RenderCache, elected_model
 
 log = logging.getLogger("failover.api")
 
 STATIC = Path(__file__).with_name("static")
 GATEWAYS_EVERY_S = 1.0
-LAB_FAULT_TIMEOUT_S = 30.0
-
-
-def _read_flow(path: str | None) -> LabFlow | None:
-    """The demo flow's counters; absent or half-written files are just "no data yet"."""
-    if path is None:
-        return None
-    try:
-        return LabFlow.model_validate_json(Path(path).read_bytes())
-    except (OSError, ValueError):
-        return None
 
 
 def create_app(
@@ -55,8 +46,14 @@ def create_app(
     token_file: str | None = None,
     lab_fault_command: str | None = None,
     lab_flow_file: str | None = None,
+    lab: Lab | None = None,
+    limits: Limits | None = None,
 ) -> FastAPI:
-    """``token``, or else the one in ``token_file`` (created if missing), guards the mutations."""
+    """``token``, or else the one in ``token_file`` (created if missing), guards the mutations;
+    ``limits`` bound the clients without it (:mod:`api.limits`). The lab's fault injection is
+    ``lab``, or else a :class:`api.lab.CommandLab` when ``lab_fault_command`` is given."""
+    if lab is None and lab_fault_command is not None:
+        lab = CommandLab(lab_fault_command, lab_flow_file)
     if token is None:
         if token_file is None:
             raise ValueError("create_app: a token or a token file is needed")
@@ -82,8 +79,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.core = core
+    app.add_middleware(LimitMiddleware, token=token, limits=limits)
     authorized = [Depends(require_token)]
-    problems = {404: {"model": Problem}, 409: {"model": Problem}, 401: {"model": Problem}}
+    problems = {404: {"model": Problem}, 409: {"model": Problem}, 401: {"model": Problem}, 503: {"model": Problem}}
 
     # Read-only views are async: a sync handler would hop to the thread pool on every request,
     # which costs more than the view itself under load (bench/api_latency). They answer ready
@@ -104,11 +102,16 @@ def create_app(
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from None
         except GatewayDown as e:
             raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+        except CoreUnavailable as e:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
 
     @app.delete("/api/v1/elect", response_model=ElectedState, dependencies=authorized,
-                responses={401: {"model": Problem}})
+                responses={401: {"model": Problem}, 503: {"model": Problem}})
     async def unpin() -> ElectedState:
-        return elected_model(await core.unpin())
+        try:
+            return elected_model(await core.unpin())
+        except CoreUnavailable as e:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
 
     @app.get("/api/v1/log", response_model=list[LogEvent])
     async def get_log() -> list[dict]:
@@ -150,31 +153,18 @@ def create_app(
         return Response(rendered.get().metrics, media_type=metrics.CONTENT_TYPE)
 
     @app.get("/api/v1/lab", response_model=LabStatus)
-    def lab() -> LabStatus:
-        return LabStatus(enabled=lab_fault_command is not None, flow=_read_flow(lab_flow_file))
+    def get_lab() -> LabStatus:
+        return LabStatus(enabled=lab is not None and lab.enabled, flow=lab.flow() if lab is not None else None)
 
     @app.post("/api/v1/lab/fault", response_model=Ok, dependencies=authorized,
               responses={404: {"model": Problem}, 502: {"model": Problem}, 401: {"model": Problem}})
     async def lab_fault(body: LabFault) -> Ok:
-        if lab_fault_command is None:
+        if lab is None or not lab.enabled:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "the lab is not enabled (--lab-fault-command)")
-        argv = [*shlex.split(lab_fault_command), body.kind]
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-        except OSError as e:
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"{argv[0]}: {e.strerror or e}") from None
-        try:
-            out, _ = await asyncio.wait_for(proc.communicate(), LAB_FAULT_TIMEOUT_S)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY,
-                                f"{shlex.join(argv)} timed out after {LAB_FAULT_TIMEOUT_S:g} s") from None
-        if proc.returncode != 0:
-            tail = out.decode(errors="replace").strip()[-500:]
-            raise HTTPException(status.HTTP_502_BAD_GATEWAY,
-                                f"{shlex.join(argv)} exited {proc.returncode}: {tail}")
+            await lab.inject(body.kind)
+        except LabError as e:
+            raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(e)) from None
         log.info("lab fault %s injected by the REST API", body.kind)
         return Ok()
 

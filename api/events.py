@@ -38,18 +38,14 @@ def sse_item(event: Event) -> Item:
 
 
 class EventHub:
-    def __init__(self, max_subscribers: int | None = None) -> None:
-        self.max_subscribers = max_subscribers
+    def __init__(self) -> None:
         self._subscribers: set[Subscription] = set()
 
     def publish(self, event: Event) -> None:
         if self._subscribers:
             self._fan_out(sse_item(event))
 
-    def subscribe(self, *, privileged: bool = False) -> Subscription | None:
-        """A new subscription, or None when the bound is reached (``privileged`` ignores it)."""
-        if not privileged and self.max_subscribers is not None and len(self._subscribers) >= self.max_subscribers:
-            return None
+    def subscribe(self) -> Subscription:
         sub = Subscription()
         self._subscribers.add(sub)
         return sub

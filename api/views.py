@@ -43,7 +43,8 @@ class Rendered:
         self.snapshot = snapshot
         self.state = state_model(snapshot.state)
         self.state_json = self.state.model_dump_json().encode()
-        self.gateways_json = json.dumps([gateway_model(g).model_dump() for g in snapshot.gateways]).encode()
+        self.gateways_json = json.dumps([gateway_model(g).model_dump() for g in snapshot.gateways],
+                                        separators=(",", ":")).encode()
         self._metrics: bytes | None = None
 
     @property

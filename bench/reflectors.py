@@ -4,7 +4,9 @@
 
 (The agent's reflector binds one address and has no IP_PKTINFO mode, so a single 0.0.0.0 socket
 could not answer from the probed address; one socket per address, one event loop, is the
-faithful way to serve hundreds of candidates.) Prints "ready N" once every socket is bound.
+faithful way to serve hundreds of candidates.) Prints "ready N" once every socket is bound, and
+"reflected N" (probes answered so far, all addresses) on SIGUSR1: the benchmarks count the probes
+where they arrive, independently of the sidecar's own counters.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ async def serve(addresses: list[str], port: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, lambda: print(f"reflected {sum(r.reflected for r in reflectors)}",
+                                                           flush=True))
     await stop.wait()
     for r in reflectors:
         r.close()

@@ -138,67 +138,17 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reload_on_sighup(reloader) -> None:
-    """SIGHUP: the config read again and applied, in the core's event loop (failover/reload.py)."""
-    import signal
-
-    tasks: set[asyncio.Task] = set()
-
-    def handler(signum, frame) -> None:
-        try:
-            loop = asyncio.get_running_loop()  # the loop running in this (the main) thread
-        except RuntimeError:
-            logging.getLogger("failover.reload").warning("SIGHUP before the core runs: ignored")
-            return
-        task = loop.create_task(reloader.reload())
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-    signal.signal(signal.SIGHUP, handler)
-
-
 def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_file: str | None = None,
                    config_path: str | None = None, kernel=None) -> None:
-    """Run the FastAPI sidecar under uvicorn until SIGINT/SIGTERM (uvicorn's own handlers);
-    SIGHUP reloads ``config_path`` into the core (and the scripts of ``kernel``)."""
-    import uvicorn
-
-    from api.app import create_app
-    from api.auth import TokenError
-
+    """The measuring core here, the HTTP API in a child process, until SIGINT/SIGTERM; SIGHUP
+    reloads ``config_path`` into the core (and the scripts of ``kernel``: failover/reload.py)."""
     from .reload import Reloader
-    from .sidecar import Sidecar
+    from .supervisor import ApiOptions, run
 
-    core = Sidecar(cfg)
-    if config_path is not None:
-        _reload_on_sighup(Reloader(config_path, cfg, core, kernel))
-    try:
-        app = create_app(core, token_file=cfg.api.token_file, lab_fault_command=lab_fault_command,
-                         lab_flow_file=lab_flow_file)
-    except TokenError as e:
-        print(f"failover: {e}", file=sys.stderr)
-        raise SystemExit(2) from None
-    class Server(uvicorn.Server):
-        def capture_signals(self):
-            # uvicorn re-raises SIGINT/SIGTERM once it has stopped, which would kill `failover
-            # run` before it stops the host; a stop request is a normal, clean exit here.
-            cm = super().capture_signals()
+    def reloader(core):
+        return Reloader(config_path, cfg, core, kernel) if config_path is not None else None
 
-            class Quiet:
-                def __enter__(_self):
-                    return cm.__enter__()
-
-                def __exit__(_self, *exc):
-                    self._captured_signals.clear()
-                    return cm.__exit__(*exc)
-
-            return Quiet()
-
-    server = Server(uvicorn.Config(
-        app, host=cfg.api.host, port=cfg.api.port, log_config=None, access_log=False, lifespan="on"))
-    server.run()
-    if not server.started:
-        raise SystemExit(f"failover: the sidecar could not start on {cfg.api.listen}")
+    run(cfg, ApiOptions(lab_fault_command=lab_fault_command, lab_flow_file=lab_flow_file), reloader)
 
 
 def cmd_sidecar(args: argparse.Namespace) -> int:
@@ -207,7 +157,8 @@ def cmd_sidecar(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Host and sidecar in one process: the scripts' threads, then uvicorn in the main thread."""
+    """Host and measuring core in one process (the scripts' threads, the core's loop in the main
+    thread), the HTTP API in a child process."""
     from .host import launcher
 
     cfg = _load_config(args.config)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .events import Event, LogEvent
 
 __all__ = [
+    "CoreUnavailable",
     "CoreView",
     "Counters",
     "ElectedView",
@@ -34,6 +35,10 @@ class UnknownGateway(LookupError):
 
 class GatewayDown(RuntimeError):
     """pin: the gateway is not up, or the daemon cannot tell it up/down."""
+
+
+class CoreUnavailable(RuntimeError):
+    """A command could not reach the core (its process is gone, or did not answer in time)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,9 @@ existed.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -29,9 +31,13 @@ __all__ = [
     "PathVerdict",
     "PinChanged",
     "StateChanged",
+    "Subscribers",
     "WanChanged",
     "log_entry",
 ]
+
+
+log = logging.getLogger("failover.events")
 
 
 def _updown(b: bool) -> str:
@@ -229,14 +235,37 @@ class StateChanged:
     state: StateView
 
 
-Event = GatewayStatusChanged | ElectionChanged | PinChanged | PathVerdict | WanChanged | FailoverChanged | \
-    FlowsMoved | StateChanged
+Event = GatewayStatusChanged | GatewayReachabilityChanged | ElectionChanged | PinChanged | PathVerdict | \
+    WanChanged | FailoverChanged | FlowsMoved | StateChanged
 
 #: Every log event class by name, for decoding (the IPC between core and API).
-LOG_EVENTS: dict[str, type[LogEvent]] = {cls.__name__: cls for cls in (
-    GatewayStatusChanged, ElectionChanged, PinChanged, PathVerdict, WanChanged, FailoverChanged, FlowsMoved)}
+LOG_EVENTS: dict[str, type[LogEvent]] = {cls.__name__: cls for cls in LogEvent.__subclasses__()}
 
 
 def log_entry(event: LogEvent) -> dict[str, Any]:
     """The event as the REST log and the SSE stream show it."""
     return {"ts": event.ts, "kind": event.kind, "message": event.message, **event.fields()}
+
+
+class Subscribers:
+    """Who follows the events: ``subscribe`` returns the unsubscribe call, ``publish`` calls
+    everyone, and a listener's exception is logged, never passed on to the producer."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[Event], None]] = []
+
+    def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def publish(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a listener's bug must not stop the measuring core
+                log.exception("event listener failed on %s", type(event).__name__)

@@ -210,6 +210,9 @@ class HeartbeatSession:
         self._first_send_ns: int | None = None
         self._last_reply_ns: int | None = None
         self._last_traffic_ns: int | None = None
+        # Probes sent after the one the last reply answered (or since the first): silence counts
+        # only for probes that were sent, so a sender that stalled is not taken for a dead path.
+        self._sent_since_reply = 0
         self._run = 0  # consecutive replies since the last loss
 
         # RTT statistics (ns ints keep them deterministic).
@@ -238,6 +241,7 @@ class HeartbeatSession:
         self._t1[seq & self._ring_mask] = now_ns
         self._next_seq = (seq + 1) & _SEQ_MASK
         self.sent += 1
+        self._sent_since_reply += 1
         if self._first_send_ns is None:
             self._first_send_ns = now_ns
         return seq
@@ -271,6 +275,7 @@ class HeartbeatSession:
         while self._oldest != seq:  # everything sent before seq went unanswered
             self._resolve_oldest_lost()
         self._oldest = (seq + 1) & _SEQ_MASK
+        self._sent_since_reply = (self._next_seq - self._oldest) & _SEQ_MASK
         self._record(_RECEIVED)
         self._observe(lost=False)
         self._run += 1
@@ -301,8 +306,13 @@ class HeartbeatSession:
             return None  # nothing sent yet: no evidence either way
         k = self.detect_multiplier_now
         silent_ns = now_ns - reference
+        # The silence must also span probes that were actually sent: after a stall of our own
+        # sender (a busy host) the silence is ours, and the verdict waits for k - 1 fresh
+        # unanswered probes (as many as the detect time holds after the last reply when the
+        # timer runs before each send) — delayed, never suppressed. Without a stall the probe
+        # count is always reached by the time the silence is.
         self._in_blackout = is_silent(now_ns, reference, self._last_traffic_ns, k * self._interval_ns,
-                                      self._timeout_ns)
+                                      self._timeout_ns) and self._sent_since_reply >= max(1, k - 1)
 
         if self.status is not Status.DOWN:
             if self._in_blackout:

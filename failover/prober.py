@@ -230,27 +230,24 @@ class Prober:
         loop = asyncio.get_running_loop()
         interval_s = self.config.interval_ms / 1000
         next_tick = loop.time()
-        quiet_until_ns = 0
         while True:
-            now_ns = time.time_ns()
-            late_s = loop.time() - next_tick
-            if late_s > interval_s:
-                # Our own loop was stalled: silence since then says nothing about the paths.
-                # Give the probes sent now a full detect time before judging again.
+            if loop.time() - next_tick > interval_s:
+                # Our own loop was late: count it, and do not try to catch up with a burst. The
+                # sessions judge silence by the probes actually sent, so the stall delays a
+                # verdict by at most the probes it did not send, and never suppresses one.
                 self.counters.stalls += 1
                 next_tick = loop.time()
-                quiet_until_ns = now_ns + self._longest_detect_ns()
+            # Replies the kernel queued meanwhile first, with their receive timestamps, so the
+            # verdict is on what reached the host, not on when this loop got round to it.
+            if self._sock is not None:
+                self._readable()
+            now_ns = time.time_ns()
             if self.on_tick is not None:
                 self.on_tick(now_ns)
-            if now_ns >= quiet_until_ns:
-                self._evaluate(now_ns)
+            self._evaluate(now_ns)
             self._send_all()
             next_tick += interval_s
             await asyncio.sleep(max(0.0, next_tick - loop.time()))
-
-    def _longest_detect_ns(self) -> int:
-        k = max(s.detect_multiplier_now for s in self.sessions.values())
-        return k * self.config.interval_ms * 1_000_000
 
     def _evaluate(self, now_ns: int) -> None:
         for target in self.targets:

@@ -58,6 +58,7 @@ from .events import (
     PathVerdict,
     PinChanged,
     StateChanged,
+    Subscribers,
     WanChanged,
 )
 from .heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
@@ -81,7 +82,7 @@ class Sidecar:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self._history: deque[LogEvent] = deque(maxlen=HISTORY)
-        self._listeners: list[Callable[[Event], None]] = []
+        self._subscribers = Subscribers()
         hb = cfg.heartbeat
         self.targets = [Target(g.name, g.address, hb.port) for g in cfg.gateway]
         self._names = {g.address: g.name for g in cfg.gateway}
@@ -192,8 +193,7 @@ class Sidecar:
         return tuple(self._history)
 
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return self._subscribers.subscribe(listener)
 
     def counters(self) -> Counters:
         c = self.prober.counters
@@ -397,8 +397,4 @@ class Sidecar:
         if not isinstance(event, StateChanged):
             log.info("%s", event.message)
             self._history.append(event)
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # a listener's bug must not stop the measuring core
-                log.exception("event listener failed on %s", type(event).__name__)
+        self._subscribers.publish(event)

@@ -1,4 +1,5 @@
-"""The dashboard in a real headless Chromium, against the fake sidecar (fake_sidecar.py).
+"""The dashboard in a real headless Chromium, served by the real app over a fake measuring core
+(fake_sidecar.py).
 
 These test the page's behaviour over the HTTP surface of the design: what it shows, that it
 follows the server-sent events without reloading, how it asks for the token, reconnection,
@@ -59,7 +60,7 @@ def test_page_loads_with_state(page: Page):
 
 
 def test_gateways_and_latencies_appear_and_update_live(page: Page, sidecar):
-    sidecar.control("PUT", "/test/tick", {"interval": 0.2})
+    sidecar.tick(interval=0.2)
     open_live(page)
     expect(tid(page, "gateway-card")).to_have_count(3)
     alt2 = card(page, "10.10.0.12")
@@ -75,7 +76,7 @@ def test_gateways_and_latencies_appear_and_update_live(page: Page, sidecar):
     page.evaluate("window.__noReload = true")
     gws = sidecar.fake.public_gateways()
     gws[1].update(rtt_ms=55.31, loss=0.25, status="down")
-    sidecar.control("PUT", "/test/gateways", gws)
+    sidecar.set_gateways(gws)
     expect(tid(alt2, "gw-rtt")).to_have_text("55.3 ms")
     expect(tid(alt2, "gw-loss")).to_have_text("25.0 %")
     expect(tid(alt2, "gw-status")).to_have_text("down")
@@ -89,7 +90,7 @@ def test_gateways_and_latencies_appear_and_update_live(page: Page, sidecar):
 
 
 def test_unreachable_gateway_is_shown_unusable_live(page: Page, sidecar):
-    sidecar.control("PUT", "/test/tick", {"interval": 0.2})
+    sidecar.tick(interval=0.2)
     open_live(page)
     page.evaluate("window.__noReload = true")
     alt1 = card(page, "10.10.0.11")
@@ -98,7 +99,7 @@ def test_unreachable_gateway_is_shown_unusable_live(page: Page, sidecar):
     # The daemon cannot tell alt1 up/down: its heartbeat is fine, the election may not use it.
     gws = sidecar.fake.public_gateways()
     gws[0].update(reachable=False, usable=False)
-    sidecar.control("PUT", "/test/gateways", gws)
+    sidecar.set_gateways(gws)
     expect(tid(alt1, "gw-unreachable")).to_be_visible()
     expect(tid(alt1, "gw-unreachable")).to_have_text("unreachable")
     expect(tid(alt1, "gw-status")).to_have_text("up")
@@ -106,7 +107,7 @@ def test_unreachable_gateway_is_shown_unusable_live(page: Page, sidecar):
     expect(tid(alt1, "pin-button")).to_be_disabled()
     expect(tid(alt1, "pin-button")).to_have_attribute("title", "A gateway that does not answer up/down cannot be pinned")
     gws[0].update(reachable=True, usable=True)
-    sidecar.control("PUT", "/test/gateways", gws)
+    sidecar.set_gateways(gws)
     expect(tid(alt1, "gw-unreachable")).to_be_hidden()
     expect(alt1).to_have_attribute("data-usable", "true")
     assert page.evaluate("window.__noReload") is True
@@ -116,7 +117,7 @@ def test_failover_pushed_by_sse_shows_within_bound(page: Page, sidecar):
     open_live(page)
     page.evaluate("window.__noReload = true")
     since = time.time()
-    sidecar.control("POST", "/test/state", {
+    sidecar.patch_state({
         "wan": {"carrier": False, "up": False},
         "failover": {"active": True, "since": since, "rule": True},
         "changes": 1,
@@ -135,14 +136,14 @@ def test_failover_pushed_by_sse_shows_within_bound(page: Page, sidecar):
 
 
 def test_log_shows_history_and_live_events_with_reason(page: Page, sidecar):
-    sidecar.control("POST", "/test/log", {"kind": "gateway", "message": "alt2 up",
+    sidecar.log({"kind": "gateway", "message": "alt2 up",
                                           "reason": "10 consecutive replies"})
     open_live(page)
     entries = tid(page, "log-entry")
     expect(entries).to_have_count(1)
     expect(entries.first).to_contain_text("alt2 up")
 
-    sidecar.control("POST", "/test/log", {
+    sidecar.log({
         "kind": "election", "message": "elected alt2 (10.10.0.12)",
         "reason": "alt1 loss 30% > down threshold", "score": 20.7})
     took = wait_until_shown(page, "document.querySelectorAll('[data-testid=log-entry]').length === 2")
@@ -167,7 +168,7 @@ def test_pin_through_ui_sends_bearer_token_and_shows_pinned(page: Page, sidecar)
     expect(tid(page, "elected-name")).to_have_text("alt2")
     expect(tid(card(page, "10.10.0.12"), "pin-button")).to_have_text("Unpin")
     expect(tid(page, "action-status")).to_contain_text("done")
-    expect(tid(page, "log-entry").first).to_contain_text("pinned by operator")
+    expect(tid(page, "log-entry").first).to_contain_text("pinned to alt2 10.10.0.12 by the REST API")
     [req] = sidecar.requests()
     assert req == {"method": "POST", "path": "/api/v1/elect", "authorization": f"Bearer {TOKEN}",
                    "body": {"address": "10.10.0.12"}, "status": 200}
@@ -188,7 +189,7 @@ def test_a_late_snapshot_does_not_undo_a_pushed_pin(page: Page, sidecar):
     state, and nothing is pushed after it. The stream's newer state must stand."""
     open_live(page)
     page.evaluate(f"sessionStorage.setItem('failover.token', '{TOKEN}')")
-    sidecar.control("PUT", "/test/delays", {"pin_s": 0.3, "state_s": 1.0})
+    sidecar.delays(pin_s=0.3, state_s=1.0)
     with page.expect_response(lambda r: r.url.endswith("/api/v1/state")) as late:
         tid(card(page, "10.10.0.12"), "pin-button").click()
         expect(tid(page, "elected-pinned")).to_have_text("pinned")   # pushed after 0.3 s
@@ -230,7 +231,7 @@ def test_cancelled_token_sends_nothing_and_errors_are_shown(page: Page, sidecar)
     page.evaluate(f"sessionStorage.setItem('failover.token', '{TOKEN}')")
     sidecar.fake.gateways[1]["status"] = "down"
     tid(card(page, "10.10.0.12"), "pin-button").click()
-    expect(tid(page, "action-status")).to_contain_text("is down (HTTP 409)")
+    expect(tid(page, "action-status")).to_contain_text("is down: cannot pin it (HTTP 409)")
     expect(tid(page, "elected-pinned")).to_have_text("automatic")
 
 
@@ -241,7 +242,7 @@ def test_lab_buttons_only_when_enabled(new_page, sidecar):
     expect(tid(page, "fault-wan-carrier")).to_be_hidden()
     page.close()
 
-    sidecar.control("PUT", "/test/lab", {"enabled": True})
+    sidecar.lab(True)
     page = new_page()
     open_live(page)
     expect(tid(page, "lab-panel")).to_be_visible()
@@ -262,15 +263,15 @@ def test_lab_buttons_only_when_enabled(new_page, sidecar):
 
 def test_unreachable_sidecar_is_shown_and_stream_reconnects(page: Page, sidecar):
     open_live(page)
-    sidecar.control("PUT", "/test/reachable", {"reachable": False})
+    sidecar.reachable(False)
     conn = tid(page, "conn-status")
     expect(conn).to_have_attribute("data-state", "unreachable")
     expect(conn).to_contain_text("sidecar unreachable")
     # Missed while away: a log event and a state change.
-    sidecar.control("POST", "/test/log", {"kind": "wan", "message": "WAN down (missed)"})
-    sidecar.control("POST", "/test/state", {"failover": {"active": True, "since": time.time()}})
+    sidecar.log({"kind": "wan", "message": "WAN down (missed)"})
+    sidecar.patch_state({"failover": {"active": True, "since": time.time()}})
 
-    sidecar.control("PUT", "/test/reachable", {"reachable": True})
+    sidecar.reachable(True)
     expect(conn).to_have_attribute("data-state", "live", timeout=15_000)
     expect(tid(page, "failover-active")).to_have_text("ON")
     expect(tid(page, "log-entry").first).to_contain_text("WAN down (missed)")
@@ -278,12 +279,12 @@ def test_unreachable_sidecar_is_shown_and_stream_reconnects(page: Page, sidecar)
 
 def test_daemon_not_connected_is_shown(page: Page, sidecar):
     open_live(page)
-    sidecar.control("POST", "/test/state", {
+    sidecar.patch_state({
         "daemon": {"connected": False, "message": "no daemon at /run/failover/control.sock"}})
     banner = tid(page, "daemon-status")
     expect(banner).to_be_visible()
     expect(banner).to_have_text("Daemon not connected: no daemon at /run/failover/control.sock")
-    sidecar.control("POST", "/test/state", {"daemon": {"connected": True, "message": "ok"}})
+    sidecar.patch_state({"daemon": {"connected": True, "message": "ok"}})
     expect(banner).to_be_hidden()
 
 
@@ -320,8 +321,8 @@ CONTRAST_JS = """() => {
 
 @pytest.mark.parametrize("scheme", ["dark", "light"])
 def test_text_contrast_meets_wcag_aa(new_page, sidecar, scheme):
-    sidecar.control("PUT", "/test/lab", {"enabled": True})
-    sidecar.control("POST", "/test/log", {"kind": "failover", "message": "failover on",
+    sidecar.lab(True)
+    sidecar.log({"kind": "failover", "message": "failover on",
                                           "reason": "WAN down", "gateway": "10.10.0.11"})
     page = new_page(color_scheme=scheme)
     open_live(page)
@@ -330,8 +331,8 @@ def test_text_contrast_meets_wcag_aa(new_page, sidecar, scheme):
 
 
 def test_phone_layout_single_column(new_page, sidecar):
-    sidecar.control("PUT", "/test/lab", {"enabled": True})
-    sidecar.control("PUT", "/test/tick", {"interval": 0.2, "wobble": True})
+    sidecar.lab(True)
+    sidecar.tick(interval=0.2, wobble=True)
     page = new_page(width=390, height=844, is_mobile=True, has_touch=True)
     open_live(page)
     expect(tid(page, "gateway-card")).to_have_count(3)
@@ -350,16 +351,15 @@ def test_phone_layout_single_column(new_page, sidecar):
 def test_wall_screen_layout_and_screenshot(new_page, sidecar):
     """Multi-column on a wall screen (screenshot in tests/artifacts; the README's comes from the
     real lab: tests/browser/test_dashboard_lab.py writes tests/artifacts/dashboard-lab.png)."""
-    fake = sidecar.fake
-    fake.lab_enabled = True
-    sidecar.control("PUT", "/test/tick", {"interval": 0.25, "wobble": True})
+    sidecar.lab(True)
+    sidecar.tick(interval=0.25, wobble=True)
     for kind, msg, reason in [
         ("gateway", "alt1 up", "10 consecutive replies"),
         ("gateway", "alt2 up", "10 consecutive replies"),
         ("gateway", "lte up", "10 consecutive replies"),
         ("election", "elected alt1 (10.10.0.11)", "best score 4.8 (rtt 4.2 ms, jitter 0.3 ms, loss 0 %)"),
     ]:
-        sidecar.control("POST", "/test/log", {"kind": kind, "message": msg, "reason": reason})
+        sidecar.log({"kind": kind, "message": msg, "reason": reason})
     page = new_page(width=1600, height=1000, color_scheme="dark")
     open_live(page)
     page.wait_for_timeout(6000)

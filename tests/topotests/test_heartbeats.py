@@ -31,7 +31,9 @@ def hb(tmp_path):
 @pytest.fixture
 def running(hb):
     """Host and sidecar on the router, path check to the internet host, both gateways up."""
-    hb.write_config()
+    # A long hold keeps the first-elected gw1 whatever the RTT noise between two veths says
+    # while the API's process starts.
+    hb.write_config(hold_ms=600_000)
     hb.topo.start_host(hb.config_path)
     hb.start_sidecar()
     wait_for(hb.all_up, timeout=5, what="both gateways up")
@@ -45,8 +47,8 @@ def path_verdicts(hb) -> list[bool]:
             if e["kind"] == "wan" and e.get("source") == "path-check"]
 
 
-def log_kinds(hb) -> list[str]:
-    return [e["kind"] for e in hb.http.get("/api/v1/log").json()]
+def failover_switches(hb) -> list[bool]:
+    return [e["active"] for e in hb.http.get("/api/v1/log").json() if e["kind"] == "failover" and "active" in e]
 
 
 def test_silent_blackout_fails_over_via_heartbeats(running):
@@ -78,7 +80,8 @@ def test_recovery_fails_back_after_the_path_recovers(running):
     wait_for(lambda: topo.forwarding(1) == "0", what="gw1 told down")
     assert topo.state()["path"] == "up"
     assert path_verdicts(running) == [True, False, True]
-    wait_for(lambda: log_kinds(running).count("failover") == 2, what="failover on and off in the log")
+    # Failover on, then off (the conntrack clean-up's reports are "failover" entries too).
+    wait_for(lambda: failover_switches(running) == [True, False], what="failover on and off in the log")
 
 
 def test_elected_gateway_dies_election_moves_and_routing_follows(running):

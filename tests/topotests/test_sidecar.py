@@ -31,7 +31,9 @@ def hb(tmp_path):
 
 @pytest.fixture
 def failed_over(hb):
-    hb.write_config(probe=False)
+    # A long hold keeps the first-elected gw1 whatever the RTT noise between two veths says
+    # while the API's process starts.
+    hb.write_config(probe=False, hold_ms=600_000)
     hb.topo.start_host(hb.config_path)
     hb.start_sidecar()
     wait_for(hb.all_up, timeout=5, what="both gateways up")
@@ -152,7 +154,7 @@ def test_status_command_without_sidecar_says_so(hb):
 
 def test_run_is_host_and_sidecar_in_one_process_and_stops_on_sigterm(hb):
     topo = hb.topo
-    hb.write_config(probe=False)
+    hb.write_config(probe=False, hold_ms=600_000)
     topo.socket_path = str(topo.tmp / "control.sock")
     proc = hb.nets.spawn("router", [sys.executable, "-m", "failover.cli", "run", "--config", str(hb.config_path)],
                          log=topo.tmp / "run.log", cwd=REPO)

@@ -213,7 +213,9 @@ def test_initially_unknown_then_up_after_recover_count_replies() -> None:
 
 def test_no_reply_ever_is_down_after_detect_time_from_first_probe() -> None:
     s = HeartbeatSession()
-    s.on_send(0)
+    for t in (0, INTERVAL):
+        assert s.on_timer(t) is None
+        s.on_send(t)
     assert s.on_timer(59 * MS) is None
     change = s.on_timer(60 * MS)
     assert change and (change.old, change.new) == (Status.UNKNOWN, Status.DOWN)
@@ -247,6 +249,27 @@ def test_blackout_detect_time_is_exact_with_a_fine_timer() -> None:
             s.on_send(t)
         t += MS // 10
     assert change.new is Status.DOWN and change.at_ns - last_reply == 60 * MS
+
+
+def test_a_stalled_sender_is_not_taken_for_a_blackout() -> None:
+    # Our own loop stalls for 20 intervals: nothing is sent, so the silence says nothing about
+    # the path. The next probe's reply comes; no verdict moves.
+    link = up_link()
+    link.now += 20 * INTERVAL
+    assert link.run(1, loss=0.0) is None
+    assert link.changes[-1].new is Status.UP and len(link.changes) == 1
+
+
+def test_a_blackout_during_a_stall_is_found_after_fresh_probes() -> None:
+    # Delayed, never suppressed: after the stall the verdict comes once k - 1 fresh probes (as
+    # many as a detect time holds) went unanswered.
+    link = up_link()
+    last_reply = link.last_reply
+    link.now += 20 * INTERVAL
+    resumed = link.now
+    change = link.run(1, loss=1.0, until=Status.DOWN)
+    assert change is not None and "blackout" in change.reason and change.at_ns - last_reply >= 60 * MS
+    assert change.at_ns - resumed == 2 * INTERVAL
 
 
 def test_recovery_needs_recover_count_consecutive_replies() -> None:
