@@ -214,6 +214,9 @@ class HeartbeatSession:
         # only for probes that were sent, so a sender that stalled is not taken for a dead path.
         self._sent_since_reply = 0
         self._run = 0  # consecutive replies since the last loss
+        # The first probe sent after the session was last declared up again: probes before it
+        # that are found lost later belong to the outage just ended, not to a brown-out.
+        self._outage_end_seq: int | None = None
 
         # RTT statistics (ns ints keep them deterministic).
         self._srtt: int | None = None
@@ -400,12 +403,16 @@ class HeartbeatSession:
             self._resolve_oldest_lost()
 
     def _resolve_oldest_lost(self) -> None:
-        self._oldest = (self._oldest + 1) & _SEQ_MASK
+        seq = self._oldest
+        self._oldest = (seq + 1) & _SEQ_MASK
         self._run = 0
-        if self._in_blackout:
+        if self._in_blackout or self._sent_during_outage(seq):
             # Part of a blackout, already handled by that detector. Counting it
             # as random loss would push the brown-out statistic to its cap and
-            # stretch the next blackout detect time.
+            # stretch the next blackout detect time. The same holds for a probe
+            # sent before the path was declared up again and found lost only
+            # after that (a backlog dropped as the path came back): it would
+            # send a path that just recovered straight back down, a second flap.
             self._record(_LOST_IN_BLACKOUT)
             return
         self._record(_LOST)
@@ -445,8 +452,19 @@ class HeartbeatSession:
         long = (self._window_lost - self._window_blackout) / counted if counted else 0.0
         return max(self._fast_loss, long)
 
+    def _sent_during_outage(self, seq: int) -> bool:
+        end = self._outage_end_seq
+        if end is None:
+            return False
+        if (end - seq) & _SEQ_MASK > self._ring_mask:  # seq is the boundary or past it
+            self._outage_end_seq = None
+            return False
+        return True
+
     def _change(self, new: Status, now_ns: int, reason: str) -> StatusChange:
         old, self.status = self.status, new
         if new is Status.DOWN:
             self._run = 0  # recovery needs recover_count fresh replies
+        elif old is Status.DOWN:
+            self._outage_end_seq = self._next_seq
         return StatusChange(old, new, reason, now_ns)

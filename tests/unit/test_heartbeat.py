@@ -297,6 +297,40 @@ def test_recovery_after_a_blackout_is_not_slowed_by_its_losses() -> None:
     assert link.session.detect_multiplier_now == 3  # and the next blackout is seen as fast
 
 
+def test_a_backlog_lost_as_the_path_recovers_is_no_brownout() -> None:
+    # The path check's shipped timing (5 ms, recover 40). After a 2 s blackout the path answers
+    # again, but 200 ms late: when it is declared up, 40 probes are still in flight. Twenty of
+    # them are then dropped (a queue flushed as the path settles). They were sent before the
+    # recovery was declared: outage losses, not a brown-out that sends the path straight back
+    # down (a second flap, which dampening then holds for ~20 s). Every other one is dropped, so
+    # the replies never stop for a detect time: no blackout, only loss evidence.
+    cfg = dict(interval_ms=5, detect_multiplier=12, recover_count=40, brownout_threshold=14.0)
+    link = up_link(**cfg)
+    link.run(2, loss=1.0)
+    assert link.session.status is Status.DOWN
+    s, interval, rtt = link.session, 5 * MS, 200 * MS
+    in_flight: list[tuple[int, int]] = []
+    replies: list[tuple[int, int, int]] = []  # (t4, seq, t1)
+
+    def step(drop: bool = False) -> None:
+        s.on_timer(link.now)
+        seq = s.on_send(link.now)
+        if not drop:
+            replies.append((link.now + rtt, seq, link.now))
+        while replies and replies[0][0] <= link.now:
+            t4, rseq, t1 = replies.pop(0)
+            s.on_reply(t4, rseq, t1, t1 + rtt // 2, t1 + rtt // 2)
+        link.now += interval
+
+    while s.status is not Status.UP:
+        step()
+    assert len(replies) >= 40
+    del replies[0:40:2]  # twenty of the probes in flight at the recovery never come back
+    for _ in range(400):
+        step()
+        assert s.status is Status.UP, s.status
+
+
 def test_delayed_replies_do_not_flap_straight_back_up() -> None:
     # Replies stall for 100 ms and then all arrive: DOWN, then 10 fresh replies.
     s = HeartbeatSession()
