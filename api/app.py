@@ -1,4 +1,4 @@
-"""The sidecar's FastAPI application: REST (DESIGN.md "REST"), live events, metrics, dashboard.
+"""The sidecar's FastAPI application: REST (docs/design.md, "REST"), live events, metrics, dashboard.
 
 ``create_app`` puts the HTTP surface over the measuring core's narrow interface
 (:class:`failover.coreview.CoreView`: a snapshot, the recent log, pin/unpin, subscribe) and

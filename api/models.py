@@ -1,4 +1,4 @@
-"""The REST API's JSON shapes (DESIGN.md "REST"), as pydantic models: one schema for the
+"""The REST API's JSON shapes (docs/design.md, "REST"), as pydantic models: one schema for the
 responses, the request bodies' validation (a bad body is a 422 that changes nothing) and
 /openapi.json."""
 

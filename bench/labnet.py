@@ -25,7 +25,7 @@ from failover.netns import wait_for
 
 #: Failback hold-down that never holds: trials follow each other every few seconds, and the default
 #: dampening (penalty 1000, suppress 1500, half-life 15 s) would hold failback for tens of seconds
-#: after the second trial. Failover itself is never held by dampening (DESIGN, kernel/failover/
+#: after the second trial. Failover itself is never held by dampening (docs/design.md, kernel/failover/
 #: dampening.lua), so this changes nothing in what is measured, only the wait between trials.
 NO_HOLD = ("[dampening]\npenalty = 1\nsuppress = 1000000\nmax_penalty = 1000000\nreuse = 0\n"
            "min_clean_ms = 1000\n")

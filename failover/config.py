@@ -1,6 +1,6 @@
 """The appliance's TOML configuration, validated.
 
-Every field of the contract in DESIGN.md lives here; a bad field is reported by its dotted
+Every field of the contract in docs/design.md lives here; a bad field is reported by its dotted
 path (``heartbeat.interval_ms: ...``) so an operator can fix it without reading code.
 """
 

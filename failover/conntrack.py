@@ -28,7 +28,7 @@ nftables rules mark each connection by the path it takes (:mod:`failover.flowmar
 marks encode the selection below. Without ``nft`` (or on a kernel too old for a filtered delete)
 :func:`clean` does it the slow way: a pure core (:func:`select`, no I/O) over a thin netlink shell
 (:class:`ConntrackTable` over pyroute2 0.9's ``NFCTSocket``, which dumps and deletes fine, about
-1 ms of Python per entry; deletion names the entry by original tuple, zone and ``CTA_ID``, so an
+1.5 ms of CPU per entry removed; deletion names the entry by original tuple, zone and ``CTA_ID``, so an
 entry re-created with the same tuple after the dump is normally not touched; the kernel derives
 the id from the entry's memory, so a re-creation in the same slot can reuse it, and losing that
 fresh entry is harmless: the next packet makes it again). :class:`FlowMover` is what the sidecar

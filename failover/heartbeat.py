@@ -339,7 +339,9 @@ class HeartbeatSession:
         if (
             self.status is not Status.UP
             and not self._in_blackout
-            and not self._brownout
+            # the brown-out evidence fully decayed (the docstring's hysteresis), not only below
+            # the alarm: a path declared up with the CUSUM near h goes down again at its next loss
+            and self._cusum <= 0.0
             and self._run >= self.config.recover_count
         ):
             return self._change(

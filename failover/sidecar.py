@@ -96,7 +96,7 @@ class Sidecar:
         self.election = Election(cfg.election.switch_margin, cfg.election.hold_ms)
         self.daemon = DaemonLink(cfg.control.socket, poll_s=POLL_S, on_state=self._daemon_state)
         self.pathcheck = PathCheck(cfg, self._path_verdict) if cfg.wan.probe else None
-        # Conntrack entries of flows stranded by a transition go once the rule is in place (DESIGN).
+        # Conntrack entries of flows stranded by a transition go once the rule is in place (docs/design.md, "Routing").
         self.flows = FlowMover(cfg.wan.interface, cfg.failover.lan_interface, on_report=self._flows_moved)
         # Operators' programs and webhooks on events: queued here, run beside the core (never in its way).
         self.hooks = Hooks(cfg)

@@ -91,7 +91,9 @@ def ntp_to_unix_ns(ntp: int) -> int:
     ntp_seconds, fraction = ntp >> 32, ntp & _U32
     if ntp_seconds < _ERA_PIVOT_S:
         ntp_seconds += 1 << 32  # era 1 (2036-2104)
-    ns_part = (fraction * _NS_PER_S + (1 << 31)) >> 32
+    # Rounded to the nearest ns, but never up into the next second: the last ~0.2 ns of a second
+    # would otherwise carry, and at the end of era 1 carry out of the range 1968-2104 altogether.
+    ns_part = min((fraction * _NS_PER_S + (1 << 31)) >> 32, _NS_PER_S - 1)
     return (ntp_seconds - NTP_UNIX_OFFSET_S) * _NS_PER_S + ns_part
 
 

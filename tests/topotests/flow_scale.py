@@ -23,6 +23,7 @@ import struct
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from failover.nsocket import run_in, socket_in
@@ -57,6 +58,15 @@ def flood(netns: str, dst: str, ports: range, *, burst: int = 200, pause_s: floa
         s.close()
 
 
+def fill(netns: str, watch: Watch, dst: str, ports: range, at_least: int) -> None:
+    """:func:`flood` until the router holds ``at_least`` entries (a lost datagram is re-sent)."""
+    for _ in range(5):
+        flood(netns, dst, ports)
+        if watch.count() >= at_least:
+            return
+    raise AssertionError(f"only {watch.count()} conntrack entries in the router, wanted {at_least}")
+
+
 def count_fd(netns: str) -> int:
     """An fd on the namespace's nf_conntrack_count (a /proc/sys/net file opened inside the
     namespace keeps reading that namespace)."""
@@ -78,6 +88,7 @@ class Watch:
 
     def __init__(self, netns: str, priority: int) -> None:
         self.priority = priority
+        self.on_count: Callable[[float, int], None] | None = None  # called from the watch thread
         self.fd = count_fd(netns)
 
         def setup(s: socket.socket) -> None:
@@ -104,6 +115,8 @@ class Watch:
             if n != self.samples[-1].count:
                 with self._lock:
                     self.samples.append(Sample(t, n))
+                if self.on_count is not None:
+                    self.on_count(t, n)
 
     def _rule_events(self, data: bytes):
         off = 0
@@ -152,6 +165,36 @@ class Watch:
         self._thread.join(timeout=2)
         self.sock.close()
         os.close(self.fd)
+
+
+def key(e: Entry) -> tuple:
+    return e.proto, e.src, e.dst, e.sport, e.dport
+
+
+def gone_after(watch: Watch, before: list[Entry], after: list[Entry], doomed: set, t_rule: float) -> float:
+    """Seconds from the rule to the table holding none of ``doomed`` (by the kernel's count).
+
+    The count reaches ``len(before) - len(doomed) + new`` (``new``: entries in ``after`` that
+    were not in ``before``, made since — the router's own connections) only once at most the
+    few entries made after that moment can still be doomed ones; ``after`` (conntrack -L)
+    shows none is left at all.
+    """
+    assert [e for e in after if key(e) in doomed] == [], "entries of the failed path left"
+    new = len({key(e) for e in after} - {key(e) for e in before})
+    t = watch.shrunk_to(len(before) - len(doomed) + new, after=t_rule, timeout=0)
+    assert t is not None, f"the table never shrank by {len(doomed)} (now {watch.count()} of {len(before)})"
+    return t - t_rule
+
+
+def touched(before: list[Entry], after: list[Entry], doomed: set) -> tuple[int, list[Entry]]:
+    """UDP entries of ``before`` that should have stayed: how many, and those gone or replaced.
+
+    UDP only: the router's TCP entries include the host's short control connections to the
+    gateways, which the kernel expires on its own within seconds.
+    """
+    still = {(key(e), e.id) for e in after}
+    kept = [e for e in before if key(e) not in doomed and e.proto == "udp"]
+    return len(kept), [e for e in kept if (key(e), e.id) not in still]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import pytest
 
 from failover.netns import wait_for
 
-from .flow_scale import Watch, conntrack_count, flood, long_udp_timeouts, table
+from .flow_scale import Watch, conntrack_count, fill, gone_after, key, long_udp_timeouts, table, touched
 from .flow_topology import CLIENT, INTERNET, WAN, FlowTopology
 from .test_flows_moved import fail_back, fail_over
 from .topology import PRIORITY, ROUTER_LAN
@@ -55,40 +55,11 @@ def scale(tmp_path):
         t.cleanup()
 
 
-def fill(t, watch, dst, ports, at_least):
-    client = t.nets.ns("client")
-    for _ in range(5):  # a datagram lost to a full backlog is re-sent; re-sending only refreshes
-        flood(client, dst, ports)
-        if watch.count() >= at_least:
-            return
-    raise AssertionError(f"only {watch.count()} conntrack entries in the router, wanted {at_least}")
-
-
-def key(e):
-    return e.proto, e.src, e.dst, e.sport, e.dport
-
-
-def gone_after(watch, before, after, doomed, t_rule):
-    """Seconds from the rule to the table holding none of ``doomed`` (by the kernel's count).
-
-    The count reaches ``len(before) - len(doomed) + new`` (``new``: entries in ``after`` that
-    were not in ``before``, made since — the router's own connections) only once at most the
-    few entries made after that moment can still be doomed ones; ``after`` (conntrack -L)
-    shows none is left at all.
-    """
-    assert [e for e in after if key(e) in doomed] == [], "entries of the failed path left"
-    new = len({key(e) for e in after} - {key(e) for e in before})
-    t = watch.shrunk_to(len(before) - len(doomed) + new, after=t_rule, timeout=0)
-    assert t is not None, f"the table never shrank by {len(doomed)} (now {watch.count()} of {len(before)})"
-    print(f"{len(doomed)} entries gone {(t - t_rule) * 1000:.1f} ms after the rule changed")
-    return t - t_rule
-
-
 def test_20000_entries_failed_path_gone_within_1s_nothing_else_touched(scale):
     t, watch = scale
     router = t.nets.ns("router")
-    fill(t, watch, INTERNET, range(10_000, 10_000 + N), N)
-    fill(t, watch, ROUTER_LAN, range(10_000, 10_000 + N), 2 * N)
+    fill(t.nets.ns("client"), watch, INTERNET, range(10_000, 10_000 + N), N)
+    fill(t.nets.ns("client"), watch, ROUTER_LAN, range(10_000, 10_000 + N), 2 * N)
     before = table(router)
     wan = {key(e) for e in before if e.src == CLIENT and e.dst == INTERNET and e.reply_dst == WAN}
     assert len(wan) >= N, f"{len(wan)} entries NATed to the WAN"
@@ -102,18 +73,15 @@ def test_20000_entries_failed_path_gone_within_1s_nothing_else_touched(scale):
     watch.shrunk_to(n0 - len(wan) + SLACK, after=t_rule, timeout=60)
     after = table(router)
     took = gone_after(watch, before, after, wan, t_rule)
+    print(f"failover: {len(wan)} entries gone {took * 1000:.1f} ms after the rule")
     assert took <= BOUND_S, f"failover: {len(wan)} entries gone {took * 1000:.0f} ms after the rule"
     assert [e for e in after if key(e) in wan] == []
-    still = {(key(e), e.id) for e in after}
-    # UDP: what the router holds of TCP includes the host's short control connections to gw1,
-    # which the kernel expires on its own within seconds.
-    untouched = [e for e in before if key(e) not in wan and e.proto == "udp"]
-    assert len(untouched) >= N
-    assert [e for e in untouched if (key(e), e.id) not in still] == []
+    kept, lost = touched(before, after, wan)
+    assert kept >= N and lost == []
 
     # -- during failover: flows through gw1 ------------------------------------------------
     n1 = watch.count()
-    fill(t, watch, INTERNET, range(20_000, 20_000 + N), n1 + N)
+    fill(t.nets.ns("client"), watch, INTERNET, range(20_000, 20_000 + N), n1 + N)
     during = table(router)
     alt = {key(e) for e in during if e.src == CLIENT and e.dst == INTERNET and e.reply_dst == CLIENT}
     assert len(alt) >= N, f"{len(alt)} entries via gw1"
@@ -126,10 +94,9 @@ def test_20000_entries_failed_path_gone_within_1s_nothing_else_touched(scale):
     watch.shrunk_to(n2 - len(alt) + SLACK, after=t_unrule, timeout=60)
     final = table(router)
     took = gone_after(watch, during, final, alt, t_unrule)
+    print(f"failback: {len(alt)} entries gone {took * 1000:.1f} ms after the rule went")
     assert took <= BOUND_S, f"failback: {len(alt)} entries gone {took * 1000:.0f} ms after the rule went"
     assert [e for e in final if key(e) in alt] == []
-    still = {(key(e), e.id) for e in final}
-    untouched = [e for e in during if key(e) not in alt and e.proto == "udp"]
-    assert len(untouched) >= N
-    assert [e for e in untouched if (key(e), e.id) not in still] == []
+    kept, lost = touched(during, final, alt)
+    assert kept >= N and lost == []
     assert abs(conntrack_count(router) - len(final)) < 100  # the tool's count agrees with its list

@@ -186,6 +186,8 @@ def test_gateway_that_cannot_be_told_is_left_for_the_next(two):
     log = [e["message"] for e in t.hb.http.get("/api/v1/log").json() if e["kind"] in ("gateway", "election")]
     assert any("gw1 10.10.0.11 unusable" in m for m in log), log
     assert any("cannot be told: moved at once to gw2" in m for m in log), log
+    r = t.hb.http.request("POST", "/api/v1/elect", json={"address": GW1}, headers=t.hb.auth())
+    assert r.status_code == 409 and "does not answer up/down" in r.json()["detail"], r.text
 
     # gw1 answers again: it acknowledges its "down", is usable, and the election returns to it.
     unblock_control(t, "gw1")

@@ -4,8 +4,12 @@ It is a *stateful* reflector (its own sequence counter, RFC 8762 §4.3.2), so th
 match replies by the echoed sender sequence, and it checks that our test packets have the
 RFC's layout (at least 44 octets, MBZ octets zero) and reports any that do not.
 
-Expected routing state: carrier lost, gw3 (10.10.0.13, only this reflector, no agent) pinned ->
-rule 1000 -> table 100, default via 10.10.0.13.
+A gateway carries traffic only once it has acknowledged `up` (one the daemon cannot tell is left
+for the next: README, "Gateway control"), so gw3 also answers the control protocol with a minimal
+listener written here (one line in, `ok` out), not the agent.
+
+Expected routing state: carrier lost, gw3 (10.10.0.13, only this reflector and listener, no agent)
+pinned -> rule 1000 -> table 100, default via 10.10.0.13; gw3 told `up`.
 """
 
 import sys
@@ -17,7 +21,16 @@ from failover.netns import wait_for
 from .heartbeat_topology import hb_fixture
 
 REFLECTOR = r'''
-import socket, struct, sys, time
+import socket, struct, sys, threading, time
+def control():
+    srv = socket.create_server((sys.argv[1], 7070))
+    while True:
+        conn, _ = srv.accept()
+        with conn:
+            line = conn.makefile().readline().strip()
+            print("told", line, flush=True)
+            conn.sendall(b"ok\n")
+threading.Thread(target=control, daemon=True).start()
 OFFSET = 2208988800
 def ntp():
     ns = time.time_ns()
@@ -62,5 +75,7 @@ def test_independent_stateful_reflector_is_a_working_candidate(hb):
     r = hb.http.request("POST", "/api/v1/elect", json={"address": gw3}, headers=hb.auth())
     assert r.status_code == 200, r.text
     wait_for(lambda: topo.default_via() == gw3, what="table 100 default via gw3")
+    wait_for(lambda: "told up" in topo.log("gw3-reflector"), what="gw3 told up")
     assert len(topo.rules()) == 1
+    assert hb.gateways()[gw3]["reachable"] is True and topo.default_via() == gw3
     assert "bad sender packet" not in topo.log("gw3-reflector")

@@ -169,3 +169,25 @@ def test_a_failing_cleanup_is_reported_not_raised():
 
     [r] = asyncio.run(go())
     assert r.error and "failover conntrack clean-up failed: PermissionError" in r.message()
+
+
+@pytest.mark.parametrize("loaded,method", [(True, "mark"), (False, "dump")])
+def test_with_the_marking_rules_loaded_each_transition_is_one_delete_by_mark_else_the_dump(
+        monkeypatch, loaded, method):
+    from failover import conntrack
+
+    calls, loads = [], []
+    monkeypatch.setattr(conntrack, "clean_marked", lambda t, *a: calls.append(("mark", t)) or Report(t, [], 0, 0))
+    monkeypatch.setattr(conntrack, "clean", lambda t, *a: calls.append(("dump", t)) or Report(t, [], 0, 0))
+
+    async def go():
+        m = FlowMover("lo", "lo", stamps=lambda: False,
+                      marks=lambda wan, lan: loads.append((wan, lan)) or loaded)
+        for s in (OFF, ON, OFF):
+            m.observe(s)
+        await m.wait()
+        return m
+
+    m = asyncio.run(go())
+    assert loads == [("lo", "lo")] and m.marking is loaded  # loaded once, before any clean-up
+    assert calls == [(method, "failover"), (method, "failback")]

@@ -1,6 +1,6 @@
 """The control-socket client against real unix sockets.
 
-The peer is a small stand-in speaking the daemon's line protocol (DESIGN.md, "Control socket");
+The peer is a small stand-in speaking the daemon's line protocol (docs/design.md, "Control socket");
 the real daemon is exercised with this client in tests/topotests/test_sidecar*.py.
 """
 

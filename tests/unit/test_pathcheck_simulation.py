@@ -133,3 +133,18 @@ def test_the_detection_bound_can_fail():
     times = detection_times(with_threshold(shipped(), 24.0), 100, 0.25)
     within = sum(t is not None and t <= 2.0 for t in times)
     assert lower_bound(within, len(times)) < 0.99
+
+
+def test_a_path_declared_up_again_has_no_brownout_evidence_left():
+    # Loss that raised the CUSUM without alarming, then a blackout: down. When the path answers
+    # again it is declared up only once the CUSUM is back at zero; declared up with it near the
+    # threshold (as before), its next few losses called it down again at once: a path verdict
+    # that wobbled right after an outage, which flap dampening counts as a second flap.
+    hc = shipped()
+    for seed in range(20):
+        link = clean_and_up(hc, seed)
+        link.run(0.3, 0.25)
+        link.run(1, 1.0)
+        assert link.session.status is Status.DOWN
+        assert link.run(3, 0.0, until=Status.UP) is not None, f"seed {seed}: not up again"
+        assert link.session.brownout_level == 0.0, f"seed {seed}: up with the CUSUM at {link.session.brownout_level:.0%}"

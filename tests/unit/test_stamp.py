@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from failover.stamp import (
@@ -69,6 +69,8 @@ def test_ns_round_trip_is_exact(ns: int) -> None:
 
 
 @given(st.integers(min_value=0, max_value=U64))
+@example(0x7FFF_FFFF_FFFF_FFFF)  # the last fraction of era 1: rounding must not leave the range
+@example(0x0000_0001_FFFF_FFFF)  # a fraction that rounds up to a whole second
 def test_ntp_round_trip_within_one_ns(ntp: int) -> None:
     back = unix_ns_to_ntp(ntp_to_unix_ns(ntp))
     # one nanosecond is 4.29 fraction units; the seconds may carry when rounding up
