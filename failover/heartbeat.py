@@ -456,10 +456,10 @@ class HeartbeatSession:
         end = self._outage_end_seq
         if end is None:
             return False
-        if (end - seq) & _SEQ_MASK > self._ring_mask:  # seq is the boundary or past it
-            self._outage_end_seq = None
-            return False
-        return True
+        if 0 < (end - seq) & _SEQ_MASK <= self._ring_mask:  # sent before the boundary
+            return True
+        self._outage_end_seq = None  # the boundary is reached: later losses count again
+        return False
 
     def _change(self, new: Status, now_ns: int, reason: str) -> StatusChange:
         old, self.status = self.status, new

@@ -331,6 +331,25 @@ def test_a_backlog_lost_as_the_path_recovers_is_no_brownout() -> None:
         assert s.status is Status.UP, s.status
 
 
+def test_a_probe_lost_after_the_recovery_is_brownout_evidence() -> None:
+    # The outage's share ends with the recovery: the very first probe sent after the path was
+    # declared up again, if lost, counts for the brown-out statistic like any later one.
+    link = up_link()
+    link.run(1, loss=1.0)
+    s, t = link.session, link.now
+    while s.on_timer(t) is None:  # replies until the timer declares the path up again
+        seq = s.on_send(t)
+        s.on_reply(t + MS, seq, t, t, t)
+        t += INTERVAL
+    assert s.status is Status.UP and s.brownout_level == 0.0
+    s.on_send(t)  # the first probe after the recovery: lost
+    t += INTERVAL
+    s.on_timer(t)
+    seq = s.on_send(t)
+    s.on_reply(t + MS, seq, t, t, t)
+    assert s.brownout_level > 0.0
+
+
 def test_delayed_replies_do_not_flap_straight_back_up() -> None:
     # Replies stall for 100 ms and then all arrive: DOWN, then 10 fresh replies.
     s = HeartbeatSession()
