@@ -48,7 +48,7 @@ from pathlib import Path
 
 from bench.api_flood import exchange
 from bench.event_to_rule import expect, gateway_listener, rtnl_listener
-from bench.labnet import NO_HOLD
+from bench.labnet import NO_HOLD, log_errors, print_errors
 from bench.netutil import REPO, add_reflectors, cpu_seconds, in_netns, loadavg, parse_metrics
 from bench.stats import percentile, summary
 from failover.netns import wait_for
@@ -311,10 +311,7 @@ def main() -> int:
                 run_flood(bench, seconds, args.flood_rate, args.sse, args.trials, args.carrier_trials)
             else:
                 run_latency(bench, router, [float(r) for r in args.rates.split(",")], seconds)
-            errors = hb.topo.log("router").splitlines()
-            errors = [line for line in errors if "Traceback" in line or " ERROR " in line]
-            if errors:
-                print("router log errors:", *errors[:10], sep="\n  ")
+            print_errors(log_errors(hb.topo.log("router")))
         finally:
             hb.cleanup()
     return 0

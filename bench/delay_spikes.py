@@ -30,7 +30,7 @@ import sys
 import time
 
 from bench.event_to_rule import rtnl_listener
-from bench.labnet import BenchLab
+from bench.labnet import BenchLab, print_errors
 from bench.netutil import loadavg, parse_metrics
 from bench.outage import TARGET_MS, Flow, run_kind
 from bench.stats import percentile, summary
@@ -115,8 +115,7 @@ def main() -> int:
     finally:
         errors = lab.router_errors()
         lab.cleanup()
-    if errors:
-        print("router log errors:", *errors[:10], sep="\n  ")
+    print_errors(errors)
     return 1 if failed else 0
 
 

@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 
 from bench.event_to_rule import expect, rtnl_listener
-from bench.labnet import NO_HOLD
+from bench.labnet import NO_HOLD, log_errors, print_errors
 from bench.netutil import REPO, cpu_seconds, in_netns, loadavg
 from failover.netns import wait_for
 from failover.nsocket import socket_in
@@ -244,10 +244,9 @@ def transitions(t: FlowTopology, half: int, tmp: Path) -> bool:
         else:
             ok = False
             print("            carrier cut: NOT done (the table never shrank)")
-        errors = [line for line in t.topo.log("router").splitlines() if "Traceback" in line or " ERROR " in line]
-        if errors:
-            ok = False
-            print("router log errors:", *errors[:10], sep="\n  ")
+        errors = log_errors(t.topo.log("router"))
+        print_errors(errors)
+        ok &= not errors
         moved = [e for e in t.hb.http.get("/api/v1/log").json() if e["kind"] == "failover" and "method" in e]
         print("  sidecar's own reports (not counted above): "
               + "; ".join(f"{e['transition']} {e['method']} {e['conntrack_removed']}" for e in moved))

@@ -35,7 +35,7 @@ import time
 import httpx
 
 from bench.event_to_rule import expect, rtnl_listener
-from bench.labnet import BenchLab
+from bench.labnet import BenchLab, print_errors
 from bench.netutil import loadavg
 from bench.outage import Flow
 from bench.stats import percentile, summary
@@ -245,8 +245,7 @@ def main() -> int:
     finally:
         errors = lab.router_errors()
         lab.cleanup()
-    if errors:
-        print("router log errors:", *errors[:10], sep="\n  ")
+    print_errors(errors)
     return 1 if missed else 0
 
 

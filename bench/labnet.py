@@ -31,6 +31,17 @@ NO_HOLD = ("[dampening]\npenalty = 1\nsuppress = 1000000\nmax_penalty = 1000000\
            "min_clean_ms = 1000\n")
 
 
+def log_errors(text: str) -> list[str]:
+    """Tracebacks and errors in a router's log: a benchmark with any is not a clean run."""
+    return [line for line in text.splitlines() if "Traceback" in line or " ERROR " in line]
+
+
+def print_errors(errors: list[str]) -> None:
+    """Show the first of a router's logged errors, if any, after a benchmark's figures."""
+    if errors:
+        print("router log errors:", *errors[:10], sep="\n  ")
+
+
 def _zombie(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -95,7 +106,7 @@ class BenchLab(Lab):
 
     def router_errors(self) -> list[str]:
         """Tracebacks and errors the router logged: a benchmark with any is not a clean run."""
-        return [line for line in self.log("router").splitlines() if "Traceback" in line or " ERROR " in line]
+        return log_errors(self.log("router"))
 
     # -- the daemon's view ---------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ import sys
 import time
 
 from bench.event_to_rule import expect, rtnl_listener
-from bench.labnet import BenchLab
+from bench.labnet import BenchLab, print_errors
 from bench.stats import percentile, summary
 from failover.netns import wait_for
 
@@ -156,8 +156,7 @@ def main() -> int:
     finally:
         errors = lab.router_errors()
         lab.cleanup()
-    if errors:
-        print("router log errors:", *errors[:10], sep="\n  ")
+    print_errors(errors)
     return 1 if missed else 0
 
 
