@@ -220,7 +220,7 @@ HookEvent = Literal["failover", "failback", "elected", "gateway", "target", "wan
 
 
 class Hook(_Section):
-    """A program run, and/or a URL posted to, on events (failover/hooks.py says how)."""
+    """A program run, and/or a URL posted to, on events (failover/sidecar/hooks.py says how)."""
 
     on: list[HookEvent] = Field(min_length=1)
     exec: str | None = None          # a program (absolute path, arguments allowed; no shell)
