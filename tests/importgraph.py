@@ -6,7 +6,7 @@
 prints one count a line (``import cycles``, ``upward imports``, ...) and, below them, each
 offending import. ``tests/unit/test_layering.py`` holds the working tree to zero on each count.
 
-The roles, bottom first (docs/design.md, "Layout"): a module imports its own role and those
+The roles, bottom first (README.md, "Layout"): a module imports its own role and those
 below, never one above. A module of an older tree takes the role of the place it has now (git's
 rename detection between REV and HEAD); one that has no place now is listed as unplaced.
 Every ``import`` statement counts, those inside functions and under ``TYPE_CHECKING`` too: each

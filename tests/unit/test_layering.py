@@ -1,11 +1,12 @@
-"""The code base's import structure (docs/design.md, "Layout"): packages by role, imports only
+"""The code base's import structure (README.md, "Layout"): packages by role, imports only
 downward, no cycles. ``python -m tests.importgraph`` prints the same counts with each offender.
 
 The roles, bottom first: config, keys, package data and task lifetimes; ``failover/core/`` (pure:
 no I/O, no asyncio); ``failover/host/`` (the generic Lua host, which knows nothing about
-failover); ``failover/net/`` (thin shells over sockets and netlink); the agent; the measuring
-core and its process (``failover/sidecar/``); what runs the failover scripts
-(``failover/scripts/``); the lab; ``api/``; the command line; ``bench/``."""
+failover); ``failover/net/`` (thin shells over sockets and netlink); the agent; what runs the
+failover scripts (``failover/scripts/``); the measuring core and its process
+(``failover/sidecar/``, whose reload restarts the scripts); the lab; ``api/``; the command line;
+``bench/``."""
 
 from __future__ import annotations
 
