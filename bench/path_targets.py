@@ -34,6 +34,7 @@ from bench.event_to_rule import rtnl_listener
 from bench.labnet import BenchLab, print_errors
 from bench.outage import Flow, run_kind
 from bench.stats import percentile, summary
+from failover.lab.netns import wait_for
 
 ICMP1, ICMP2 = "192.0.2.53", "198.18.0.53"
 #: (role, the ISP's interface, the ISP's address, the host's address)
@@ -71,6 +72,13 @@ class TargetsLab(BenchLab):
         text = super().router_toml()
         assert probe in text, "the lab's router config no longer sets wan.probe"
         return text.replace(probe, targets_toml(self.topo.internet.host, self.internet_kind), 1)
+
+    def start(self) -> None:
+        super().start()
+        # The daemon assumes the path up until the path check's first verdict: trials start once
+        # every target has a verdict of its own (up), or the first one measures the start-up.
+        wait_for(lambda: self.targets().count('"status":"up"') == 3, timeout=30, interval=0.1,
+                 what="every target up")
 
     def targets(self) -> str:
         """``GET /api/v1/targets`` from inside the router (no proxy in the bench lab)."""

@@ -35,6 +35,8 @@ class Net:
     now: int = 1_000 * 1_000 * MS
     events: list = field(default_factory=list)
     sent: dict[str, int] = field(default_factory=dict)
+    #: Something other than a reply reaches the WAN this often (ms), e.g. an ISP's ICMP errors.
+    trickle_ms: int | None = None
 
     def __post_init__(self):
         self.rng = random.Random(self.seed)
@@ -54,6 +56,9 @@ class Net:
             while self._replies and self._replies[0][0] <= self.now:
                 at, address, seq, t1 = heapq.heappop(self._replies)
                 self.verdict.on_reply(address, at, seq, t1)
+            if self.trickle_ms and self.now // (self.trickle_ms * MS) != getattr(self, "_trickled", None):
+                self._trickled = self.now // (self.trickle_ms * MS)
+                self.verdict.on_traffic(self.now)
             self.events += self.verdict.on_timer(self.now)
             for address in self.verdict.probes_due(self.now):
                 seq = self.verdict.on_send(address, self.now)
@@ -196,6 +201,25 @@ def test_peers_confirmed_silent_are_down_until_they_recover():
     assert net.verdict.up is False
     changes = path_changes(net.run(2))
     assert [c.up for c in changes] == [True]
+
+
+def test_repeated_blackouts_do_not_make_the_peers_look_lossy():
+    # The ISP answers each blackout with a trickle of ICMP errors (traffic on the WAN): the peers'
+    # own blackout rule never fires, they are declared down by the burst. Their unanswered probes
+    # are the outage's, not random loss: the next burst is as short as the first (the lab bench
+    # showed 11, 14, ... 19 probes per burst, and outages growing with them, before this held).
+    net = up_net(STAMP, ICMP1, ICMP2, trickle_ms=150)
+    for _ in range(6):
+        net.silent |= {STAMP.address, ICMP1.address, ICMP2.address}
+        net.run(0.5)
+        assert net.verdict.up is False
+        net.silent.clear()
+        net.run(3)
+        assert net.verdict.up is True
+        assert [net.verdict.session(s.address).detect_multiplier_now for s in (ICMP1, ICMP2)] == [3, 3]
+    bursts = [e.change.reason for e in net.events
+              if isinstance(e, TargetChange) and e.change.reason.startswith("confirmation burst")]
+    assert len(bursts) == 12 and all("no reply to 3 confirmation probe(s)" in r for r in bursts), bursts
 
 
 def test_a_round_asks_a_lossy_peer_as_many_probes_as_its_own_rule_needs():
