@@ -51,7 +51,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core import stamp
+from .core.stamp import StampAuthError, StampCodec, StampError, unix_ns_to_ntp
 from .net.prober import Datagram, open_udp, receive_datagrams
 
 log = logging.getLogger("failover.agent")
@@ -196,7 +196,7 @@ class StampReflector:
             raise ValueError(f"lab delay must be >= 0 ms, got {lab_delay_ms}")
         self.address, self.port = address, port
         self.delay_s = lab_delay_ms / 1000
-        self.key = key
+        self.codec = StampCodec(key)
         self.reflected = 0
         #: Datagrams that are not a (valid, for the mode) STAMP test packet, auth failures included.
         self.garbage = 0
@@ -215,7 +215,7 @@ class StampReflector:
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self._sock.fileno(), self._readable)
         log.info("STAMP reflector on %s:%d%s%s", *self.bound,
-                 " (authenticated mode)" if self.key is not None else "",
+                 " (authenticated mode)" if self.codec.key is not None else "",
                  f" (lab delay {self.delay_s * 1000:g} ms)" if self.delay_s else "")
 
     def close(self) -> None:
@@ -237,17 +237,13 @@ class StampReflector:
             return  # closed while a delayed reply was pending
         try:
             # A held request "arrives" when the emulated distance has been covered.
-            t2 = stamp.unix_ns_to_ntp(time.time_ns() if held else dgram.received_ns)
+            t2 = unix_ns_to_ntp(time.time_ns() if held else dgram.received_ns)
             # T3 as late as Python allows: right before the send, after all the work.
             ttl = dgram.ttl if dgram.ttl is not None else 0
-            if self.key is None:
-                reply = stamp.reflect(dgram.data, t2_ntp=t2, t3_ntp=stamp.unix_ns_to_ntp(time.time_ns()), ttl=ttl)
-            else:
-                reply = stamp.reflect_auth(dgram.data, self.key, t2_ntp=t2,
-                                           t3_ntp=stamp.unix_ns_to_ntp(time.time_ns()), ttl=ttl)
-        except stamp.StampError as e:
+            reply = self.codec.reflect(dgram.data, t2_ntp=t2, t3_ntp=unix_ns_to_ntp(time.time_ns()), ttl=ttl)
+        except StampError as e:
             self.garbage += 1
-            if isinstance(e, stamp.StampAuthError):
+            if isinstance(e, StampAuthError):
                 self.auth_failures += 1
             if self.garbage & (self.garbage - 1) == 0:  # 1st, 2nd, 4th...: visible, never a flood
                 log.info("ignored non-STAMP datagram #%d from %s: %s", self.garbage, dgram.address, e)

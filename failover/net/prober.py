@@ -30,16 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ..core.heartbeat import HeartbeatConfig, HeartbeatSession, SessionStats, StatusChange
-from ..core.stamp import (
-    ReflectorPacket,
-    SenderPacket,
-    StampAuthError,
-    StampError,
-    decode_reflector_auth,
-    encode_sender_auth,
-    ntp_to_unix_ns,
-    unix_ns_to_ntp,
-)
+from ..core.stamp import SenderPacket, StampAuthError, StampCodec, StampError, ntp_to_unix_ns, unix_ns_to_ntp
 
 __all__ = [
     "Datagram",
@@ -173,7 +164,7 @@ class Prober:
         self.device = device
         self.on_change = on_change
         self.on_tick = on_tick
-        self.stamp_key = stamp_key
+        self.codec = StampCodec(stamp_key)
         self.sessions = {t.address: HeartbeatSession(config) for t in self.targets}
         self.counters = ProberCounters()
         self._by_address = {t.address: t for t in self.targets}
@@ -264,7 +255,7 @@ class Prober:
             t1 = time.time_ns()
             seq = session.on_send(t1)
             sent = SenderPacket(seq, unix_ns_to_ntp(t1))
-            packet = sent.encode() if self.stamp_key is None else encode_sender_auth(sent, self.stamp_key)
+            packet = self.codec.encode_sender(sent)
             try:
                 sock.sendto(packet, (target.address, target.port))
             except OSError as e:
@@ -285,10 +276,7 @@ class Prober:
             self.counters.garbage += 1
             return
         try:
-            if self.stamp_key is None:
-                reply = ReflectorPacket.decode(dgram.data)
-            else:
-                reply = decode_reflector_auth(dgram.data, self.stamp_key)
+            reply = self.codec.decode_reflector(dgram.data)
             t1 = ntp_to_unix_ns(reply.sender_timestamp)
             t2 = ntp_to_unix_ns(reply.receive_timestamp)
             t3 = ntp_to_unix_ns(reply.timestamp)
