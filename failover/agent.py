@@ -38,12 +38,10 @@ logged when the agent stops and, with ``stats_file``, written there as JSON twic
 from __future__ import annotations
 
 import asyncio
-import hmac
 import ipaddress
 import json
 import logging
 import os
-import re
 import shlex
 import signal
 import time
@@ -51,6 +49,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .core.gatewayline import LineRefused, parse_plain, parse_signed
 from .core.stamp import StampAuthError, StampCodec, StampError, unix_ns_to_ntp
 from .net.prober import Datagram, open_udp, receive_datagrams
 
@@ -113,17 +112,6 @@ def peer_allowed(peer, nets) -> bool:
     return any(addr.version == n.version and addr in n for n in nets)
 
 
-_SIGNED = re.compile(rb"(up|down) ([0-9]{1,16}) ([0-9a-f]{32}) ([0-9a-f]{64})")
-
-
-class AuthError(ValueError):
-    """A signed command that is refused; ``kind`` names the reason for the counters."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
 class ControlAuth:
     """Checks signed ``<up|down> <unix ms> <nonce> <hmac>`` lines (pure: the clock is injected).
 
@@ -143,47 +131,20 @@ class ControlAuth:
         self.max_nonces = max_nonces
         self._nonces: dict[bytes, int] = {}  # nonce -> unix ms after which it cannot be replayed
 
-    def sign(self, command: str, ms: int, nonce: str) -> str:
-        """The line the router's daemon sends (kernel/failover/gateway.lua), for tests and tools."""
-        text = f"{command} {ms} {nonce}"
-        return f"{text} {hmac.new(self.key, text.encode(), 'sha256').hexdigest()}"
-
     def check(self, line: bytes) -> str:
-        if line.endswith(b"\n"):
-            line = line[:-1]
-        if line in (b"up", b"down"):
-            raise AuthError("unauthenticated", "authentication required")
-        m = _SIGNED.fullmatch(line)
-        if m is None:
-            raise AuthError("malformed", "expected <up|down> <unix ms> <nonce> <hmac>")
-        command, ms, nonce, mac = m.groups()
-        text = line[: m.start(4) - 1]
-        expected = hmac.new(self.key, text, "sha256").hexdigest().encode()
-        if not hmac.compare_digest(expected, mac):
-            raise AuthError("bad_mac", "bad signature")
+        signed = parse_signed(line, self.key)
         now = self.clock()
-        if abs(now - int(ms)) > self.window_ms:
-            raise AuthError("stale", "timestamp outside the replay window")
-        expiry = self._nonces.get(nonce)
+        if abs(now - signed.unix_ms) > self.window_ms:
+            raise LineRefused("stale", "timestamp outside the replay window")
+        expiry = self._nonces.get(signed.nonce)
         if expiry is not None and expiry >= now:
-            raise AuthError("replayed", "replayed nonce")
+            raise LineRefused("replayed", "replayed nonce")
         if len(self._nonces) >= self.max_nonces:
             self._nonces = {n: e for n, e in self._nonces.items() if e >= now}
             if len(self._nonces) >= self.max_nonces:
-                raise AuthError("busy", "too many commands within the replay window")
-        self._nonces[nonce] = int(ms) + self.window_ms
-        return command.decode()
-
-
-def parse_command(line: bytes) -> str:
-    """``up`` or ``down``, or raise ValueError with the reason to send back."""
-    if line.endswith(b"\n"):
-        line = line[:-1]
-    if b"\n" in line:
-        raise ValueError("one line only")
-    if line in (b"up", b"down"):
-        return line.decode()
-    raise ValueError("expected up or down")
+                raise LineRefused("busy", "too many commands within the replay window")
+        self._nonces[signed.nonce] = signed.unix_ms + self.window_ms
+        return signed.command
 
 
 class StampReflector:
@@ -318,10 +279,10 @@ class Agent:
             self.control["not_allowed"] += 1
             raise ValueError("not allowed")
         if self.auth is None:
-            return parse_command(line)
+            return parse_plain(line)
         try:
             return self.auth.check(line)
-        except AuthError as e:
+        except LineRefused as e:
             self.control[e.kind] += 1
             raise
 

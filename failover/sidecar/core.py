@@ -35,7 +35,8 @@ from collections.abc import Callable, Sequence
 
 from ..config import Config, stamp_key
 from ..net.conntrack import FlowMover, Report
-from ..net.control_client import DaemonLink, DaemonState
+from ..core.controlline import DaemonState
+from ..net.control_client import DaemonLink
 from ..core.views import (
     Counters,
     ElectedView,

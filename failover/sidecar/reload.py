@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import config
+from ..core.controlline import STATE, parse_state
 from ..net.control_client import request_blocking
 
 if TYPE_CHECKING:
@@ -39,14 +40,6 @@ def fixed_changes(old: config.Config, new: config.Config) -> list[str]:
     return [f for f in FIXED if get(old, f) != get(new, f)]
 
 
-def _state_field(reply: str, name: str) -> str | None:
-    for word in reply.split()[1:] if reply.startswith("ok ") else ():
-        key, _, value = word.partition("=")
-        if key == name:
-            return value
-    return None
-
-
 class Reloader:
     """Holds the running config; ``reload()`` replaces it, or logs why not and keeps it."""
 
@@ -58,11 +51,10 @@ class Reloader:
     def _elected(self) -> str | None:
         """The daemon's elected gateway now (its control socket), or None if it does not say."""
         try:
-            reply = request_blocking(self.cfg.control.socket, b"state\n", 1.0)
-        except OSError as e:
+            return parse_state(request_blocking(self.cfg.control.socket, STATE, 1.0)).elected
+        except (OSError, ValueError) as e:
             log.warning("reload: the daemon's state is unknown (%s)", e)
             return None
-        return _state_field(reply, "elected")
 
     async def reload(self) -> bool:
         async with self._lock:  # two quick SIGHUPs: one after the other
