@@ -32,7 +32,6 @@ import socket
 import struct
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 

@@ -51,6 +51,7 @@ from pathlib import Path
 
 from .core.gatewayline import LineRefused, parse_plain, parse_signed
 from .core.stamp import StampAuthError, StampCodec, StampError, unix_ns_to_ntp
+from .tasks import cancel_and_wait
 from .net.prober import Datagram, open_udp, receive_datagrams
 
 log = logging.getLogger("failover.agent")
@@ -293,7 +294,8 @@ class Agent:
         else:
             proc = await asyncio.create_subprocess_exec(*shlex.split(hook))
             try:
-                rc = await asyncio.wait_for(proc.wait(), ACTION_TIMEOUT_S)
+                async with asyncio.timeout(ACTION_TIMEOUT_S):
+                    rc = await proc.wait()
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
@@ -306,7 +308,8 @@ class Agent:
         peer = writer.get_extra_info("peername")
         try:
             try:
-                line = await asyncio.wait_for(reader.readuntil(b"\n"), READ_TIMEOUT_S)
+                async with asyncio.timeout(READ_TIMEOUT_S):
+                    line = await reader.readuntil(b"\n")
             except asyncio.IncompleteReadError as e:
                 line = e.partial  # a last line without newline, then EOF
             except asyncio.LimitOverrunError:
@@ -326,7 +329,8 @@ class Agent:
             writer.write(f"err {e}\n".encode())
         finally:
             try:
-                await asyncio.wait_for(writer.drain(), READ_TIMEOUT_S)
+                async with asyncio.timeout(READ_TIMEOUT_S):
+                    await writer.drain()
             except (OSError, TimeoutError):
                 pass
             writer.close()
@@ -382,10 +386,7 @@ class Agent:
                 loop.remove_signal_handler(sig)
             if self._lease_timer is not None:
                 self._lease_timer.cancel()
-            if self._lapsing is not None:
-                self._lapsing.cancel()
-            if stats is not None:
-                stats.cancel()
+            await cancel_and_wait(self._lapsing, stats)
             reflector.close()
             self.write_stats()
             s = self.stats()

@@ -53,7 +53,9 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
         return 2
     sources = {}
     if args.config:
-        sources["failover.conf"] = config.to_lua(_load_config(args.config)).encode()
+        from .scripts.conflua import to_lua
+
+        sources["failover.conf"] = to_lua(_load_config(args.config)).encode()
     kernel = Kernel(args.root, talk=args.talk, sources=sources, error_style=args.errors)
     failed = False
     stop = threading.Event()
@@ -92,8 +94,10 @@ def cmd_conf(args: argparse.Namespace) -> int:
 
         sys.stdout.write((conf_dir() / SHIPPED_CONF[args.format]).read_text())
         return 0
+    from .scripts.conflua import to_lua
+
     cfg = _load_config(args.config)
-    sys.stdout.write(config.to_lua(cfg))
+    sys.stdout.write(to_lua(cfg))
     return 0
 
 

@@ -45,7 +45,7 @@ async def request(path: str, line: str, timeout: float = TIMEOUT_S) -> str:
             writer.close()
 
     try:
-        async with asyncio.timeout(timeout):  # not wait_for: it can swallow a cancellation on 3.11
+        async with asyncio.timeout(timeout):
             reply = await exchange()
     except TimeoutError:
         raise DaemonUnavailable(f"no reply within {timeout:g} s on {path}") from None

@@ -17,7 +17,8 @@ import stat
 import threading
 from pathlib import Path
 
-from ..config import Config, to_lua
+from ..config import Config
+from .conflua import to_lua
 from ..host.kernel import Kernel
 
 log = logging.getLogger(__name__)

@@ -34,6 +34,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from ..config import Config, stamp_key
+from ..tasks import cancel_and_wait
 from ..net.conntrack import FlowMover, Report
 from ..core.controlline import DaemonState
 from ..net.control_client import DaemonLink
@@ -131,13 +132,7 @@ class Sidecar:
                  self.cfg.control.socket)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
         await self.flows.close()
         if self.pathcheck is not None:
@@ -308,8 +303,6 @@ class Sidecar:
 
     async def _election_loop(self) -> None:
         while True:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-            # races with the event, and the loop then outlives the sidecar's shutdown.
             try:
                 async with asyncio.timeout(ELECTION_TICK_S):
                     await self._elect_now.wait()

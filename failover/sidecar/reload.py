@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from .. import config
 from ..core.controlline import STATE, parse_state
 from ..net.control_client import request_blocking
+from ..scripts.conflua import to_lua
 
 if TYPE_CHECKING:
     from ..host.kernel import Kernel
@@ -69,7 +70,7 @@ class Reloader:
                           ", ".join(fixed))
                 return False
             changed = []
-            if self.kernel is not None and config.to_lua(new) != config.to_lua(self.cfg):
+            if self.kernel is not None and to_lua(new) != to_lua(self.cfg):
                 from ..scripts import launch as launcher
 
                 elected = await asyncio.to_thread(self._elected)
