@@ -1,7 +1,7 @@
 """A user-space host for Lunatik scripts: the same Lua module API, on lupa's Lua 5.5 and pyroute2.
 
-``Kernel`` holds the runtimes, with the modules and services of one ``Profile``;
-``failover lunatik`` and ``failover host`` drive it.
+``Kernel`` holds the runtimes, with the modules and services of one ``Profile``. The host knows
+nothing of what its scripts do: what starts the failover scripts is ``failover/scripts/``.
 """
 
 from .kernel import Kernel

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TextIO
 
 from . import registry, thread
-from ..package_data import kernel_root
 from .bridge import LuaError
 from .linkwatch import LinkWatch
 from .profile import Profile, errors_from_environment
@@ -22,7 +21,7 @@ from .runtime import Library, Runtime
 from .services import ScriptLog, Services
 from .wallclock import WallClock
 
-# The GIL hands over every 5 ms by default: a notifier waking the daemon thread could wait that
+# The GIL hands over every 5 ms by default: a notifier waking a script's thread could wait that
 # long. Kernel threads are woken at once; 0.2 ms keeps the host's event path near that.
 SWITCH_INTERVAL_S = 0.0002
 
@@ -30,7 +29,7 @@ SWITCH_INTERVAL_S = 0.0002
 class Kernel:
     def __init__(
         self,
-        root: str | Path | None = None,  # None: the scripts shipped with the package
+        root: str | Path,  # where scripts and the modules they require are (/lib/modules/lua)
         *,
         profile: Profile | None = None,  # None: the current API, errors as the environment says
         sources: dict[str, bytes] | None = None,  # modules given as Lua source
@@ -41,7 +40,7 @@ class Kernel:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.profile = profile or Profile(errors=errors_from_environment())
         self.library = Library(
-            Path(root if root is not None else kernel_root()).resolve(),
+            Path(root).resolve(),
             registry.modules(self.profile.api),
             dict(sources or {}),
         )
@@ -132,7 +131,7 @@ class Kernel:
             return list(self.scripts)
 
     def shutdown(self) -> None:
-        """Stop every script, newest first (the notifier before the daemon it wakes)."""
+        """Stop every script, newest first (a notifier before the thread it wakes, when started after it)."""
         for script in reversed(self.list()):
             self.stop(script)
         with self._lock:

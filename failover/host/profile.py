@@ -6,8 +6,8 @@ script must run unmodified: the registry (``registry.py``) gives each its set of
 Lunatik raises the bare errno name (``"EEXIST"``) on kernels 6.7 and later. Before 6.7 it formats
 the error with ``%pE`` and every errno, ``linux.errname()`` included, reads ``"(efault)"``
 (Debian 12's 6.1, most LTS router kernels). Scripts must be correct under both; the host speaks
-either, chosen with ``failover lunatik --errors`` or the ``FAILOVER_HOST_ERRORS`` environment
-variable (which ``failover host`` and ``failover run`` honour too).
+either, chosen by whoever starts it (the command line's ``--errors``), else by the
+``FAILOVER_HOST_ERRORS`` environment variable.
 """
 
 from __future__ import annotations

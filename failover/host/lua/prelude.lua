@@ -25,7 +25,7 @@ local function requiref(name)
 end
 
 -- Results of a Python function: (true, ...) or (false, message). Before kernel 6.7 an errno
--- name reads "(efault)" (host.efault set: `failover lunatik --errors=pre-6.7`).
+-- name reads "(efault)" (host.efault set: a profile with the pre-6.7 error style).
 function lib.check(ok, ...)
 	if not ok then
 		local message = ...
