@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .bridge import HostObject, LuaError, argerror, lua_function
+from .runtime import ScriptError
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -30,8 +31,6 @@ class LunatikModule:
 
     @lua_function
     def runtime_new(self, script: Any, context: Any = None) -> Runtime:
-        from .runtime import ScriptError
-
         ctx = "process" if context is None else _script(context, "runtime")
         try:
             return self.runner.runtime(_script(script, "runtime"), ctx)

@@ -15,8 +15,9 @@ import lupa.lua55 as lua55
 
 from .bridge import HostObject, LuaError, argerror, lua_function
 
+from .runtime import Runtime
+
 if TYPE_CHECKING:
-    from .runtime import Runtime
     from .services import Services
 
 _local = threading.local()
@@ -85,8 +86,6 @@ class ThreadModule:
 
     @lua_function
     def run(self, rt: Any, name: Any) -> KThread:
-        from .runtime import Runtime
-
         if self.runtime.loading and not self.at_load:
             raise LuaError("not allowed during module load")
         if not isinstance(rt, Runtime):
