@@ -134,10 +134,10 @@ class Kernel:
         """Stop every script, newest first (a notifier before the thread it wakes, when started after it)."""
         for script in reversed(self.list()):
             self.stop(script)
+        for kt in thread.running(self.services):
+            kt.stop()
         with self._lock:
             rts = list(self.runtimes)
-        for kt in thread.running(rts):
-            kt.stop()
         for rt in reversed(rts):
             rt.stop()
         self.services.linkwatch.close()

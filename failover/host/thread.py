@@ -28,9 +28,9 @@ def current() -> KThread | None:
     return getattr(_local, "kthread", None)
 
 
-def running(runtimes: list[Runtime]) -> list[KThread]:
-    """The live threads whose body runs in one of ``runtimes``."""
-    return [kt for kt in list(_running) if kt.alive and kt.runtime in runtimes]
+def running(services: Services) -> list[KThread]:
+    """The live threads of one host (its runtimes share ``services``), stopped runtimes' included."""
+    return [kt for kt in list(_running) if kt.alive and kt.runtime.services is services]
 
 
 class KThread(HostObject):
