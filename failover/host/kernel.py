@@ -15,7 +15,7 @@ from typing import TextIO
 from . import registry, thread
 from .bridge import LuaError
 from .linkwatch import LinkWatch
-from .profile import Profile, errors_from_environment
+from .profile import Profile
 from .rcutable import RcuTable
 from .runtime import Library, Runtime
 from .services import ScriptLog, Services
@@ -38,7 +38,7 @@ class Kernel:
         clock: WallClock | None = None,  # linux.time()'s; None: as the environment says
     ) -> None:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self.profile = profile or Profile(errors=errors_from_environment())
+        self.profile = profile or Profile.choose()
         self.library = Library(
             Path(root).resolve(),
             registry.modules(self.profile.api),
