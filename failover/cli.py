@@ -32,7 +32,7 @@ def _load_config(path: str) -> config.Config:
 
 def cmd_lunatik(args: argparse.Namespace) -> int:
     """Load scripts like the lunatik tool; with --for, stop after N seconds and report errors."""
-    from .host import Kernel, ScriptError
+    from .host import Kernel, Profile, ScriptError
     from .host.bridge import LuaError
 
     actions: list[tuple[str, str, str]] = []
@@ -56,7 +56,7 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
         from .scripts.conflua import to_lua
 
         sources["failover.conf"] = to_lua(_load_config(args.config)).encode()
-    kernel = Kernel(args.root, talk=args.talk, sources=sources, error_style=args.errors)
+    kernel = Kernel(args.root, profile=Profile.choose(talk=args.talk, errors=args.errors), sources=sources)
     failed = False
     stop = threading.Event()
     try:

@@ -26,6 +26,11 @@ def test_every_module_has_a_role(graph):
     assert graph.unplaced() == []
 
 
+def test_no_module_imports_in_a_circle(graph):
+    # type-only and function-local imports count too (tests/importgraph.py)
+    assert graph.cycles() == []
+
+
 def test_imports_go_only_downward(graph):
     assert graph.upward() == []
 
