@@ -43,21 +43,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config import Config, stamp_key
+from ..tasks import cancel_and_wait
 from ..core.burst import BurstConfig
 from ..core.heartbeat import HeartbeatConfig, SessionStats
 from ..core.icmp import EchoError, EchoReply, encode_echo_request, parse
 from ..core.quorum import PathChange, PathVerdict, TargetChange, TargetFault
 from ..core.silence import ReceiveActivity
-from ..core.stamp import (
-    ReflectorPacket,
-    SenderPacket,
-    StampAuthError,
-    StampError,
-    decode_reflector_auth,
-    encode_sender_auth,
-    ntp_to_unix_ns,
-    unix_ns_to_ntp,
-)
+from ..core.stamp import SenderPacket, StampAuthError, StampCodec, StampError, ntp_to_unix_ns, unix_ns_to_ntp
 from ..core.targets import PathTiming, TargetSpec, target_heartbeat_config
 from .icmpsock import IcmpSocket, open_icmp, rebind
 from .linkcounters import LinkReader
@@ -116,7 +108,7 @@ class PathCheck:
             raise ValueError("path check: no wan.probe or [[wan.target]]")
         self.interface = cfg.wan.interface
         self.port = cfg.heartbeat.port
-        self.stamp_key = stamp_key(cfg)
+        self.codec = StampCodec(stamp_key(cfg))
         self.verdict = path_verdict(cfg, burst)
         self.kinds = {s.address: s.kind for s in self.verdict.specs}
         self.on_verdict = on_verdict
@@ -181,12 +173,8 @@ class PathCheck:
         self._udp = self._icmp = None
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
+        self._task = None
         self._close_sockets()
         self.link.close()
 
@@ -224,9 +212,7 @@ class PathCheck:
         try:
             if self.kinds[address] == "stamp":
                 assert self._udp is not None
-                sent = SenderPacket(seq, unix_ns_to_ntp(t1))
-                packet = sent.encode() if self.stamp_key is None else encode_sender_auth(sent, self.stamp_key)
-                self._udp.sendto(packet, (address, self.port))
+                self._udp.sendto(self.codec.encode_sender(SenderPacket(seq, unix_ns_to_ntp(t1))), (address, self.port))
             else:
                 assert self._icmp is not None
                 self._icmp.sock.sendto(encode_echo_request(self._icmp.identifier, seq, t1), (address, 0))
@@ -273,10 +259,7 @@ class PathCheck:
                 self.counters.garbage += 1
                 continue
             try:
-                if self.stamp_key is None:
-                    reply = ReflectorPacket.decode(dgram.data)
-                else:
-                    reply = decode_reflector_auth(dgram.data, self.stamp_key)
+                reply = self.codec.decode_reflector(dgram.data)
                 t1 = ntp_to_unix_ns(reply.sender_timestamp)
                 t2 = ntp_to_unix_ns(reply.receive_timestamp)
                 t3 = ntp_to_unix_ns(reply.timestamp)

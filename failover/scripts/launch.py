@@ -17,8 +17,10 @@ import stat
 import threading
 from pathlib import Path
 
-from ..config import Config, to_lua
+from ..config import Config
+from .conflua import to_lua
 from ..host.kernel import Kernel
+from ..package_data import kernel_root
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,8 @@ def start(cfg: Config, root: str | Path | None = None) -> Kernel:
     clear_stale_socket(cfg.control.socket)
     # The control socket is created by the daemon's bind: owner only (0600), root being the owner.
     os.umask(0o177)
-    kernel = Kernel(root, sources={"failover.conf": to_lua(cfg).encode()})
+    # None: the scripts shipped with the package, wherever it is installed
+    kernel = Kernel(root if root is not None else kernel_root(), sources={"failover.conf": to_lua(cfg).encode()})
     try:
         kernel.spawn(DAEMON)
         kernel.run(NOTIFIER)

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import config
+from ..core.controlline import STATE, parse_state
 from ..net.control_client import request_blocking
+from ..scripts.conflua import to_lua
 
 if TYPE_CHECKING:
     from ..host.kernel import Kernel
@@ -39,14 +41,6 @@ def fixed_changes(old: config.Config, new: config.Config) -> list[str]:
     return [f for f in FIXED if get(old, f) != get(new, f)]
 
 
-def _state_field(reply: str, name: str) -> str | None:
-    for word in reply.split()[1:] if reply.startswith("ok ") else ():
-        key, _, value = word.partition("=")
-        if key == name:
-            return value
-    return None
-
-
 class Reloader:
     """Holds the running config; ``reload()`` replaces it, or logs why not and keeps it."""
 
@@ -58,11 +52,10 @@ class Reloader:
     def _elected(self) -> str | None:
         """The daemon's elected gateway now (its control socket), or None if it does not say."""
         try:
-            reply = request_blocking(self.cfg.control.socket, b"state\n", 1.0)
-        except OSError as e:
+            return parse_state(request_blocking(self.cfg.control.socket, STATE, 1.0)).elected
+        except (OSError, ValueError) as e:
             log.warning("reload: the daemon's state is unknown (%s)", e)
             return None
-        return _state_field(reply, "elected")
 
     async def reload(self) -> bool:
         async with self._lock:  # two quick SIGHUPs: one after the other
@@ -77,7 +70,7 @@ class Reloader:
                           ", ".join(fixed))
                 return False
             changed = []
-            if self.kernel is not None and config.to_lua(new) != config.to_lua(self.cfg):
+            if self.kernel is not None and to_lua(new) != to_lua(self.cfg):
                 from ..scripts import launch as launcher
 
                 elected = await asyncio.to_thread(self._elected)

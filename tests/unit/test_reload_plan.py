@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from failover.config import parse
-from failover.sidecar.reload import _state_field, fixed_changes
+from failover.core.controlline import parse_state
+from failover.sidecar.reload import fixed_changes
 
 SITE = """
 [wan]
@@ -34,5 +37,6 @@ def test_the_rules_priority_and_the_api_may_not():
 
 def test_the_daemons_elected_gateway_is_read_from_its_state_line():
     line = "ok wan=down carrier=down path=up failover=on elected=10.10.0.12 rule=present changes=1"
-    assert _state_field(line, "elected") == "10.10.0.12"
-    assert _state_field("err busy", "elected") is None
+    assert parse_state(line).elected == "10.10.0.12"
+    with pytest.raises(ValueError):
+        parse_state("err busy")
