@@ -209,3 +209,17 @@ def test_one_target_dropping_half_its_echo_requests_never_fails_over(net):
     assert net.rules_added() == 0 and path_verdicts(net.hb) == [True]
     t = net.targets()[ICMP1]
     assert 0.3 < t["loss"] < 0.7, t  # the drop really happened
+
+
+def test_icmp_errors_about_our_echoes_are_loss_never_replies(net):
+    net.start()
+    # The ISP refuses what is sent to icmp1 with "host unreachable" (quoting our echo request).
+    net.nft("isp", f"add rule ip silence drops ip daddr {ICMP1} reject with icmp type host-unreachable\n")
+    wait_for(lambda: net.targets()[ICMP1]["status"] == "down", timeout=5, what="icmp1 down on errors")
+    m = metrics(net)
+    assert m[("failover_wan_target_icmp_errors_total", ICMP1)] > 0, m
+    assert m[("failover_wan_target_icmp_errors_total", ICMP2)] == 0.0
+    down = [e for e in net.hb.http.get("/api/v1/log").json()
+            if e.get("address") == ICMP1 and e.get("status") == "down" and not e.get("fault")]
+    assert down and "blackout" in down[-1]["message"], down
+    assert net.rules_added() == 0  # a fault, the quorum holds
