@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from .keys import read_key_file
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 # Where an installed appliance keeps its config (a service starts in /, so never a relative path);
 # the annotated example is `failover conf example` (conf/failover.toml in the source tree).
@@ -36,17 +36,88 @@ def _ipv4(value: str) -> str:
         raise ValueError(f"not an IPv4 address: {value!r}") from None
 
 
+#: Probe interval of a ``[[wan.target]]`` without ``interval_ms``, by kind.
+TARGET_INTERVAL_MS = {"stamp": 5, "icmp": 100}
+#: Public hosts rate-limit echo requests (and ban faster probing): no icmp target faster than this.
+ICMP_MIN_INTERVAL_MS = 20
+
+
+class WanTarget(_Section):
+    """One probe target of the path check (``[[wan.target]]``)."""
+
+    address: str  # IPv4 here; IPv6 comes with the IPv6 issue
+    kind: Literal["stamp", "icmp"]  # an RFC 8762 reflector (UDP heartbeat.port) or an echo responder
+    interval_ms: int | None = Field(None, ge=1, le=60_000)
+
+    _address = field_validator("address")(lambda cls, v: _ipv4(v))
+
+    @field_validator("interval_ms")
+    @classmethod
+    def _interval_ms(cls, v: int | None, info: ValidationInfo) -> int | None:
+        if v is not None and info.data.get("kind") == "icmp" and v < ICMP_MIN_INTERVAL_MS:
+            raise ValueError(f"{v} ms is below {ICMP_MIN_INTERVAL_MS} ms for an icmp target "
+                             "(public hosts rate-limit and ban faster probing)")
+        return v
+
+    @model_validator(mode="after")
+    def _default_interval(self) -> WanTarget:
+        if self.interval_ms is None:
+            object.__setattr__(self, "interval_ms", TARGET_INTERVAL_MS[self.kind])
+        return self
+
+
 class Wan(_Section):
     interface: IfName  # site-specific: no default (a guessed name would route on the wrong link)
+    #: One STAMP target (the form before ``[[wan.target]]``, still accepted).
     probe: str | None = None
     # The path check probes faster than the gateways' heartbeats: 25 % loss must be told from
-    # 10 % within 2 s, which 50 probes/s cannot do (see failover/heartbeat.py); 200/s can.
+    # 10 % within 2 s, which 50 probes/s cannot do (see failover/core/heartbeat.py); 200/s can.
     probe_interval_ms: int = Field(5, ge=1, le=60_000)
+    target: list[WanTarget] = []
+    # The path is up while at least this many targets answer (default: 1 with one target, else
+    # a majority).
+    reliability: int | None = Field(None, ge=1)
 
     @field_validator("probe")
     @classmethod
     def _probe(cls, v: str | None) -> str | None:
         return None if v is None else _ipv4(v)
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, v: list[WanTarget], info: ValidationInfo) -> list[WanTarget]:
+        if v and info.data.get("probe") is not None:
+            raise ValueError("set wan.probe (one stamp target) or [[wan.target]], not both")
+        addresses = [t.address for t in v]
+        for a in addresses:
+            if addresses.count(a) > 1:
+                raise ValueError(f"target address {a} appears more than once")
+        return v
+
+    @field_validator("reliability")
+    @classmethod
+    def _reliability(cls, v: int | None, info: ValidationInfo) -> int | None:
+        if v is None or "target" not in info.data:  # a bad target list is reported on its own
+            return v
+        n = len(info.data["target"]) or (1 if info.data.get("probe") is not None else 0)
+        if v > n:
+            raise ValueError(f"{v} is more than the number of targets ({n})")
+        return v
+
+    @property
+    def targets(self) -> list[WanTarget]:
+        """Every probe target: ``[[wan.target]]``, or the one ``wan.probe`` means."""
+        if self.probe is not None:
+            return [WanTarget(address=self.probe, kind="stamp", interval_ms=self.probe_interval_ms)]
+        return list(self.target)
+
+    @property
+    def quorum(self) -> int:
+        """Targets that must answer for the path to be up (``reliability`` or its default)."""
+        if self.reliability is not None:
+            return self.reliability
+        n = len(self.targets)
+        return 1 if n <= 1 else n // 2 + 1
 
 
 class Failover(_Section):
@@ -149,7 +220,7 @@ HookEvent = Literal["failover", "failback", "elected", "gateway", "target", "wan
 
 
 class Hook(_Section):
-    """A program run, and/or a URL posted to, on events (failover/hooks.py says how)."""
+    """A program run, and/or a URL posted to, on events (failover/sidecar/hooks.py says how)."""
 
     on: list[HookEvent] = Field(min_length=1)
     exec: str | None = None          # a program (absolute path, arguments allowed; no shell)
@@ -271,7 +342,10 @@ def to_lua(cfg: Config) -> str:
     gws = "\n".join(
         f'\t{{name = "{g.name}", address = "{g.address}"}},' for g in cfg.gateway
     )
-    probe = f'"{cfg.wan.probe}"' if cfg.wan.probe else "nil"
+    # The scripts only ask whether a path check runs (they then assume the path up until its
+    # first verdict): the first target's address says so.
+    targets = cfg.wan.targets
+    probe = f'"{targets[0].address}"' if targets else "nil"
     key = f'"{read_key(cfg.control.key_file).hex()}"' if cfg.control.key_file else "nil"
     d = cfg.dampening
     return f"""-- generated by `failover conf lua`: do not edit, edit the TOML config instead

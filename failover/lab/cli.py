@@ -70,7 +70,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from ..netns import existing
+    from .netns import existing
     from .namespaces import _ours
 
     lab = _lab(args)
@@ -82,7 +82,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "flow": None,
     }
     if lab.control_socket.exists():
-        from ..control_client import request_blocking
+        from ..net.control_client import request_blocking
 
         try:
             status["daemon"] = request_blocking(str(lab.control_socket), b"state\n", 2)

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..netns import Namespaces, existing, sh, wait_for
+from .netns import Namespaces, existing, sh, wait_for
 from .topology import API_PORT, LabTopology
 
 STATE = Path("/run/failover-lab")
