@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from ..core.journal import ProbeTap
 from ..core.heartbeat import HeartbeatConfig, HeartbeatSession, SessionStats, StatusChange
 from ..core.stamp import (
     ReflectorPacket,
@@ -163,6 +164,7 @@ class Prober:
         on_change: ChangeHandler | None = None,
         on_tick: TickHandler | None = None,
         stamp_key: bytes | None = None,
+        tap: ProbeTap | None = None,
     ) -> None:
         """``stamp_key``: probe in STAMP authenticated mode (RFC 8762 §4.2.2, 112-octet packets
         with an HMAC-SHA-256 made with this key); replies must then verify with it too."""
@@ -174,6 +176,7 @@ class Prober:
         self.on_change = on_change
         self.on_tick = on_tick
         self.stamp_key = stamp_key
+        self.tap = tap or ProbeTap()  # the decision journal's view of the sessions' inputs
         self.sessions = {t.address: HeartbeatSession(config) for t in self.targets}
         self.counters = ProberCounters()
         self._by_address = {t.address: t for t in self.targets}
@@ -250,6 +253,7 @@ class Prober:
             await asyncio.sleep(max(0.0, next_tick - loop.time()))
 
     def _evaluate(self, now_ns: int) -> None:
+        self.tap.tick(now_ns)
         for target in self.targets:
             session = self.sessions[target.address]
             change = session.on_timer(now_ns)
@@ -263,6 +267,7 @@ class Prober:
             session = self.sessions[target.address]
             t1 = time.time_ns()
             seq = session.on_send(t1)
+            self.tap.send(target.address, seq, t1)
             sent = SenderPacket(seq, unix_ns_to_ntp(t1))
             packet = sent.encode() if self.stamp_key is None else encode_sender_auth(sent, self.stamp_key)
             try:
@@ -298,4 +303,5 @@ class Prober:
                 self.counters.auth_failures += 1
             return
         # Duplicates and strays are counted by the session itself (``ignored``).
+        self.tap.reply(dgram.address[0], dgram.received_ns, reply.sender_sequence, t1, t2, t3)
         session.on_reply(dgram.received_ns, reply.sender_sequence, t1, t2, t3)

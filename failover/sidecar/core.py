@@ -63,6 +63,7 @@ from ..core.events import (
 )
 from ..core.heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
 from .hooks import Hooks
+from .recorder import open_recorder
 from ..net.pathcheck import PathCheck, path_heartbeat_config
 from ..net.prober import Prober, Target
 
@@ -86,16 +87,18 @@ class Sidecar:
         hb = cfg.heartbeat
         self.targets = [Target(g.name, g.address, hb.port) for g in cfg.gateway]
         self._names = {g.address: g.name for g in cfg.gateway}
+        # The inputs of every decision, for `failover replay` ([journal]; a no-op without it).
+        self.journal = open_recorder(cfg)
         self.prober = Prober(
             self.targets,
             HeartbeatConfig(interval_ms=hb.interval_ms, detect_multiplier=hb.detect_multiplier,
                             recover_count=hb.recover_count),
             on_change=self._gateway_changed,
-            stamp_key=stamp_key(cfg),
+            stamp_key=stamp_key(cfg), tap=self.journal.tap("gw"),
         )
         self.election = Election(cfg.election.switch_margin, cfg.election.hold_ms)
         self.daemon = DaemonLink(cfg.control.socket, poll_s=POLL_S, on_state=self._daemon_state)
-        self.pathcheck = PathCheck(cfg, self._path_verdict) if cfg.wan.probe else None
+        self.pathcheck = PathCheck(cfg, self._path_verdict, self.journal.tap("path")) if cfg.wan.probe else None
         # Conntrack entries of flows stranded by a transition go once the rule is in place (docs/design.md, "Routing").
         self.flows = FlowMover(cfg.wan.interface, cfg.failover.lan_interface, on_report=self._flows_moved)
         # Operators' programs and webhooks on events: queued here, run beside the core (never in its way).
@@ -117,6 +120,7 @@ class Sidecar:
 
     async def start(self) -> None:
         self.hooks.start()
+        self.journal.start()
         await self.prober.start()
         if self.pathcheck is not None:
             await self.pathcheck.start()
@@ -143,12 +147,14 @@ class Sidecar:
             await self.pathcheck.close()
         await self.prober.close()
         await self.hooks.close()
+        self.journal.close()
 
     async def reload(self, cfg: Config) -> list[str]:
         """Apply a new config (``failover.sidecar.reload`` has checked that it may be applied live):
         gateways added or removed, heartbeat and election thresholds, the path check, hooks.
         Probes of unchanged gateways keep running with their verdicts. Returns what changed."""
         old, changed = self.cfg, []
+        self.journal.reload(cfg)
         hb = cfg.heartbeat
         targets = [Target(g.name, g.address, hb.port) for g in cfg.gateway]
         if [(t.name, t.address) for t in targets] != [(t.name, t.address) for t in self.targets]:
@@ -170,7 +176,7 @@ class Sidecar:
             changed.append(f"path check {cfg.wan.probe or 'off'} via {cfg.wan.interface}")
             if self.pathcheck is not None:
                 await self.pathcheck.close()
-            self.pathcheck = PathCheck(cfg, self._path_verdict) if cfg.wan.probe else None
+            self.pathcheck = PathCheck(cfg, self._path_verdict, self.journal.tap("path")) if cfg.wan.probe else None
             if self.pathcheck is not None:
                 await self.pathcheck.start()
         if cfg.hook != old.hook:
@@ -278,12 +284,14 @@ class Sidecar:
             raise GatewayDown(f"{self._names[address]} {address} is {status.value}: cannot pin it")
         if self._reachable(address) is False:
             raise GatewayDown(f"{self._names[address]} {address} does not answer up/down: cannot pin it")
+        self.journal.pin(address)
         self.election.pin(address)
         self._emit(PinChanged(address=address, name=self._names[address], pinned=True))
         return self._elected_now(await self._elect())
 
     async def unpin(self) -> ElectedView:
         was = self.election.pinned
+        self.journal.unpin()
         self.election.unpin()
         if was is not None:
             self._emit(PinChanged(address=was, name=self._names.get(was), pinned=False))
@@ -318,7 +326,9 @@ class Sidecar:
             await self._elect()
 
     async def _elect(self) -> Decision:
-        decision = self.election.update(time.monotonic_ns(), self.candidates())
+        now = time.monotonic_ns()
+        self.journal.elect(now)
+        decision = self.election.update(now, self.candidates())
         previous, self.decision = self.decision, decision
         first = previous is None
         if first or decision.address != previous.address or decision.pinned_down != previous.pinned_down:
@@ -357,6 +367,7 @@ class Sidecar:
 
     def _daemon_state(self, d: DaemonState | None) -> None:
         prev, self._daemon_prev = self._daemon_prev, d
+        self.journal.daemon(d)
         if d is not None:
             if prev is None or (prev.carrier, prev.path, prev.wan) != (d.carrier, d.path, d.wan):
                 if prev is not None or not d.wan:
