@@ -17,7 +17,7 @@ needs no ``--config``). Every other line is one input, in the order the core too
 ``reach``     ``unreachable``: the gateways the daemon cannot tell up/down changed
 ``resume``    ``failover``: the daemon's failover state when the core first reached it
 ``reload``    ``config``: SIGHUP applied a new config
-``end``       ``dropped``, ``reason`` (``stopped`` or ``full``): the last line
+``end``       ``dropped``, ``reason`` (``stopped``, ``full`` or ``error``): the last line
 ============  ===========================================================================
 
 Pure: encoding and decoding only; a bad line is a :class:`JournalError` naming its line.
