@@ -23,7 +23,8 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sse_starlette.sse import EventSourceResponse
 
-from failover.sidecar.coreview import CoreUnavailable, CoreView, GatewayDown, UnknownGateway
+from failover.core.views import CoreUnavailable, GatewayDown, UnknownGateway
+from failover.sidecar.coreview import CoreView
 from failover.core.events import log_entry
 
 from . import auth, metrics

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..sidecar.coreview import StateView
+from .views import StateView
 
 __all__ = [
     "ElectionChanged",

@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from ..config import Config, stamp_key
 from ..net.conntrack import FlowMover, Report
 from ..net.control_client import DaemonLink, DaemonState
-from .coreview import (
+from ..core.views import (
     Counters,
     ElectedView,
     GatewayDown,

@@ -38,9 +38,9 @@ from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any
 
-from .coreview import (
+from .coreview import CoreView
+from ..core.views import (
     CoreUnavailable,
-    CoreView,
     Counters,
     ElectedView,
     GatewayDown,

@@ -11,7 +11,7 @@ import socket
 import pytest
 
 from failover.sidecar.coreipc import CoreServer, RemoteCore, decode_event, decode_snapshot, encode_event, encode_snapshot
-from failover.sidecar.coreview import (
+from failover.core.views import (
     Counters,
     ElectedView,
     GatewayDown,
