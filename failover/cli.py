@@ -83,7 +83,7 @@ def cmd_host(args: argparse.Namespace) -> int:
     from .scripts import launch as launcher
 
     cfg = _load_config(args.config)
-    return launcher.serve(cfg, args.root)
+    return launcher.serve(cfg, args.root, config_path=args.config)
 
 
 def cmd_conf(args: argparse.Namespace) -> int:
