@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from ..config import Config
 from ..core.journal import ProbeTap
 from ..core.heartbeat import HeartbeatConfig, HeartbeatSession, SessionStats, StatusChange
 from ..core.stamp import (
@@ -47,6 +48,7 @@ __all__ = [
     "Prober",
     "ProberCounters",
     "Target",
+    "gateway_heartbeat_config",
     "open_udp",
     "receive_datagrams",
 ]
@@ -125,6 +127,13 @@ def receive_datagrams(sock: socket.socket, limit: int = _BATCH) -> Iterator[Data
 # --------------------------------------------------------------------------
 # The prober
 # --------------------------------------------------------------------------
+
+
+def gateway_heartbeat_config(cfg: Config) -> HeartbeatConfig:
+    """A gateway's heartbeat knobs: the ``[heartbeat]`` config."""
+    hb = cfg.heartbeat
+    return HeartbeatConfig(interval_ms=hb.interval_ms, detect_multiplier=hb.detect_multiplier,
+                           recover_count=hb.recover_count)
 
 
 @dataclass(frozen=True, slots=True)

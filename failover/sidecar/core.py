@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from collections import deque
@@ -46,7 +45,7 @@ from ..core.views import (
     StateView,
     UnknownGateway,
 )
-from ..core.election import Candidate, Decision, Election, score
+from ..core.election import Candidate, Decision, Election, candidate, measured_score
 from ..core.events import (
     ElectionChanged,
     Event,
@@ -61,11 +60,11 @@ from ..core.events import (
     Subscribers,
     WanChanged,
 )
-from ..core.heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
+from ..core.heartbeat import SessionStats, Status, StatusChange
 from .hooks import Hooks
 from .recorder import open_recorder
 from ..net.pathcheck import PathCheck, path_heartbeat_config
-from ..net.prober import Prober, Target
+from ..net.prober import Prober, Target, gateway_heartbeat_config
 
 __all__ = ["GatewayDown", "Sidecar", "UnknownGateway"]
 
@@ -84,15 +83,13 @@ class Sidecar:
         self.cfg = cfg
         self._history: deque[LogEvent] = deque(maxlen=HISTORY)
         self._subscribers = Subscribers()
-        hb = cfg.heartbeat
-        self.targets = [Target(g.name, g.address, hb.port) for g in cfg.gateway]
+        self.targets = [Target(g.name, g.address, cfg.heartbeat.port) for g in cfg.gateway]
         self._names = {g.address: g.name for g in cfg.gateway}
         # The inputs of every decision, for `failover replay` ([journal]; a no-op without it).
         self.journal = open_recorder(cfg)
         self.prober = Prober(
             self.targets,
-            HeartbeatConfig(interval_ms=hb.interval_ms, detect_multiplier=hb.detect_multiplier,
-                            recover_count=hb.recover_count),
+            gateway_heartbeat_config(cfg),
             on_change=self._gateway_changed,
             stamp_key=stamp_key(cfg), tap=self.journal.tap("gw"),
         )
@@ -167,8 +164,7 @@ class Sidecar:
                 self.election.unpin()
         if (hb.detect_multiplier, hb.recover_count) != (old.heartbeat.detect_multiplier, old.heartbeat.recover_count):
             changed.append(f"heartbeat detect_multiplier {hb.detect_multiplier}, recover_count {hb.recover_count}")
-            self.prober.set_config(replace(self.prober.config, detect_multiplier=hb.detect_multiplier,
-                                           recover_count=hb.recover_count))
+            self.prober.set_config(gateway_heartbeat_config(cfg))
         if cfg.election != old.election:
             changed.append(f"election switch_margin {cfg.election.switch_margin}, hold_ms {cfg.election.hold_ms}")
             self.election.switch_margin, self.election.hold_ms = cfg.election.switch_margin, cfg.election.hold_ms
@@ -226,7 +222,7 @@ class Sidecar:
             out.append(GatewayView(
                 name=t.name, address=t.address, status=s.status.value,
                 rtt_ms=s.rtt_ms, jitter_ms=s.jitter_ms, loss=s.loss,
-                score=self._score(s), elected=t.address == elected, sent=s.sent, received=s.received,
+                score=measured_score(s), elected=t.address == elected, sent=s.sent, received=s.received,
                 reachable=reachable, usable=s.status is not Status.DOWN and reachable is not False,
             ))
         return out
@@ -269,11 +265,6 @@ class Sidecar:
         except OSError:
             return False  # no such device, or administratively down
 
-    def _score(self, s: SessionStats) -> float | None:
-        if s.rtt_ms is None or s.jitter_ms is None:
-            return None
-        return score(s.rtt_ms, s.jitter_ms, s.loss)
-
     # -- pin -----------------------------------------------------------------------------
 
     async def pin(self, address: str) -> ElectedView:
@@ -304,14 +295,8 @@ class Sidecar:
     # -- election ------------------------------------------------------------------------
 
     def candidates(self) -> list[Candidate]:
-        out = []
-        for t in self.targets:
-            s = self.prober.snapshot(t.address)
-            # Unknown (no verdict yet, only at start) is not down: the first configured gateway,
-            # which the daemon uses meanwhile, is not left before it had its chance to answer.
-            out.append(Candidate(t.address, t.name, s.status is not Status.DOWN, self._score(s),
-                                 reachable=self._reachable(t.address) is not False))
-        return out
+        return [candidate(t.address, t.name, self.prober.snapshot(t.address),
+                          reachable=self._reachable(t.address) is not False) for t in self.targets]
 
     async def _election_loop(self) -> None:
         while True:
@@ -329,15 +314,11 @@ class Sidecar:
         now = time.monotonic_ns()
         self.journal.elect(now)
         decision = self.election.update(now, self.candidates())
-        previous, self.decision = self.decision, decision
-        first = previous is None
-        if first or decision.address != previous.address or decision.pinned_down != previous.pinned_down:
-            moved = not first and decision.address != previous.address
-            if moved:
-                self.election_changes += 1
-            self._emit(ElectionChanged(address=decision.address, name=decision.name, pinned=decision.pinned,
-                                       pinned_down=decision.pinned_down, reason=decision.reason, moved=moved,
-                                       first=first))
+        event = ElectionChanged.after(self.decision, decision)
+        self.decision = decision
+        if event is not None:
+            self.election_changes += event.moved
+            self._emit(event)
         if decision.address != self.daemon.elect_to:
             await self.daemon.elect(decision.address)
         self._publish_state()

@@ -30,7 +30,7 @@ from typing import Any
 import lupa.lua55 as lua55
 
 from ..config import Config, to_lua
-from ..core.election import Candidate, Decision, Election, score
+from ..core.election import Decision, Election, candidate
 from ..core.events import (
     ElectionChanged,
     FailoverChanged,
@@ -40,7 +40,7 @@ from ..core.events import (
     PinChanged,
     WanChanged,
 )
-from ..core.heartbeat import HeartbeatConfig, HeartbeatSession, Status, StatusChange
+from ..core.heartbeat import HeartbeatSession, Status, StatusChange
 from ..core.journal import (
     Elect,
     End,
@@ -57,6 +57,7 @@ from ..core.journal import (
     Unpin,
 )
 from ..net.pathcheck import path_heartbeat_config
+from ..net.prober import gateway_heartbeat_config
 from ..package_data import kernel_root
 
 __all__ = ["Replay", "ReplayError", "format_event", "replay_config"]
@@ -86,12 +87,6 @@ def replay_config(recorded: Config, other: Config | None) -> Config:
         raise ReplayError("the journal's probes were sent with these settings; a replay cannot change them: "
                           + "; ".join(fixed))
     return other
-
-
-def gateway_heartbeat_config(cfg: Config) -> HeartbeatConfig:
-    hb = cfg.heartbeat
-    return HeartbeatConfig(interval_ms=hb.interval_ms, detect_multiplier=hb.detect_multiplier,
-                           recover_count=hb.recover_count)
 
 
 @dataclass(frozen=True)
@@ -248,20 +243,15 @@ class Replay:
         self._react(r.t)
 
     def _on_elect(self, r: Elect) -> None:
-        candidates = []
-        for g in self.cfg.gateway:
-            s = self.gw[g.address].snapshot()
-            measured = None if s.rtt_ms is None or s.jitter_ms is None else score(s.rtt_ms, s.jitter_ms, s.loss)
-            candidates.append(Candidate(g.address, g.name, s.status is not Status.DOWN, measured,
-                                        reachable=g.address not in self.unreachable))
+        # As the core's candidates (failover/sidecar/core.py): configuration order, the daemon's
+        # reachability as last reported.
+        candidates = [candidate(g.address, g.name, self.gw[g.address].snapshot(),
+                                reachable=g.address not in self.unreachable) for g in self.cfg.gateway]
         decision = self.election.update(r.m, candidates)
-        previous, self.decision = self.decision, decision
-        first = previous is None
-        if first or decision.address != previous.address or decision.pinned_down != previous.pinned_down:
-            moved = not first and decision.address != previous.address
-            self._emit(ElectionChanged(address=decision.address, name=decision.name, pinned=decision.pinned,
-                                       pinned_down=decision.pinned_down, reason=decision.reason, moved=moved,
-                                       first=first, ts=r.t / 1e9))
+        event = ElectionChanged.after(self.decision, decision, ts=r.t / 1e9)
+        self.decision = decision
+        if event is not None:
+            self._emit(event)
         self.elected = decision.address
 
     def _on_pin(self, r: Pin) -> None:
