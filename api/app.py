@@ -133,8 +133,6 @@ def create_app(
             next_gateways = loop.time() + GATEWAYS_EVERY_S
             while not sub.dropped:
                 try:
-                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
-                    # (a client leaving, a shutdown) that races with a queued event.
                     async with asyncio.timeout(max(0.0, next_gateways - loop.time())):
                         kind, data = await sub.queue.get()
                 except TimeoutError:

@@ -15,9 +15,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from failover.core.controlline import STATE, state_fields
 from failover.net.control_client import request_blocking
 from failover.lab.namespaces import Lab
 from failover.lab.topology import load
@@ -111,16 +111,13 @@ class BenchLab(Lab):
     # -- the daemon's view ---------------------------------------------------------------------
 
     def control(self, line: str, timeout: float = 2.0) -> str:
-        return request_blocking(str(self.control_socket), line.encode() + b"\n", timeout)
+        return request_blocking(str(self.control_socket), line, timeout)
 
     def state_or_none(self) -> dict[str, str] | None:
         try:
-            reply = self.control("state")
-        except OSError:
+            return state_fields(self.control(STATE))
+        except (OSError, ValueError):
             return None
-        if not reply.startswith("ok "):
-            return None
-        return dict(kv.split("=", 1) for kv in reply.split()[1:])
 
     def steady(self) -> bool:
         s = self.state_or_none()

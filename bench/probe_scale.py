@@ -32,7 +32,6 @@ import socket
 import struct
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -40,7 +39,7 @@ from bench.netutil import REPO, add_reflectors, cpu_seconds, loadavg, parse_metr
 from bench.stats import summary
 from failover.lab.netns import Namespaces, wait_for
 from failover.lab.nsocket import socket_in
-from failover.core.stamp import ReflectorPacket, SenderPacket, StampError, ntp_to_unix_ns
+from failover.core.stamp import UNAUTHENTICATED, StampError, ntp_to_unix_ns
 from tests.topotests.heartbeat_topology import NetnsHttp
 
 ETH_P_ALL = 0x0003
@@ -98,10 +97,10 @@ def capture(netns: str, seconds: float) -> tuple[list[float], dict[str, list[flo
         body = data[ihl + 8:]
         try:
             if dport == PORT:
-                p = SenderPacket.decode(body)
+                p = UNAUTHENTICATED.decode_sender(body)
                 sent[(dst, p.sequence)] = (ts, ntp_to_unix_ns(p.timestamp))
             elif sport == PORT:
-                r = ReflectorPacket.decode(body)
+                r = UNAUTHENTICATED.decode_reflector(body)
                 got = sent.pop((src, r.sender_sequence), None)
                 if got is None:
                     unmatched += 1

@@ -32,7 +32,7 @@ def _load_config(path: str) -> config.Config:
 
 def cmd_lunatik(args: argparse.Namespace) -> int:
     """Load scripts like the lunatik tool; with --for, stop after N seconds and report errors."""
-    from .host import Kernel, ScriptError
+    from .host import Kernel, Profile, ScriptError
     from .host.bridge import LuaError
 
     actions: list[tuple[str, str, str]] = []
@@ -53,8 +53,10 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
         return 2
     sources = {}
     if args.config:
-        sources["failover.conf"] = config.to_lua(_load_config(args.config)).encode()
-    kernel = Kernel(args.root, talk=args.talk, sources=sources, error_style=args.errors)
+        from .scripts.conflua import to_lua
+
+        sources["failover.conf"] = to_lua(_load_config(args.config)).encode()
+    kernel = Kernel(args.root, profile=Profile.choose(talk=args.talk, errors=args.errors), sources=sources)
     failed = False
     stop = threading.Event()
     try:
@@ -92,8 +94,10 @@ def cmd_conf(args: argparse.Namespace) -> int:
 
         sys.stdout.write((conf_dir() / SHIPPED_CONF[args.format]).read_text())
         return 0
+    from .scripts.conflua import to_lua
+
     cfg = _load_config(args.config)
-    sys.stdout.write(config.to_lua(cfg))
+    sys.stdout.write(to_lua(cfg))
     return 0
 
 

@@ -47,8 +47,9 @@ RANK = {name: i for i, (name, _) in enumerate(ROLES)}
 #: speaks of, the link that carries them to the API's process (and the bottom: config models).
 API_INTERFACE = frozenset({"failover.sidecar.coreview", "failover.core.views", "failover.core.events",
                            "failover.sidecar.coreipc"})
-#: The only module outside failover/host/ that the host may import: it knows nothing about failover.
-HOST_MAY_IMPORT = frozenset({"failover.package_data"})
+#: Modules outside failover/host/ that the host may import: none, it knows nothing about failover
+#: (the failover scripts' folder is given it by failover/scripts/launch.py and the command line).
+HOST_MAY_IMPORT: frozenset[str] = frozenset()
 
 
 def role_of(module: str) -> str | None:

@@ -36,6 +36,7 @@ from collections.abc import Callable
 
 from ..config import Config, stamp_key
 from ..core.journal import ProbeTap
+from ..tasks import cancel_and_wait
 from ..core.heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
 from .linkcounters import LinkReader
 from .prober import Prober, Target
@@ -111,12 +112,7 @@ class PathCheck:
                 await asyncio.sleep(RETRY_S)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
         await self.prober.close()
         self.link.close()
 

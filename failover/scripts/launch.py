@@ -17,9 +17,12 @@ import stat
 import threading
 from pathlib import Path
 
-from ..config import Config, ConfigError, load, to_lua
+from ..config import Config, ConfigError, load
+from .conflua import to_lua
+from ..core.controlline import STATE, parse_state
 from ..host.kernel import Kernel
 from ..net.control_client import request_blocking
+from ..package_data import kernel_root
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,8 @@ def start(cfg: Config, root: str | Path | None = None) -> Kernel:
     clear_stale_socket(cfg.control.socket)
     # The control socket is created by the daemon's bind: owner only (0600), root being the owner.
     os.umask(0o177)
-    kernel = Kernel(root, sources={"failover.conf": to_lua(cfg).encode()})
+    # None: the scripts shipped with the package, wherever it is installed
+    kernel = Kernel(root if root is not None else kernel_root(), sources={"failover.conf": to_lua(cfg).encode()})
     try:
         kernel.spawn(DAEMON)
         kernel.run(NOTIFIER)
@@ -118,23 +122,13 @@ def fixed_changes(old: Config, new: Config, fields: tuple[str, ...] = SCRIPTS_FI
     return [f for f in fields if get(old, f) != get(new, f)]
 
 
-def state_field(reply: str, name: str) -> str | None:
-    """One ``name=value`` field of the daemon's ``state`` reply, or None."""
-    for word in reply.split()[1:] if reply.startswith("ok ") else ():
-        key, _, value = word.partition("=")
-        if key == name:
-            return value
-    return None
-
-
 def daemon_elected(socket_path: str) -> str | None:
     """The daemon's elected gateway now (its ``state`` reply), or None if it does not say."""
     try:
-        reply = request_blocking(socket_path, b"state\n", 1.0)
-    except OSError as e:
+        return parse_state(request_blocking(socket_path, STATE, 1.0)).elected
+    except (OSError, ValueError) as e:
         log.warning("reload: the daemon's state is unknown (%s)", e)
         return None
-    return state_field(reply, "elected")
 
 
 def reload_scripts(kernel: Kernel, old: Config, new: Config) -> list[str]:

@@ -33,8 +33,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from ..config import Config, stamp_key
+from ..tasks import cancel_and_wait
 from ..net.conntrack import FlowMover, Report
-from ..net.control_client import DaemonLink, DaemonState
+from ..core.controlline import DaemonState
+from ..net.control_client import DaemonLink
 from ..core.views import (
     Counters,
     ElectedView,
@@ -131,13 +133,7 @@ class Sidecar:
                  self.cfg.control.socket)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
         await self.flows.close()
         if self.pathcheck is not None:
@@ -300,8 +296,6 @@ class Sidecar:
 
     async def _election_loop(self) -> None:
         while True:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-            # races with the event, and the loop then outlives the sidecar's shutdown.
             try:
                 async with asyncio.timeout(ELECTION_TICK_S):
                     await self._elect_now.wait()

@@ -29,7 +29,8 @@ from typing import Any
 
 import lupa.lua55 as lua55
 
-from ..config import Config, to_lua
+from ..config import Config
+from ..scripts.conflua import to_lua
 from ..core.election import Decision, Election, candidate
 from ..core.events import (
     ElectionChanged,

@@ -13,6 +13,7 @@ import pytest
 
 from failover import config
 from failover.config import WanTarget
+from failover.scripts.conflua import to_lua
 from tests.topotests.topology import REPO
 
 TAIL = """
@@ -70,13 +71,13 @@ def test_default_reliability_is_one_then_a_majority(n, quorum):
 
 def test_no_target_means_no_path_check():
     cfg = config.parse(wan(""))
-    assert cfg.wan.targets == [] and "probe = nil" in config.to_lua(cfg)
+    assert cfg.wan.targets == [] and "probe = nil" in to_lua(cfg)
 
 
 def test_defaults_by_kind_and_the_lua_flag():
     cfg = config.parse(wan(target("192.0.2.1", "stamp") + target("192.0.2.2", "icmp") + target("192.0.2.3", "icmp", 20)))
     assert [t.interval_ms for t in cfg.wan.targets] == [5, 100, 20]
-    assert 'probe = "192.0.2.1"' in config.to_lua(cfg)  # the scripts' "a path check runs"
+    assert 'probe = "192.0.2.1"' in to_lua(cfg)  # the scripts' "a path check runs"
 
 
 REFUSED = [

@@ -26,6 +26,11 @@ def test_every_module_has_a_role(graph):
     assert graph.unplaced() == []
 
 
+def test_no_module_imports_in_a_circle(graph):
+    # type-only and function-local imports count too (tests/importgraph.py)
+    assert graph.cycles() == []
+
+
 def test_imports_go_only_downward(graph):
     assert graph.upward() == []
 
@@ -56,3 +61,17 @@ def test_the_pure_cores_use_no_asyncio_and_no_sockets():
         if used & io:
             offenders[p.name] = sorted(used & io)
     assert offenders == {}
+
+
+def test_waits_are_bounded_with_asyncio_timeout_never_wait_for():
+    """The rule and its reason are stated once, in failover/tasks.py; here it is kept everywhere."""
+    offenders = []
+    for top in ("failover", "api", "bench", "tests"):
+        for p in sorted((REPO / top).rglob("*.py")):
+            for node in ast.walk(ast.parse(p.read_text())):
+                if (isinstance(node, ast.Attribute) and node.attr == "wait_for"
+                        and isinstance(node.value, ast.Name) and node.value.id == "asyncio") \
+                        or (isinstance(node, ast.ImportFrom) and node.module == "asyncio"
+                            and any(a.name == "wait_for" for a in node.names)):
+                    offenders.append(f"{p.relative_to(REPO)}:{node.lineno}")
+    assert offenders == []

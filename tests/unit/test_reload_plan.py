@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from failover.config import parse
+from failover.core.controlline import parse_state
 from failover.scripts import launch
-from failover.scripts.launch import state_field
 from failover.sidecar.reload import fixed_changes
 
 SITE = """
@@ -36,8 +38,9 @@ def test_the_rules_priority_and_the_api_may_not():
 
 def test_the_daemons_elected_gateway_is_read_from_its_state_line():
     line = "ok wan=down carrier=down path=up failover=on elected=10.10.0.12 rule=present changes=1"
-    assert state_field(line, "elected") == "10.10.0.12"
-    assert state_field("err busy", "elected") is None
+    assert parse_state(line).elected == "10.10.0.12"
+    with pytest.raises(ValueError):
+        parse_state("err busy")
 
 
 def test_the_journal_may_not_change_live_and_its_absence_counts_as_none():
