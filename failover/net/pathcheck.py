@@ -43,6 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config import Config, stamp_key
+from ..core.journal import ProbeTap
 from ..tasks import cancel_and_wait
 from ..core.burst import BurstConfig
 from ..core.heartbeat import HeartbeatConfig, SessionStats
@@ -101,7 +102,8 @@ class PathCheck:
     """Probes ``cfg.wan.targets`` through ``cfg.wan.interface``; reports the path's verdicts."""
 
     def __init__(self, cfg: Config, on_verdict: VerdictHandler, on_target: TargetHandler | None = None,
-                 burst: BurstConfig | None = BurstConfig()) -> None:
+                 tap: ProbeTap | None = None, burst: BurstConfig | None = BurstConfig()) -> None:
+        """``tap``: the decision journal's view of the verdict's inputs (failover replay)."""
         if not cfg.wan.targets:
             raise ValueError("path check: no wan.probe or [[wan.target]]")
         self.interface = cfg.wan.interface
@@ -111,6 +113,7 @@ class PathCheck:
         self.kinds = {s.address: s.kind for s in self.verdict.specs}
         self.on_verdict = on_verdict
         self.on_target = on_target
+        self.tap = tap or ProbeTap()
         self.counters = PathCounters()
         self.link = LinkReader(self.interface)
         self.activity = ReceiveActivity()
@@ -191,6 +194,7 @@ class PathCheck:
             if now - wake > late_ns:
                 self.counters.stalls += 1
             self._tick(now)
+            self.tap.tick(now)
             for event in verdict.on_timer(now):
                 self._event(event)
             for address in verdict.probes_due(now):
@@ -207,6 +211,7 @@ class PathCheck:
     def _send(self, address: str) -> None:
         t1 = time.time_ns()
         seq = self.verdict.on_send(address, t1)
+        self.tap.send(address, seq, t1)
         try:
             if self.kinds[address] == "stamp":
                 assert self._udp is not None
@@ -244,6 +249,7 @@ class PathCheck:
                 log.info("path check: probing through %s, ifindex %d", self.interface, link.ifindex)
             self.bound_ifindex = link.ifindex
         if self.activity.observe(now_ns, link.ifindex, link.rx_unicast):
+            self.tap.traffic(now_ns)
             self.verdict.on_traffic(now_ns)
 
     # -- replies -------------------------------------------------------------------------------
@@ -265,6 +271,7 @@ class PathCheck:
                 self.counters.garbage += 1
                 continue
             # Duplicates and strays are counted by the session itself (``ignored``).
+            self.tap.reply(address, dgram.received_ns, reply.sender_sequence, t1, t2, t3)
             self.verdict.on_reply(address, dgram.received_ns, reply.sender_sequence, t1, t2, t3)
 
     def _read_icmp(self) -> None:
@@ -278,6 +285,7 @@ class PathCheck:
                 # A reply without our payload intact cannot be told from an older incarnation of
                 # its 16-bit sequence number: ignored, like a STAMP reply with the wrong T1.
                 if self.kinds.get(address) == "icmp" and got.full_sequence is not None and got.t1_ns is not None:
+                    self.tap.reply(address, dgram.received_ns, got.full_sequence, got.t1_ns, 0, 0)
                     self.verdict.on_reply(address, dgram.received_ns, got.full_sequence, got.t1_ns)
             elif isinstance(got, EchoError) and self.kinds.get(got.target) == "icmp":
                 self.verdict.on_error(got.target, got.reason)
