@@ -20,7 +20,9 @@ Expected routing state, per scenario (P = 1000, T = 100, gw1 elected, both gatew
 from __future__ import annotations
 
 import json
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -104,6 +106,25 @@ def test_carrier_loss_moves_both_families(dual):
     wait_for(lambda: dual.forwarding(1) == "0", what="gw1 told down")
     assert w.max_rules6 == 1
     assert dual.state()["failover6"] == "off"
+
+
+def add_raw_rule6(topo) -> None:
+    """An IPv6 rule at P added without NLM_F_EXCL: a duplicate, as old tools leave them."""
+    topo.nets.exec("router", sys.executable, str(Path(__file__).with_name("rawrule.py")), str(TABLE),
+                   str(PRIORITY), "6")
+
+
+def test_stale_and_duplicate_ipv6_rules_are_repaired_to_exactly_one(dual):
+    add_raw_rule6(dual)
+    add_raw_rule6(dual)
+    assert len(rules(dual, "-6")) == 2
+    start(dual)  # the daemon starts failed over (a rule was there), then fails back on a clean WAN
+    wait_for(lambda: rules(dual, "-6") == [], timeout=10, what="the stale IPv6 rules removed")
+    dual.set_isp(False)
+    wait_for(lambda: rules(dual, "-6") == EXPECTED_RULE6, what="one IPv6 rule")
+    add_raw_rule6(dual)
+    wait_for(lambda: rules(dual, "-6") == EXPECTED_RULE6, timeout=5, what="the duplicate removed")
+    assert dual.state()["rule6"] == "present"
 
 
 def test_path6_down_moves_ipv6_only(dual):
