@@ -235,6 +235,22 @@ class Api(_Section):
         return int(self.listen.rpartition(":")[2])
 
 
+class Journal(_Section):
+    """The decision journal (failover/sidecar/recorder.py): the measuring core's inputs, for
+    ``failover replay``. Off unless the table is present."""
+
+    path: str                                                   # absolute; the previous run's goes to PATH.1
+    # Full: recording stops (the decisions up to there replay), the records left out are counted.
+    max_bytes: int = Field(64 << 20, ge=4096, le=1 << 40)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if not v.startswith("/") or "\0" in v:
+            raise ValueError("expected an absolute path")
+        return v
+
+
 HookEvent = Literal["failover", "failback", "elected", "gateway", "target", "wan"]
 
 
@@ -287,6 +303,7 @@ class Config(_Section):
     gateway: list[Gateway] = Field(min_length=1)
     api: Api = Api()
     hook: list[Hook] = []
+    journal: Journal | None = None
 
     @model_validator(mode="after")
     def _distinct(self) -> Config:

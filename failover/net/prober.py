@@ -29,6 +29,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from ..config import Config
+from ..core.journal import ProbeTap
 from ..tasks import cancel_and_wait
 from ..core.heartbeat import HeartbeatConfig, HeartbeatSession, SessionStats, StatusChange
 from ..core.stamp import SenderPacket, StampCodec, StampError, ntp_to_unix_ns, unix_ns_to_ntp
@@ -38,6 +40,7 @@ __all__ = [
     "Prober",
     "ProberCounters",
     "Target",
+    "gateway_heartbeat_config",
     "open_udp",
     "receive_datagrams",
 ]
@@ -128,6 +131,13 @@ def receive_datagrams(sock: socket.socket, limit: int = _BATCH) -> Iterator[Data
 # --------------------------------------------------------------------------
 
 
+def gateway_heartbeat_config(cfg: Config) -> HeartbeatConfig:
+    """A gateway's heartbeat knobs: the ``[heartbeat]`` config."""
+    hb = cfg.heartbeat
+    return HeartbeatConfig(interval_ms=hb.interval_ms, detect_multiplier=hb.detect_multiplier,
+                           recover_count=hb.recover_count)
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     name: str
@@ -163,6 +173,7 @@ class Prober:
         on_change: ChangeHandler | None = None,
         on_tick: TickHandler | None = None,
         stamp_key: bytes | None = None,
+        tap: ProbeTap | None = None,
     ) -> None:
         """``stamp_key``: probe in STAMP authenticated mode (RFC 8762 §4.2.2, 112-octet packets
         with an HMAC-SHA-256 made with this key); replies must then verify with it too."""
@@ -174,6 +185,7 @@ class Prober:
         self.on_change = on_change
         self.on_tick = on_tick
         self.codec = StampCodec(stamp_key)
+        self.tap = tap or ProbeTap()  # the decision journal's view of the sessions' inputs
         self.sessions = {t.address: HeartbeatSession(config) for t in self.targets}
         self.counters = ProberCounters()
         self._sock: socket.socket | None = None
@@ -243,6 +255,7 @@ class Prober:
             await asyncio.sleep(max(0.0, next_tick - loop.time()))
 
     def _evaluate(self, now_ns: int) -> None:
+        self.tap.tick(now_ns)
         for target in self.targets:
             session = self.sessions[target.address]
             change = session.on_timer(now_ns)
@@ -256,6 +269,7 @@ class Prober:
             session = self.sessions[target.address]
             t1 = time.time_ns()
             seq = session.on_send(t1)
+            self.tap.send(target.address, seq, t1)
             sent = SenderPacket(seq, unix_ns_to_ntp(t1))
             packet = self.codec.encode_sender(sent)
             try:
@@ -286,4 +300,5 @@ class Prober:
             self.counters.garbage += 1
             return
         # Duplicates and strays are counted by the session itself (``ignored``).
+        self.tap.reply(dgram.address[0], dgram.received_ns, reply.sender_sequence, t1, t2, t3)
         session.on_reply(dgram.received_ns, reply.sender_sequence, t1, t2, t3)

@@ -22,7 +22,7 @@ local conf       = require("failover.conf")
 local fib        = require("failover.fib")
 local gateway    = require("failover.gateway")
 local control    = require("failover.control")
-local dampening  = require("failover.dampening")
+local decision   = require("failover.decision")
 local clock      = require("failover.clock")
 local inet6      = require("failover.inet6")
 
@@ -59,50 +59,29 @@ for i, g in ipairs(conf.gateways) do
 	order[i] = gw
 end
 
--- Older generated conf.lua files have no dampening section: the documented defaults.
-local damp_conf = conf.dampening or {
-	penalty = 1000, half_life_ms = 15000, suppress = 1500, reuse = 750, max_penalty = 12000, min_clean_ms = 1000,
-}
-local damp = dampening.new(damp_conf)
-local damp6 = dampening.new(damp_conf)   -- IPv6 flaps on its own path count for IPv6 only
+-- The WAN's inputs and the failover decision (with dampening): the pure core `failover replay`
+-- runs too. One per family (older conf.lua files: no IPv6 targets). A family without path-check
+-- targets of its own follows the other's verdict; with targets in neither, IPv6 follows IPv4.
+local judged4, judged6 = conf.probe ~= nil, conf.probe6 ~= nil
+local wan = decision.new(conf, judged4)
+local wan6 = decision.new(conf, judged6)
+if not judged6 then
+	wan6.follows = wan
+elseif not judged4 then
+	wan.follows = wan6
+end
 
 local state = {
-	admin = false, carrier = false,
-	path = true,          -- until the sidecar's heartbeats say otherwise
 	elected = conf.gateways[1].address,
-	failover = false, rule = false, changes = 0,
-	raw = nil,            -- the WAN's own verdict, before dampening
-	path6 = true, failover6 = false, rule6 = false, raw6 = nil,
+	rule = false, rule6 = false, changes = 0,
 	server6 = nil,        -- the gateway serving IPv6 (its IPv4 address), nil: none has an address6
 }
-
--- Which families have path-check targets of their own (older conf.lua files: IPv4 only).
-local judged4 = conf.probe ~= nil
-local judged6 = conf.probe6 ~= nil
 
 local dirty = true    -- a control command changed the wanted state
 local woken = false   -- the notifier reported a WAN event
 
 local function updown(b)
 	return b and "up" or "down"
-end
-
--- A family without targets follows the other family's verdict (its own stays in force too,
--- so that an operator's `path`/`path6` is obeyed).
-local function path4()
-	return state.path and (judged4 or state.path6 or not judged6)
-end
-
-local function path6()
-	return state.path6 and (judged6 or state.path)
-end
-
-local function wan_up()
-	return state.admin and state.carrier and path4()
-end
-
-local function wan6_up()
-	return state.admin and state.carrier and path6()
 end
 
 local function log(fmt, ...)
@@ -131,9 +110,9 @@ end
 local function state_line()
 	return string.format("ok wan=%s carrier=%s path=%s failover=%s elected=%s rule=%s changes=%d unreachable=%s"
 		.. " wan6=%s path6=%s failover6=%s rule6=%s",
-		updown(wan_up()), updown(state.carrier), updown(state.path), onoff(state.failover),
+		updown(wan:up()), updown(wan.carrier), updown(wan.path), onoff(wan.failover),
 		state.elected or "none", present(state.rule), state.changes, unreachable(),
-		updown(wan6_up()), updown(state.path6), onoff(state.failover6), present(state.rule6))
+		updown(wan6:up()), updown(wan6.path), onoff(wan6.failover), present(state.rule6))
 end
 
 local function ipv4(s)
@@ -221,37 +200,25 @@ function commands.reassert(arg)
 	return "ok"
 end
 
--- With a path check configured the daemon starts assuming the path up; the sidecar's first
--- verdict replaces that assumption. A first "down" (the path check's target not answering yet,
--- say) fails over like any other, but it is the path check finding out, not the WAN flapping:
--- it adds no penalty, or a real outage soon after would be held as a second flap.
-local assumed = {path = judged4, path6 = judged6}
-
-local function verdict(name, damper, arg)
+-- The sidecar's path check verdicts, IPv4 and IPv6 (failover/decision says what a first
+-- "down" means).
+local function verdict(name, family, arg)
 	if arg ~= "up" and arg ~= "down" then
 		return "err usage: " .. name .. " up|down"
 	end
-	local up = arg == "up"
-	if assumed[name] then
-		assumed[name] = false
-		if not up then
-			damper:unverified()
-		end
-	end
-	if up ~= state[name] then
+	if family:set_path(arg == "up") then
 		log("%s %s", name, arg)
-		state[name] = up
 		woken = true
 	end
 	return "ok"
 end
 
 function commands.path(arg)
-	return verdict("path", damp, arg)
+	return verdict("path", wan, arg)
 end
 
 function commands.path6(arg)
-	return verdict("path6", damp6, arg)
+	return verdict("path6", wan6, arg)
 end
 
 -- One request line: a lowercase verb, then at most one argument after a single space.
@@ -273,52 +240,30 @@ end
 
 local now_ms = clock.now
 
--- Failover as wanted now: at once when the WAN is down; back only when dampening allows.
-local function wanted()
-	local now, raw = now_ms(), wan_up()
-	if raw ~= state.raw then
-		state.raw = raw
-		damp:wan(raw, now)
-	end
-	if not raw then
-		return true
-	end
-	return state.failover and not damp:failback(now)
-end
-
--- The same for IPv6, which needs a gateway that serves it.
-local function wanted6()
-	local now, raw = now_ms(), wan6_up()
-	if raw ~= state.raw6 then
-		state.raw6 = raw
-		damp6:wan(raw, now)
-	end
-	if not state.server6 then
-		return false
-	elseif not raw then
-		return true
-	end
-	return state.failover6 and not damp6:failback(now)
+-- IPv6 fails over only to a gateway that serves it.
+local function wanted6(now)
+	local want = wan6:wanted(now)
+	return want and state.server6 ~= nil
 end
 
 local function tell_gateways()
 	for _, gw in ipairs(order) do
-		local up = (state.failover and gw.address == state.elected)
-			or (state.failover6 and gw.address == state.server6)
+		local up = (wan.failover and gw.address == state.elected)
+			or (wan6.failover and gw.address == state.server6)
 		gw:want(up and "up" or "down")
 	end
 end
 
 local function transition(want, want6)
-	if want ~= state.failover then
-		state.failover = want
+	if want ~= wan.failover then
+		wan.failover = want
 		log("failover %s (admin=%s carrier=%s path=%s) via %s", onoff(want),
-			updown(state.admin), updown(state.carrier), updown(path4()), state.elected)
+			updown(wan.admin), updown(wan.carrier), updown(wan:path_up()), state.elected)
 	end
-	if want6 ~= state.failover6 then
-		state.failover6 = want6
+	if want6 ~= wan6.failover then
+		wan6.failover = want6
 		log("failover6 %s (admin=%s carrier=%s path6=%s) via %s", onoff(want6),
-			updown(state.admin), updown(state.carrier), updown(path6()), state.server6 or "none")
+			updown(wan6.admin), updown(wan6.carrier), updown(wan6:path_up()), state.server6 or "none")
 	end
 	tell_gateways()
 end
@@ -326,7 +271,8 @@ end
 local function read_wan(fibs)
 	local ok, admin, carrier = pcall(fibs.wan, fibs)
 	if ok then
-		state.admin, state.carrier = admin, carrier
+		wan:link(admin, carrier)
+		wan6:link(admin, carrier)
 	else
 		log("cannot read the WAN link: %s", admin)
 	end
@@ -352,12 +298,13 @@ end
 -- Table T is kept ready at all times by converge, so the rule is all failover needs.
 local function react(fibs)
 	read_wan(fibs)
-	local want, want6 = wanted(), wanted6()
-	if want == state.failover and want6 == state.failover6 then
+	local now = now_ms()
+	local want, want6 = wan:wanted(now), wanted6(now)
+	if want == wan.failover and want6 == wan6.failover then
 		return
 	end
-	set_rule(fibs, INET, want, state.failover)
-	set_rule(fibs, INET6, want6, state.failover6)
+	set_rule(fibs, INET, want, wan.failover)
+	set_rule(fibs, INET6, want6, wan6.failover)
 	transition(want, want6)
 end
 
@@ -377,7 +324,8 @@ end
 local function converge(fibs)
 	read_wan(fibs)
 	local server6 = choose_server6()
-	local want, want6 = wanted(), wanted6()
+	local now = now_ms()
+	local want, want6 = wan:wanted(now), wanted6(now)
 	local tok, err = pcall(fibs.sync_table, fibs, state.elected)
 	if not tok then
 		log("table %d not converged: %s", conf.table, err)
@@ -411,15 +359,15 @@ end
 local function resume(fibs)
 	local ok, present = pcall(fibs.rule_present, fibs, INET)
 	if ok and present then
-		state.failover, state.rule = true, true
+		wan.failover, state.rule = true, true
 		log("rule %d present at start: failed over, failback after %d ms of clean WAN",
-			conf.priority, damp.conf.min_clean_ms)
+			conf.priority, wan.damp.conf.min_clean_ms)
 	elseif not ok then
 		log("cannot read the rules at start: %s", present)
 	end
 	local ok6, present6 = pcall(fibs.rule_present, fibs, INET6)
 	if ok6 and present6 and next(gateways6) then
-		state.failover6, state.rule6 = true, true
+		wan6.failover, state.rule6 = true, true
 		log("ipv6 rule %d present at start: failed over", conf.priority)
 	end
 end
@@ -431,8 +379,7 @@ return function()
 	local next_reconcile = 0
 	while not thread.shouldstop() do
 		ctl:poll(handle)
-		if (state.failover and state.raw and damp:failback(now_ms()))
-			or (state.failover6 and state.raw6 and damp6:failback(now_ms())) then
+		if wan:failback(now_ms()) or wan6:failback(now_ms()) then
 			woken = true   -- the WAN has been clean long enough: fail back now
 		end
 		if woken then
