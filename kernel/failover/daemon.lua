@@ -103,7 +103,7 @@ local function onoff(b)
 	return b and "on" or "off"
 end
 
-local function present(b)
+local function presence(b)
 	return b and "present" or "absent"
 end
 
@@ -111,8 +111,8 @@ local function state_line()
 	return string.format("ok wan=%s carrier=%s path=%s failover=%s elected=%s rule=%s changes=%d unreachable=%s"
 		.. " wan6=%s path6=%s failover6=%s rule6=%s",
 		updown(wan:up()), updown(wan.carrier), updown(wan.path), onoff(wan.failover),
-		state.elected or "none", present(state.rule), state.changes, unreachable(),
-		updown(wan6:up()), updown(wan6.path), onoff(wan6.failover), present(state.rule6))
+		state.elected or "none", presence(state.rule), state.changes, unreachable(),
+		updown(wan6:up()), updown(wan6.path), onoff(wan6.failover), presence(state.rule6))
 end
 
 local function ipv4(s)
@@ -282,8 +282,8 @@ local rule_field = {[INET] = "rule", [INET6] = "rule6"}
 local family_name = {[INET] = "ipv4", [INET6] = "ipv6"}
 
 -- One rule request for the family, if its failover changes.
-local function set_rule(fibs, family, want, now)
-	if want == now then
+local function set_rule(fibs, family, want, current)
+	if want == current then
 		return
 	end
 	local ok, changes = pcall(fibs.set_rule, fibs, family, want)

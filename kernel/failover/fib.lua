@@ -153,40 +153,37 @@ function fib:sync_table(elected)
 	end
 end
 
+-- An IPv6 prefix as a table key: its bytes and its length.
+local function key6(dst, dst_len)
+	return dst .. string.char(dst_len)
+end
+
 -- The LAN's global and ULA IPv6 prefixes (scope universe: link-local addresses are scope link),
--- each once, as a list of {dst, dst_len}, and the LAN's ifindex (nil if there is no LAN).
+-- each once, by key6, and the LAN's ifindex (nil if there is no LAN).
 function fib:lan6()
 	local ok, index = pcall(linux.ifindex, self.conf.lan)
 	if not ok then
 		return {}, nil
 	end
-	local list, seen = {}, {}
+	local prefixes = {}
 	for _, a in ipairs(self.addrs:list(INET6)) do
 		if a.ifindex == index and a.address and a.scope == scope.UNIVERSE then
 			local dst = inet6.prefix(a.address, a.prefix_len)
-			local key = dst .. string.char(a.prefix_len)
-			if not seen[key] then
-				seen[key] = true
-				table.insert(list, {dst = dst, dst_len = a.prefix_len})
-			end
+			prefixes[key6(dst, a.prefix_len)] = {dst = dst, dst_len = a.prefix_len}
 		end
 	end
-	return list, index
+	return prefixes, index
 end
 
 -- IPv6 table T: the LAN's prefixes on the LAN interface and one default route via `gw6`
 -- (16 bytes; nil: no gateway serves IPv6, so no default). Anything else in T goes.
 function fib:sync_table6(gw6)
 	local conf, routes = self.conf, self.routes
-	local prefixes, oif = self:lan6()
-	local wanted = {}
-	for _, p in ipairs(prefixes) do
-		wanted[p.dst .. string.char(p.dst_len)] = p
-	end
+	local wanted, oif = self:lan6()
 	local have, have_default = {}, false
 	for _, r in ipairs(routes:list(INET6)) do
 		if r.table == conf.table then
-			local key = r.dst_len > 0 and r.dst and (r.dst .. string.char(r.dst_len))
+			local key = r.dst_len > 0 and r.dst and key6(r.dst, r.dst_len)
 			if r.dst_len == 0 and gw6 and r.gateway == gw6 and r.oif == oif and not have_default then
 				have_default = true
 			elseif key and wanted[key] and not r.gateway and r.oif == oif and not have[key] then
