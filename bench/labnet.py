@@ -71,7 +71,7 @@ class BenchLab(Lab):
         self.token_file.write_text(secrets.token_urlsafe(24) + "\n")
         self.token_file.chmod(0o600)
         config = self.state / "router.toml"
-        config.write_text(t.router_config(str(self.control_socket), str(self.token_file)) + self.extra_config)
+        config.write_text(self.router_toml())
         for g in t.gateway:
             self.start_agent(g.name)
         reflector = ([sys.executable, "-u", "-m", *self.internet_reflector] if self.internet_reflector
@@ -84,6 +84,10 @@ class BenchLab(Lab):
         self._spawn("router", "router", [*cli, "run", "--config", str(config)])
         wait_for(lambda: self.state_or_none() is not None, timeout=30, interval=0.1, what="the daemon")
         wait_for(self.steady, timeout=30, interval=0.1, what="WAN up, path up, failover off")
+
+    def router_toml(self) -> str:
+        """The router's failover.toml: the lab's, plus ``extra_config``."""
+        return self.topo.router_config(str(self.control_socket), str(self.token_file)) + self.extra_config
 
     def start_agent(self, name: str) -> None:
         g = next(g for g in self.topo.gateway if g.name == name)
