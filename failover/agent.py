@@ -273,11 +273,18 @@ class Agent:
 
     def stats(self) -> dict:
         return {
-            # counted over every address's reflector
-            "stamp": dict(sum((Counter(r.stats()) for r in self.reflectors), Counter())),
+            "stamp": self.stamp_stats(),
             "control": dict(self.control),
             "state": self.state,
         }
+
+    def stamp_stats(self) -> dict[str, int]:
+        """The reflectors' counters, summed over every address (zeros kept: every key is there)."""
+        total: dict[str, int] = {}
+        for r in self.reflectors:
+            for key, value in r.stats().items():
+                total[key] = total.get(key, 0) + value
+        return total
 
     def write_stats(self) -> None:
         if self.cfg.stats_file is None:
