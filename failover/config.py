@@ -253,6 +253,14 @@ def load(path: str | Path = DEFAULT_CONFIG) -> Config:
     return cfg
 
 
+def to_toml(cfg: Config) -> str:
+    """``cfg`` as failover.toml text: every field the model holds (None is left out, as TOML has no
+    null), so ``parse(to_toml(cfg)) == cfg`` and a field added to the model is written unedited."""
+    import tomli_w
+
+    return tomli_w.dumps(cfg.model_dump(exclude_none=True))
+
+
 def read_key(path: str, field: str = "control.key_file") -> bytes:
     """A shared key file's bytes, or ConfigError naming the field that points to it."""
     try:
