@@ -1,8 +1,8 @@
 """The sidecar's FastAPI application: REST (docs/design.md, "REST"), live events, metrics, dashboard.
 
 ``create_app`` puts the HTTP surface over the measuring core's narrow interface
-(:class:`failover.coreview.CoreView`: a snapshot, the recent log, pin/unpin, subscribe) and
-nothing else; the core runs in another process in production (:mod:`failover.coreipc`). Read
+(:class:`failover.sidecar.coreview.CoreView`: a snapshot, the recent log, pin/unpin, subscribe) and
+nothing else; the core runs in another process in production (:mod:`failover.sidecar.coreipc`). Read
 endpoints answer from the latest snapshot, rendered once (:mod:`api.views`). Reads are open;
 every mutating call needs the bearer token (:mod:`api.auth`); clients without it are bounded
 (:mod:`api.limits`: 429/503 rather than queueing), the operator with it always gets through.
@@ -23,8 +23,8 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sse_starlette.sse import EventSourceResponse
 
-from failover.coreview import CoreUnavailable, CoreView, GatewayDown, UnknownGateway
-from failover.events import log_entry
+from failover.sidecar.coreview import CoreUnavailable, CoreView, GatewayDown, UnknownGateway
+from failover.core.events import log_entry
 
 from . import auth, metrics
 from .events import EventHub

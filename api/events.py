@@ -1,6 +1,6 @@
 """The API's live stream: the core's domain events fanned out to server-sent-event subscribers.
 
-The hub subscribes once to the core (:meth:`failover.coreview.CoreView.subscribe`) and turns each
+The hub subscribes once to the core (:meth:`failover.sidecar.coreview.CoreView.subscribe`) and turns each
 event into its SSE form: a log event (kinds ``wan``, ``failover``, ``election``, ``gateway``) as
 its log entry, a state change as the new ``GET /api/v1/state`` object. Each subscriber has a
 bounded queue; one that cannot keep up is dropped (its stream ends and the browser reconnects)
@@ -14,7 +14,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from failover.events import Event, StateChanged, log_entry
+from failover.core.events import Event, StateChanged, log_entry
 
 from .views import state_model
 

@@ -1,7 +1,7 @@
 """The API's process: ``python -m api.serve --core-fd N ...``, started by the measuring core's
-process (:mod:`failover.supervisor`), never by hand.
+process (:mod:`failover.sidecar.supervisor`), never by hand.
 
-It serves the FastAPI app over :class:`failover.coreipc.RemoteCore` (the core's snapshots, log and
+It serves the FastAPI app over :class:`failover.sidecar.coreipc.RemoteCore` (the core's snapshots, log and
 commands over the inherited socket ``N``) under uvicorn, at a lower CPU priority than the core.
 It ends when the core's end of the socket closes, and with the core's process (``PR_SET_PDEATHSIG``).
 Exit status: 0 stopped, 2 bad token file, 3 could not listen.
@@ -19,7 +19,7 @@ import sys
 
 import uvicorn
 
-from failover.coreipc import RemoteCore
+from failover.sidecar.coreipc import RemoteCore
 
 from .app import create_app
 from .auth import TokenError, load_or_create

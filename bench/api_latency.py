@@ -51,7 +51,7 @@ from bench.event_to_rule import expect, gateway_listener, rtnl_listener
 from bench.labnet import NO_HOLD, log_errors, print_errors
 from bench.netutil import REPO, add_reflectors, cpu_seconds, in_netns, loadavg, parse_metrics
 from bench.stats import percentile, summary
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 from tests.topotests.heartbeat_topology import HeartbeatTopology
 
 HOST, PORT = "127.0.0.1", 8080

@@ -31,7 +31,7 @@ from bench.event_to_rule import expect, rtnl_listener
 from bench.labnet import BenchLab, print_errors
 from bench.netutil import loadavg, parse_metrics
 from bench.stats import summary
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 from tests.topotests.heartbeat_topology import NetnsHttp
 
 TARGET_S = 2.0

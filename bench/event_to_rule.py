@@ -39,7 +39,7 @@ from pathlib import Path
 
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
-from failover.nsocket import socket_in
+from failover.lab.nsocket import socket_in
 from bench.stats import percentile, summary
 from tests.topotests.topology import PRIORITY, RouterTopology, gateway_address
 

@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 from tests.topotests.flapping import flap
 from tests.topotests.test_flap_dampening import PENALTY_OFF
 from tests.topotests.topology import RouterTopology

@@ -29,7 +29,7 @@ entry touched; >= 95 % of probes on time from the rule to 1 s after; the carrier
 failback clean-up -> rule within the event-to-rule target (5 ms).
 
 --method dump: instead of the transitions, time the fallback the sidecar uses without nftables
-(dump the table, select in Python, delete entry by entry: failover.conntrack.clean) on the same
+(dump the table, select in Python, delete entry by entry: failover.net.conntrack.clean) on the same
 table, called in the router's namespace; the alternative the marks replace.
 """
 
@@ -48,8 +48,8 @@ from pathlib import Path
 from bench.event_to_rule import expect, rtnl_listener
 from bench.labnet import NO_HOLD, log_errors, print_errors
 from bench.netutil import REPO, cpu_seconds, in_netns, loadavg
-from failover.netns import wait_for
-from failover.nsocket import socket_in
+from failover.lab.netns import wait_for
+from failover.lab.nsocket import socket_in
 from tests.topotests.flow_scale import Watch, fill, gone_after, key, long_udp_timeouts, table, touched
 from tests.topotests.flow_topology import CLIENT, INTERNET, WAN, FlowTopology
 from tests.topotests.topology import PRIORITY, ROUTER_LAN
@@ -287,14 +287,14 @@ def last_drop(watch: Watch, after: float) -> float:
 
 def dump_method(t: FlowTopology, half: int) -> bool:
     """The fallback alone, timed on the same table: dump, select, delete entry by entry."""
-    from failover import conntrack
+    from failover.net import conntrack
 
     router_ns = t.nets.ns("router")
     watch = Watch(router_ns, PRIORITY)
     try:
         before, wan = populate(t, watch, range(PORTS0, PORTS0 + half))
         print(f"flow_cleanup --method dump: {len(before)} conntrack entries ({len(wan)} NATed to the WAN), "
-              f"failover.conntrack.clean called in the router's namespace (load average {loadavg()})")
+              f"failover.net.conntrack.clean called in the router's namespace (load average {loadavg()})")
         c0, t0 = time.process_time(), time.monotonic()
         report = in_netns(router_ns, conntrack.clean, "failover", "wan0", "lan0")
         took, cpu = time.monotonic() - t0, time.process_time() - c0

@@ -39,7 +39,7 @@ from bench.labnet import BenchLab, print_errors
 from bench.netutil import loadavg
 from bench.outage import Flow
 from bench.stats import percentile, summary
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 from tests.topotests.heartbeat_topology import NetnsHttp
 
 RESTART_TARGET_MS = 1000.0

@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from failover.control_client import request_blocking
+from failover.net.control_client import request_blocking
 from failover.lab.namespaces import Lab
 from failover.lab.topology import load
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 #: Failback hold-down that never holds: trials follow each other every few seconds, and the default
 #: dampening (penalty 1000, suppress 1500, half-life 15 s) would hold failback for tens of seconds

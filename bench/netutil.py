@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from failover.netns import Namespaces, wait_for
-from failover.nsocket import run_in
+from failover.lab.netns import Namespaces, wait_for
+from failover.lab.nsocket import run_in
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -34,7 +34,7 @@ import time
 from bench.event_to_rule import expect, rtnl_listener
 from bench.labnet import BenchLab, print_errors
 from bench.stats import percentile, summary
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 TARGET_MS = {"blackout": 100.0, "carrier": 20.0}
 

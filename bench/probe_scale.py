@@ -38,9 +38,9 @@ from pathlib import Path
 
 from bench.netutil import REPO, add_reflectors, cpu_seconds, loadavg, parse_metrics
 from bench.stats import summary
-from failover.netns import Namespaces, wait_for
-from failover.nsocket import socket_in
-from failover.stamp import ReflectorPacket, SenderPacket, StampError, ntp_to_unix_ns
+from failover.lab.netns import Namespaces, wait_for
+from failover.lab.nsocket import socket_in
+from failover.core.stamp import ReflectorPacket, SenderPacket, StampError, ntp_to_unix_ns
 from tests.topotests.heartbeat_topology import NetnsHttp
 
 ETH_P_ALL = 0x0003

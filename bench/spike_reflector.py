@@ -19,7 +19,7 @@ import signal
 import sys
 
 from failover.agent import StampReflector
-from failover.prober import Datagram, receive_datagrams
+from failover.net.prober import Datagram, receive_datagrams
 
 
 class SpikeReflector(StampReflector):

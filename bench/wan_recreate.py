@@ -31,7 +31,7 @@ from bench.labnet import BenchLab, print_errors
 from bench.netutil import loadavg
 from bench.outage import Flow
 from bench.stats import summary
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 TARGET_S = 5.0
 

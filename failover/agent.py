@@ -51,8 +51,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import stamp
-from .prober import Datagram, open_udp, receive_datagrams
+from .core import stamp
+from .net.prober import Datagram, open_udp, receive_datagrams
 
 log = logging.getLogger("failover.agent")
 

@@ -80,7 +80,7 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
 
 
 def cmd_host(args: argparse.Namespace) -> int:
-    from .host import launcher
+    from .scripts import launch as launcher
 
     cfg = _load_config(args.config)
     return launcher.serve(cfg, args.root)
@@ -98,7 +98,7 @@ def cmd_conf(args: argparse.Namespace) -> int:
 
 
 def cmd_kernel_install(args: argparse.Namespace) -> int:
-    from . import kernel_install
+    from .scripts import install as kernel_install
 
     cfg = _load_config(args.config)
     try:
@@ -141,9 +141,9 @@ def cmd_agent(args: argparse.Namespace) -> int:
 def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_file: str | None = None,
                    config_path: str | None = None, kernel=None) -> None:
     """The measuring core here, the HTTP API in a child process, until SIGINT/SIGTERM; SIGHUP
-    reloads ``config_path`` into the core (and the scripts of ``kernel``: failover/reload.py)."""
-    from .reload import Reloader
-    from .supervisor import ApiOptions, run
+    reloads ``config_path`` into the core (and the scripts of ``kernel``: failover/sidecar/reload.py)."""
+    from .sidecar.reload import Reloader
+    from .sidecar.supervisor import ApiOptions, run
 
     def reloader(core):
         return Reloader(config_path, cfg, core, kernel) if config_path is not None else None
@@ -159,7 +159,7 @@ def cmd_sidecar(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Host and measuring core in one process (the scripts' threads, the core's loop in the main
     thread), the HTTP API in a child process."""
-    from .host import launcher
+    from .scripts import launch as launcher
 
     cfg = _load_config(args.config)
     kernel = launcher.start(cfg, args.root)

@@ -40,7 +40,7 @@ class Wan(_Section):
     interface: IfName  # site-specific: no default (a guessed name would route on the wrong link)
     probe: str | None = None
     # The path check probes faster than the gateways' heartbeats: 25 % loss must be told from
-    # 10 % within 2 s, which 50 probes/s cannot do (see failover/heartbeat.py); 200/s can.
+    # 10 % within 2 s, which 50 probes/s cannot do (see failover/core/heartbeat.py); 200/s can.
     probe_interval_ms: int = Field(5, ge=1, le=60_000)
 
     @field_validator("probe")
@@ -149,7 +149,7 @@ HookEvent = Literal["failover", "failback", "elected", "gateway", "target", "wan
 
 
 class Hook(_Section):
-    """A program run, and/or a URL posted to, on events (failover/hooks.py says how)."""
+    """A program run, and/or a URL posted to, on events (failover/sidecar/hooks.py says how)."""
 
     on: list[HookEvent] = Field(min_length=1)
     exec: str | None = None          # a program (absolute path, arguments allowed; no shell)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..netns import sh, wait_for
+from .netns import sh, wait_for
 from .registry import Registry
 from .spec import Iface, Node, Process, Segment, Topology
 

@@ -70,7 +70,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from ..netns import existing
+    from .netns import existing
 
     lab = _lab(args)
     registry = lab.net.registry
@@ -81,7 +81,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "flow": None,
     }
     if lab.control_socket.exists():
-        from ..control_client import request_blocking
+        from ..net.control_client import request_blocking
 
         try:
             status["daemon"] = request_blocking(str(lab.control_socket), b"state\n", 2)

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from ..config import to_toml
-from ..netns import existing, sh, wait_for
 from .builder import Network, build
+from .netns import existing, sh, wait_for
 from .registry import Registry
 from .topology import API_PORT, LabTopology
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from ..nsocket import socket_in
+from .nsocket import socket_in
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

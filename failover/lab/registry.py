@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..netns import existing, sh
+from .netns import existing, sh
 
 
 def ours(pid: int) -> bool:

@@ -1,4 +1,4 @@
-"""A small fake of the measuring core's interface (failover.coreview.CoreView) for the dashboard's
+"""A small fake of the measuring core's interface (failover.sidecar.coreview.CoreView) for the dashboard's
 browser tests, which drive the real app (api.app.create_app) over it.
 
 The fake holds the state and gateways in the REST shape (dicts), so a test can say what the page
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from failover.coreview import (
+from failover.sidecar.coreview import (
     Counters,
     ElectedView,
     GatewayDown,
@@ -29,7 +29,7 @@ from failover.coreview import (
     StateView,
     UnknownGateway,
 )
-from failover.events import Event, LogEvent, PinChanged, StateChanged, Subscribers
+from failover.core.events import Event, LogEvent, PinChanged, StateChanged, Subscribers
 
 TOKEN = "lab-token"
 

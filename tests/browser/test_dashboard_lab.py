@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from failover.lab.namespaces import Lab
 from failover.lab.topology import load
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .conftest import ARTIFACTS
 from .test_dashboard import card, tid

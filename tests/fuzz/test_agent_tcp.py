@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from failover.nsocket import socket_in
+from failover.lab.nsocket import socket_in
 from tests.topotests.topology import gateway_address
 
 pytestmark = pytest.mark.netns

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from failover.heartbeat import HeartbeatConfig, Status
-from failover.netns import wait_for
-from failover.prober import Prober, Target
+from failover.core.heartbeat import HeartbeatConfig, Status
+from failover.lab.netns import wait_for
+from failover.net.prober import Prober, Target
 from tests.topotests.topology import REPO
 
 from failover.agent import StampReflector

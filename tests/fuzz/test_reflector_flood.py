@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from failover.netns import wait_for
-from failover.nsocket import socket_in
+from failover.lab.netns import wait_for
+from failover.lab.nsocket import socket_in
 from tests.topotests.topology import REPO, gateway_address
 
 from .conftest import udp_drops

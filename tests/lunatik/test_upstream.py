@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from failover.netns import Namespaces
+from failover.lab.netns import Namespaces
 
 REPO = Path(__file__).resolve().parents[2]
 UPSTREAM = REPO / "tests" / "lunatik" / "upstream"

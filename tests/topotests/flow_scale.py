@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from failover.nsocket import run_in, socket_in
+from failover.lab.nsocket import run_in, socket_in
 
 RTMGRP_IPV4_RULE = 0x80
 RTM_NEWRULE, RTM_DELRULE = 32, 33

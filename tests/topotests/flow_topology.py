@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .heartbeat_topology import INTERNET, HeartbeatTopology
 from .topology import REPO, ROUTER_LAN, WAN
@@ -246,7 +246,7 @@ def _hold(status_path: Path, targets: dict[str, str]) -> None:
 
 
 def _dump() -> None:
-    from failover.conntrack import ConntrackTable
+    from failover.net.conntrack import ConntrackTable
 
     with ConntrackTable() as t:
         print(json.dumps([

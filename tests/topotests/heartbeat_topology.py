@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from failover.netns import wait_for
-from failover.nsocket import enter
+from failover.lab.netns import wait_for
+from failover.lab.nsocket import enter
 
 from .topology import REPO, RouterTopology
 

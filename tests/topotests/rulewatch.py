@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
-from failover.netns import sh
-from failover.nsocket import socket_in
+from failover.lab.netns import sh
+from failover.lab.nsocket import socket_in
 
 from .topology import PRIORITY
 

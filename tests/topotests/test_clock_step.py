@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .test_wan_failover import failover_rule
 

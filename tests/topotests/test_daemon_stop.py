@@ -11,7 +11,7 @@ and no file at control.socket. The next start reconciles: the WAN is back, so th
 import os
 import socket
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .test_wan_failover import failover_rule
 from .topology import LAN_PREFIX

@@ -25,7 +25,7 @@ import pytest
 
 from bench.event_to_rule import rtnl_listener
 from bench.netutil import parse_metrics
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .flow_topology import ECHO_PORT, INTERNET, FlowTopology
 from .test_heartbeats import path_verdicts

@@ -16,7 +16,7 @@ import threading
 
 import pytest
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .flapping import flap
 from .topology import RouterTopology

@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .flow_scale import Watch, conntrack_count, fill, gone_after, key, long_udp_timeouts, table, touched
 from .flow_topology import CLIENT, INTERNET, WAN, FlowTopology

@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .flow_topology import CLIENT, ECHO_PORT, INTERNET, LAN_PORT, WAN, FlowTopology
 from .topology import ROUTER_LAN

@@ -21,8 +21,8 @@ import time
 
 import pytest
 
-from failover.netns import wait_for
-from failover.nsocket import socket_in
+from failover.lab.netns import wait_for
+from failover.lab.nsocket import socket_in
 
 from .topology import ROUTER_LAN, RouterTopology, gateway_address
 

@@ -29,8 +29,8 @@ import time
 
 import pytest
 
-from failover.netns import wait_for
-from failover.nsocket import socket_in
+from failover.lab.netns import wait_for
+from failover.lab.nsocket import socket_in
 
 from .flow_topology import ECHO_PORT, INTERNET, FlowTopology
 from .topology import ROUTER_LAN, gateway_address

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .heartbeat_topology import hb_fixture
 from .test_wan_failover import failover_rule

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from failover.netns import Namespaces
+from failover.lab.netns import Namespaces
 
 from .topology import REPO
 

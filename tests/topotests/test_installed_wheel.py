@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .heartbeat_topology import hb_fixture
 from .topology import PRIORITY, REPO

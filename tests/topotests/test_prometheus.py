@@ -22,7 +22,7 @@ import textwrap
 import httpx
 import pytest
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .heartbeat_topology import hb_fixture
 from .topology import REPO

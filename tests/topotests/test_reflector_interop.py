@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .heartbeat_topology import hb_fixture
 

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .heartbeat_topology import hb_fixture
 from .rulewatch import RuleWatch

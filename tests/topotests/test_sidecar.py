@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .heartbeat_topology import TOKEN, hb_fixture
 from .topology import REPO

@@ -5,7 +5,7 @@ another key never does (its replies fail the HMAC), whatever it answers."""
 import json
 import sys
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .topology import REPO
 

@@ -6,7 +6,7 @@ carrier back -> no rule at 1000 and gw1 not forwarding.
 
 import sys
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .topology import REPO
 

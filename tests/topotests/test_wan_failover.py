@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .topology import ERROR_STYLES, LAN_PREFIX, PRIORITY, TABLE
 

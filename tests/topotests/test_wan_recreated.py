@@ -19,7 +19,7 @@ import time
 import pytest
 
 from bench.labnet import NO_HOLD
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 from .heartbeat_topology import hb_fixture
 from .test_heartbeats import path_verdicts

@@ -19,8 +19,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from failover.control_client import request_blocking
-from failover.netns import Namespaces, sh, wait_for
+from failover.net.control_client import request_blocking
+from failover.lab.netns import Namespaces, sh, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 ISP = "198.51.100.1"

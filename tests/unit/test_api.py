@@ -23,7 +23,7 @@ import uvicorn
 from api.app import create_app
 from failover import config
 from failover.agent import StampReflector
-from failover.sidecar import Sidecar
+from failover.sidecar.core import Sidecar
 
 UP, DOWN = "127.0.0.2", "127.0.0.3"
 TOKEN = "s3cret-token"

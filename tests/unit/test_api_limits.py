@@ -13,7 +13,7 @@ import pytest
 
 from api.app import create_app
 from api.limits import Admission, Limits
-from failover.sidecar import Sidecar
+from failover.sidecar.core import Sidecar
 
 from .test_api import TOKEN, make_config, serve
 

@@ -11,7 +11,7 @@ from ipaddress import IPv4Address as A
 
 import pytest
 
-from failover.conntrack import Addresses, Flow, FlowMover, Report, select
+from failover.net.conntrack import Addresses, Flow, FlowMover, Report, select
 
 TCP, UDP, ICMP = socket.IPPROTO_TCP, socket.IPPROTO_UDP, socket.IPPROTO_ICMP
 WAN, LAN_ROUTER, CLIENT, GW, NET = "198.51.100.2", "10.10.0.1", "10.10.0.100", "10.10.0.11", "203.0.113.1"
@@ -174,7 +174,7 @@ def test_a_failing_cleanup_is_reported_not_raised():
 @pytest.mark.parametrize("loaded,method", [(True, "mark"), (False, "dump")])
 def test_with_the_marking_rules_loaded_each_transition_is_one_delete_by_mark_else_the_dump(
         monkeypatch, loaded, method):
-    from failover import conntrack
+    from failover.net import conntrack
 
     calls, loads = [], []
     monkeypatch.setattr(conntrack, "clean_marked", lambda t, *a: calls.append(("mark", t)) or Report(t, [], 0, 0))

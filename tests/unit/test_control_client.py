@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from failover.control_client import DaemonLink, DaemonUnavailable, parse_state, request
+from failover.net.control_client import DaemonLink, DaemonUnavailable, parse_state, request
 
 
 GOOD = "ok wan=up carrier=up path=down failover=off elected=10.10.0.11 rule=absent changes=3"

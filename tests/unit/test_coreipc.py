@@ -1,4 +1,4 @@
-"""The core/API link (failover/coreipc.py) over a real socketpair: every event and the snapshot
+"""The core/API link (failover/sidecar/coreipc.py) over a real socketpair: every event and the snapshot
 cross it unchanged, commands come back with their answers, bad lines change nothing."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import socket
 
 import pytest
 
-from failover.coreipc import CoreServer, RemoteCore, decode_event, decode_snapshot, encode_event, encode_snapshot
-from failover.coreview import (
+from failover.sidecar.coreipc import CoreServer, RemoteCore, decode_event, decode_snapshot, encode_event, encode_snapshot
+from failover.sidecar.coreview import (
     Counters,
     ElectedView,
     GatewayDown,
@@ -21,7 +21,7 @@ from failover.coreview import (
     StateView,
     UnknownGateway,
 )
-from failover.events import (
+from failover.core.events import (
     LOG_EVENTS,
     ElectionChanged,
     FailoverChanged,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from failover.election import Candidate, Decision, Election, score
+from failover.core.election import Candidate, Decision, Election, score
 
 MS = 1_000_000
 A, B, C = "10.10.0.11", "10.10.0.12", "10.10.0.13"

@@ -7,7 +7,8 @@ import struct
 
 import pytest
 
-from failover import ctnetlink, flowmarks
+from failover.net import ctnetlink
+from failover.net import flowmarks
 
 
 def test_delete_request_is_one_ctnetlink_delete_with_mark_and_mask_only():

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from failover.heartbeat import (
+from failover.core.heartbeat import (
     HeartbeatConfig,
     HeartbeatSession,
     SessionStats,

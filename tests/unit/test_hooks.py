@@ -1,4 +1,4 @@
-"""failover/hooks.py's pure parts: which hook event a domain event is, what a hook is given
+"""failover/sidecar/hooks.py's pure parts: which hook event a domain event is, what a hook is given
 (FAILOVER_* variables, JSON), the signature, the bounded queue, and the config's refusals.
 (Running hooks for real: tests/topotests/test_hooks.py.)"""
 
@@ -11,8 +11,8 @@ import json
 import pytest
 
 from failover.config import ConfigError, parse
-from failover.events import ElectionChanged, FailoverChanged, GatewayStatusChanged, PathVerdict, WanChanged
-from failover.hooks import HookCounters, HookEvent, HookRunner, hook_event, signature
+from failover.core.events import ElectionChanged, FailoverChanged, GatewayStatusChanged, PathVerdict, WanChanged
+from failover.sidecar.hooks import HookCounters, HookEvent, HookRunner, hook_event, signature
 
 SITE = """
 [wan]

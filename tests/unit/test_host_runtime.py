@@ -9,7 +9,7 @@ import time
 import pytest
 
 from failover.host import ScriptError
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 
 def test_print_logs_one_line_per_argument(lua):

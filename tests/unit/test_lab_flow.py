@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from failover.lab.flow import FlowStats
-from failover.netns import wait_for
+from failover.lab.netns import wait_for
 
 
 def test_gap_counts_the_ongoing_outage() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 #: What api/ may import from failover/.
-INTERFACE = {"failover.coreview", "failover.events", "failover.coreipc"}
+INTERFACE = {"failover.sidecar.coreview", "failover.core.events", "failover.sidecar.coreipc"}
 
 
 def imports(path: Path) -> set[str]:

@@ -1,8 +1,8 @@
 """The shipped path check (conf/failover.toml: 5 ms probes, h = 14) as seeded simulations of
 its pure heartbeat core, with stated confidence.
 
-Each trial drives :class:`failover.heartbeat.HeartbeatSession` with the configuration
-``failover.pathcheck.path_heartbeat_config`` derives from the shipped config file, through
+Each trial drives :class:`failover.core.heartbeat.HeartbeatSession` with the configuration
+``failover.net.pathcheck.path_heartbeat_config`` derives from the shipped config file, through
 test_heartbeat.py's ``Link``: a probe every 5 ms, ``on_timer`` before each send as the prober
 does, each probe lost independently with probability ``loss`` (seeded), replies 1-1.2 ms later. The bounds are one-sided 95 %
 Clopper-Pearson bounds on a per-trial probability from the trials' outcomes:
@@ -12,7 +12,7 @@ Clopper-Pearson bounds on a per-trial probability from the trials' outcomes:
   30 trials (0 false downs; 2.5 simulated hours).
 
 The second bound is what 30 runs can show, not what the detector achieves (the CUSUM's mean
-time to a false alarm at 10 % is ~10**7 probes, failover/heartbeat.py): it fails if false
+time to a false alarm at 10 % is ~10**7 probes, failover/core/heartbeat.py): it fails if false
 alarms are common, e.g. with h = 6 (tested below), as a bound in this suite's time should.
 """
 
@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from failover import config
-from failover.heartbeat import HeartbeatConfig, HeartbeatSession, Status
-from failover.pathcheck import path_heartbeat_config
+from failover.core.heartbeat import HeartbeatConfig, HeartbeatSession, Status
+from failover.net.pathcheck import path_heartbeat_config
 
 from .test_heartbeat import Link  # the seeded probe loop of the heartbeat core's own tests
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from failover.heartbeat import HeartbeatConfig, Status
-from failover.prober import Prober, Target
+from failover.core.heartbeat import HeartbeatConfig, Status
+from failover.net.prober import Prober, Target
 
 from .test_api import free_udp_port, reflector_thread
 

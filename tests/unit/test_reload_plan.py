@@ -1,9 +1,9 @@
-"""failover/reload.py: which config changes a SIGHUP may apply live."""
+"""failover/sidecar/reload.py: which config changes a SIGHUP may apply live."""
 
 from __future__ import annotations
 
 from failover.config import parse
-from failover.reload import _state_field, fixed_changes
+from failover.sidecar.reload import _state_field, fixed_changes
 
 SITE = """
 [wan]

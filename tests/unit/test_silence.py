@@ -11,8 +11,8 @@ import random
 
 import pytest
 
-from failover.heartbeat import HeartbeatConfig, HeartbeatSession, Status
-from failover.silence import ReceiveActivity, is_silent
+from failover.core.heartbeat import HeartbeatConfig, HeartbeatSession, Status
+from failover.core.silence import ReceiveActivity, is_silent
 
 MS = 1_000_000
 INTERVAL = 5 * MS

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from failover.stamp import (
+from failover.core.stamp import (
     NTP_UNIX_OFFSET_S,
     PACKET_SIZE,
     UNSYNCHRONIZED,

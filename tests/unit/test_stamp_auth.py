@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from failover import stamp
+from failover.core import stamp
 from failover.agent import StampReflector
-from failover.heartbeat import HeartbeatConfig
-from failover.prober import Datagram, Prober, Target
+from failover.core.heartbeat import HeartbeatConfig
+from failover.net.prober import Datagram, Prober, Target
 
 from .test_agent_reflector import ntp_now
 

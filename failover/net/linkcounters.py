@@ -13,7 +13,7 @@ import socket
 import struct
 from dataclasses import dataclass
 
-from .host import rtnl
+from ..host import rtnl
 
 __all__ = ["LinkCounters", "LinkReader"]
 

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from ..config import Config, to_lua
-from .kernel import Kernel
+from ..host.kernel import Kernel
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from typing import Any
 
 import httpx
 
-from .config import Config, Hook, read_key
-from .events import (ElectionChanged, Event, FailoverChanged, GatewayReachabilityChanged, GatewayStatusChanged,
+from ..config import Config, Hook, read_key
+from ..core.events import (ElectionChanged, Event, FailoverChanged, GatewayReachabilityChanged, GatewayStatusChanged,
                      PathVerdict, WanChanged)
 
 log = logging.getLogger("failover.hooks")

@@ -23,8 +23,8 @@ that it fails in a round trip, not after minutes. Never a table flush: everythin
 flows, the router's own connections, port forwards, other interfaces) stays.
 
 At router scale (10^5 entries) the clean-up is one kernel-side request: the router's own
-nftables rules mark each connection by the path it takes (:mod:`failover.flowmarks`, loaded by
-:class:`FlowMover`) and :func:`clean_marked` deletes by mark (:mod:`failover.ctnetlink`); the
+nftables rules mark each connection by the path it takes (:mod:`failover.net.flowmarks`, loaded by
+:class:`FlowMover`) and :func:`clean_marked` deletes by mark (:mod:`failover.net.ctnetlink`); the
 marks encode the selection below. Without ``nft`` (or on a kernel too old for a filtered delete)
 :func:`clean` does it the slow way: a pure core (:func:`select`, no I/O) over a thin netlink shell
 (:class:`ConntrackTable` over pyroute2 0.9's ``NFCTSocket``, which dumps and deletes fine, about
@@ -320,7 +320,7 @@ def clean_marked(transition: Transition, wan_if: str = "", lan_if: str = "",
                  since_ns: int | None = None) -> Report:
     """Blocking: one ctnetlink request deleting the entries the router marked for the failed path.
 
-    The marks (:mod:`failover.flowmarks`) already encode the selection: interfaces and start
+    The marks (:mod:`failover.net.flowmarks`) already encode the selection: interfaces and start
     times are not needed. The count is the table's shrinkage across the request (entries made or
     expiring meanwhile blur it by a few).
     """
@@ -344,7 +344,7 @@ class FlowMover:
 
     Acts only when the daemon reports the rule in its new place, in order, off the event loop
     (netlink is blocking), one clean-up at a time. On a router (the WAN interface exists) it
-    first loads the marking rules (:mod:`failover.flowmarks`); with them in place each clean-up is
+    first loads the marking rules (:mod:`failover.net.flowmarks`); with them in place each clean-up is
     one kernel-side delete by mark (:func:`clean_marked`), the GIL released throughout, so the
     measuring plane keeps its pace. Without ``nft`` or on a kernel too old for a filtered delete it
     falls back to dumping the table and deleting entry by entry (:func:`clean`).

@@ -1,8 +1,8 @@
 """The narrow interface between the measuring core and whatever shows or commands it (the API).
 
 Read: one :class:`Snapshot` (state, gateways, counters — one consistent moment) and the recent
-log; command: pin/unpin; follow: subscribe to the domain events (:mod:`failover.events`).
-:class:`failover.sidecar.Sidecar` implements it in process; :class:`failover.coreipc.RemoteCore`
+log; command: pin/unpin; follow: subscribe to the domain events (:mod:`failover.core.events`).
+:class:`failover.sidecar.core.Sidecar` implements it in process; :class:`failover.sidecar.coreipc.RemoteCore`
 implements it in the API's process over a socket to the core's process. ``api/`` knows only this.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .events import Event, LogEvent
+    from ..core.events import Event, LogEvent
 
 __all__ = [
     "CoreUnavailable",
@@ -89,7 +89,7 @@ class PathProbeView:
     probe: str
     rtt_ms: float | None
     loss: float
-    #: Replies that came after the blackout detect time: late, not lost (failover/silence.py).
+    #: Replies that came after the blackout detect time: late, not lost (failover/core/silence.py).
     late: int = 0
 
 
@@ -101,7 +101,7 @@ class Counters:
     garbage: int = 0
     send_errors: int = 0
     stalls: int = 0
-    hook_runs: int = 0      # failover/hooks.py: programs run and URLs posted
+    hook_runs: int = 0      # failover/sidecar/hooks.py: programs run and URLs posted
     hook_failures: int = 0  # timeouts, non-zero exits, failed POST attempts
     hook_drops: int = 0     # events a hook never got: queue full, every POST attempt failed
 

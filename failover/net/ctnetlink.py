@@ -13,7 +13,7 @@ given mark") arrived in the 4.19/4.20 cycle. An older kernel ignores ``CTA_MARK`
 :data:`MIN_KERNEL` (5.0, on the safe side of that change) and any mark or mask of 0, which would
 match every entry. The kernel must also have ``CONFIG_NF_CONNTRACK_MARK`` (every distribution
 kernel does); without it nftables cannot set a ct mark, so the rules that set the marks
-(:mod:`failover.flowmarks`) fail to load and the mark path is never taken.
+(:mod:`failover.net.flowmarks`) fail to load and the mark path is never taken.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config, to_lua
-from .host.launcher import clear_stale_socket, disable_redirects
-from .package_data import kernel_root
+from ..config import Config, to_lua
+from .launch import clear_stale_socket, disable_redirects
+from ..package_data import kernel_root
 
 SCRIPTS = "failover"
 

@@ -50,7 +50,7 @@ from .coreview import (
     StateView,
     UnknownGateway,
 )
-from .events import LOG_EVENTS, Event, LogEvent, StateChanged, Subscribers
+from ..core.events import LOG_EVENTS, Event, LogEvent, StateChanged, Subscribers
 
 __all__ = ["CoreServer", "CoreUnavailable", "RemoteCore"]
 
@@ -116,7 +116,7 @@ def _line(message: dict[str, Any]) -> bytes:
 
 
 class CoreServer:
-    """Serves a :class:`CoreView` (the in-process :class:`failover.sidecar.Sidecar`) on ``sock``."""
+    """Serves a :class:`CoreView` (the in-process :class:`failover.sidecar.core.Sidecar`) on ``sock``."""
 
     def __init__(self, core: CoreView, sock: socket.socket) -> None:
         self.core = core

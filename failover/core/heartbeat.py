@@ -27,7 +27,7 @@ Late is not lost. A shell that can see other traffic on the path (the WAN
 path check: the WAN's receive counter) reports it with
 :meth:`HeartbeatSession.on_traffic`; the blackout detector then waits while
 traffic still comes in, up to ``reply_timeout_ms`` without a reply
-(:func:`failover.silence.is_silent`). A reply is matched to its probe by
+(:func:`failover.core.silence.is_silent`). A reply is matched to its probe by
 sequence number whenever it comes within ``reply_timeout_ms``; one that came
 after the blackout detect time is counted ``late`` (never lost).
 

@@ -8,8 +8,8 @@ skipped and main's default via the ISP is used.) Under strict reverse-path filte
 (``rp_filter=1``) on the WAN the replies would be dropped while the rule is in place; use loose
 mode (2) or off there.
 
-Silence or delay (:mod:`failover.silence`). Every probe interval the WAN device is read by name
-over rtnetlink (:mod:`failover.linkcounters`): when its unicast receive counter moved, the WAN is
+Silence or delay (:mod:`failover.core.silence`). Every probe interval the WAN device is read by name
+over rtnetlink (:mod:`failover.net.linkcounters`): when its unicast receive counter moved, the WAN is
 still receiving (return traffic of the flows through it, late replies), and the session is told
 (``on_traffic``). A path whose replies are late while traffic still comes in is slow, not down;
 one with neither replies nor traffic for the detect time is a blackout, as fast as before.
@@ -21,7 +21,7 @@ daemon sees the carrier lost anyway.
 
 Timing. The path check probes every ``wan.probe_interval_ms`` (5 ms by default), faster than the
 gateways' heartbeats, because the brown-out test (25 % loss detected within 2 s, no false alarm at
-10 %) needs ~200 probes/s (failover/heartbeat.py's docstring); h = 14 is the threshold tuned there
+10 %) needs ~200 probes/s (failover/core/heartbeat.py's docstring); h = 14 is the threshold tuned there
 for 5 ms. The operator's blackout detect time and recovery time stay what ``[heartbeat]`` says
 (``interval_ms × detect_multiplier``, ``interval_ms × recover_count``): the multipliers are scaled
 to the faster interval, not left to mean 3 × 5 ms.
@@ -34,11 +34,11 @@ import logging
 import math
 from collections.abc import Callable
 
-from .config import Config, stamp_key
-from .heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
+from ..config import Config, stamp_key
+from ..core.heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
 from .linkcounters import LinkReader
 from .prober import Prober, Target
-from .silence import ReceiveActivity
+from ..core.silence import ReceiveActivity
 
 __all__ = ["PathCheck", "path_heartbeat_config"]
 

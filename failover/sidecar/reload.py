@@ -17,12 +17,12 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import config
-from .control_client import request_blocking
+from .. import config
+from ..net.control_client import request_blocking
 
 if TYPE_CHECKING:
-    from .host.kernel import Kernel
-    from .sidecar import Sidecar
+    from ..host.kernel import Kernel
+    from .core import Sidecar
 
 log = logging.getLogger("failover.reload")
 
@@ -78,7 +78,7 @@ class Reloader:
                 return False
             changed = []
             if self.kernel is not None and config.to_lua(new) != config.to_lua(self.cfg):
-                from .host import launcher
+                from ..scripts import launch as launcher
 
                 elected = await asyncio.to_thread(self._elected)
                 await asyncio.to_thread(launcher.restart_scripts, self.kernel, new, elected)

@@ -1,8 +1,8 @@
 """The measuring core: heartbeats, WAN path check, election, the daemon link, conntrack clean-up.
 
-Wiring only; the decisions are made by the pure cores (:mod:`failover.heartbeat`,
-:mod:`failover.election`). Everything that happens leaves as one typed domain event
-(:mod:`failover.events`) with its inputs, which the Python log, the decision log, the API's live
+Wiring only; the decisions are made by the pure cores (:mod:`failover.core.heartbeat`,
+:mod:`failover.core.election`). Everything that happens leaves as one typed domain event
+(:mod:`failover.core.events`) with its inputs, which the Python log, the decision log, the API's live
 stream and its counters are made from:
 
 * a gateway's heartbeat verdict moves (:class:`GatewayStatusChanged`): the session's reason, then
@@ -17,9 +17,9 @@ The election runs every ``ELECTION_TICK_S`` as well, so the ``hold_ms`` timer ad
 events. Its result and the path verdict go to the daemon, which owns the routing; the daemon's
 ``state`` is read back every ``POLL_S`` and is what the state shows.
 
-:class:`Sidecar` is the narrow interface :class:`failover.coreview.CoreView` in process; it imports
+:class:`Sidecar` is the narrow interface :class:`failover.sidecar.coreview.CoreView` in process; it imports
 nothing from ``api/``. In production it runs in its own process, away from HTTP
-(:mod:`failover.coreipc`).
+(:mod:`failover.sidecar.coreipc`).
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from pathlib import Path
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from .config import Config, stamp_key
-from .conntrack import FlowMover, Report
-from .control_client import DaemonLink, DaemonState
+from ..config import Config, stamp_key
+from ..net.conntrack import FlowMover, Report
+from ..net.control_client import DaemonLink, DaemonState
 from .coreview import (
     Counters,
     ElectedView,
@@ -46,8 +46,8 @@ from .coreview import (
     StateView,
     UnknownGateway,
 )
-from .election import Candidate, Decision, Election, score
-from .events import (
+from ..core.election import Candidate, Decision, Election, score
+from ..core.events import (
     ElectionChanged,
     Event,
     FailoverChanged,
@@ -61,10 +61,10 @@ from .events import (
     Subscribers,
     WanChanged,
 )
-from .heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
+from ..core.heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
 from .hooks import Hooks
-from .pathcheck import PathCheck, path_heartbeat_config
-from .prober import Prober, Target
+from ..net.pathcheck import PathCheck, path_heartbeat_config
+from ..net.prober import Prober, Target
 
 __all__ = ["GatewayDown", "Sidecar", "UnknownGateway"]
 
@@ -77,7 +77,7 @@ HISTORY = 200
 
 
 class Sidecar:
-    """The measuring core in one asyncio loop; implements :class:`failover.coreview.CoreView`."""
+    """The measuring core in one asyncio loop; implements :class:`failover.sidecar.coreview.CoreView`."""
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
@@ -145,7 +145,7 @@ class Sidecar:
         await self.hooks.close()
 
     async def reload(self, cfg: Config) -> list[str]:
-        """Apply a new config (``failover.reload`` has checked that it may be applied live):
+        """Apply a new config (``failover.sidecar.reload`` has checked that it may be applied live):
         gateways added or removed, heartbeat and election thresholds, the path check, hooks.
         Probes of unchanged gateways keep running with their verdicts. Returns what changed."""
         old, changed = self.cfg, []
@@ -184,7 +184,7 @@ class Sidecar:
         self._elect_now.set()
         return changed
 
-    # -- the narrow interface (failover.coreview.CoreView) ---------------------------------
+    # -- the narrow interface (failover.sidecar.coreview.CoreView) ---------------------------------
 
     def snapshot(self) -> Snapshot:
         return Snapshot(self.state(), tuple(self.gateways()), self.counters(), self.path_probe())

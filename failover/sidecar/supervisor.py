@@ -1,11 +1,11 @@
 """``failover sidecar`` / ``failover run``: the measuring core in this process, the API in a child.
 
-The core (:class:`failover.sidecar.Sidecar`: probes, replies, detect timers, path check,
+The core (:class:`failover.sidecar.core.Sidecar`: probes, replies, detect timers, path check,
 election, daemon link, conntrack clean-up) runs in this process's asyncio loop; the HTTP API runs
 in a child process (``python -m api.serve``) at a lower CPU priority, connected by one socketpair
-(:mod:`failover.coreipc`, which says why two processes). The API is restarted if it dies; the core
+(:mod:`failover.sidecar.coreipc`, which says why two processes). The API is restarted if it dies; the core
 carries on meanwhile. SIGINT/SIGTERM stop both; SIGHUP reloads the config into the core (a
-:class:`failover.reload.Reloader`, in the core's loop).
+:class:`failover.sidecar.reload.Reloader`, in the core's loop).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Config
+from ..config import Config
 from .coreipc import CoreServer
-from .sidecar import Sidecar
+from .core import Sidecar
 
 __all__ = ["ApiOptions", "run"]
 

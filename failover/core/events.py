@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .coreview import StateView
+from ..sidecar.coreview import StateView
 
 __all__ = [
     "ElectionChanged",

@@ -3,7 +3,7 @@
 Why: the clean-up after a transition must find the entries of the failed path among 10^5 in
 milliseconds. Rather than reading every entry and deciding in Python, the router marks each
 connection as its packets leave (``ct mark``), and the clean-up is one kernel-side delete by
-mark (:func:`failover.ctnetlink.delete_by_mark`):
+mark (:func:`failover.net.ctnetlink.delete_by_mark`):
 
 * ``WAN_MARK``: the connection is source-NATed by this router out of the WAN interface
   (masquerade or snat, whatever rule the operator NATs with: ``ct status snat``) — the entries

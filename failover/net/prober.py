@@ -1,6 +1,6 @@
 """The heartbeat prober: STAMP Session-Sender for many candidates, one UDP socket.
 
-The asyncio shell around :class:`failover.heartbeat.HeartbeatSession` (the pure core): every
+The asyncio shell around :class:`failover.core.heartbeat.HeartbeatSession` (the pure core): every
 ``interval_ms`` it evaluates each session's verdict, then sends each candidate one STAMP test
 packet, all from one socket; replies are fed back to the sessions as they arrive.
 
@@ -14,7 +14,7 @@ queued datagram per wake-up (cheaper than one task per packet). T1 is read right
 (it checks the echoed T1 against its own).
 
 ``SO_BINDTODEVICE`` (``device=``) pins the probes to one interface whatever the policy-routing
-rules say; the WAN path check (:mod:`failover.pathcheck`) relies on it. The kernel keeps the
+rules say; the WAN path check (:mod:`failover.net.pathcheck`) relies on it. The kernel keeps the
 device's ifindex, not its name: when a device of that name is created again, :meth:`Prober.rebind`
 binds the socket to the new one (same socket, so the probes in flight keep their sequence numbers).
 """
@@ -29,8 +29,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from .heartbeat import HeartbeatConfig, HeartbeatSession, SessionStats, StatusChange
-from .stamp import (
+from ..core.heartbeat import HeartbeatConfig, HeartbeatSession, SessionStats, StatusChange
+from ..core.stamp import (
     ReflectorPacket,
     SenderPacket,
     StampAuthError,
