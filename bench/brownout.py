@@ -32,7 +32,7 @@ from bench.labnet import BenchLab, print_errors
 from bench.netutil import loadavg, parse_metrics
 from bench.stats import summary
 from failover.lab.netns import wait_for
-from tests.topotests.heartbeat_topology import NetnsHttp
+from failover.lab.sidecarlab import NetnsHttp
 
 TARGET_S = 2.0
 

@@ -21,9 +21,9 @@ import tempfile
 from pathlib import Path
 
 from bench.stats import summary
-from tests.topotests.crash import trial
-from tests.topotests.rulewatch import RuleWatch
-from tests.topotests.topology import RouterTopology
+from failover.lab.crash import trial
+from failover.lab.rulewatch import RuleWatch
+from failover.lab.routerlab import RouterTopology
 
 MIN_CLEAN_S = 1.0  # the default dampening.min_clean_ms
 

@@ -35,7 +35,7 @@ from bench.netutil import loadavg, parse_metrics
 from bench.outage import TARGET_MS, Flow, run_kind
 from bench.stats import percentile, summary
 from failover.lab.netns import wait_for
-from tests.topotests.heartbeat_topology import NetnsHttp
+from failover.lab.sidecarlab import NetnsHttp
 
 SPIKE = re.compile(r"spike \d+ held (\d+) ms, (\d+) replies")
 

@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 
 from failover.lab.netns import wait_for
-from tests.topotests.flapping import flap
-from tests.topotests.test_flap_dampening import PENALTY_OFF
-from tests.topotests.topology import RouterTopology
+from failover.lab.flapping import flap
+from failover.lab.routerlab import NO_HOLD, RouterTopology
 
 TARGET = 3
 
@@ -43,7 +42,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             routers = {}
             try:
-                for name, dampening in (("default dampening", None), ("penalty off", PENALTY_OFF)):
+                for name, dampening in (("default dampening", None), ("penalty off", NO_HOLD)):
                     (Path(tmp) / name).mkdir()
                     topo = routers[name] = RouterTopology.build(Path(tmp) / name, n_gateways=2)
                     topo.start_host(topo.config(dampening=dampening) if dampening else None)

@@ -50,9 +50,9 @@ from bench.labnet import NO_HOLD, log_errors, print_errors
 from bench.netutil import REPO, cpu_seconds, in_netns, loadavg
 from failover.lab.netns import wait_for
 from failover.lab.nsocket import socket_in
-from tests.topotests.flow_scale import Watch, fill, gone_after, key, long_udp_timeouts, table, touched
-from tests.topotests.flow_topology import CLIENT, INTERNET, WAN, FlowTopology
-from tests.topotests.topology import PRIORITY, ROUTER_LAN
+from failover.lab.flow_scale import Watch, fill, gone_after, key, long_udp_timeouts, table, touched
+from failover.lab.flowlab import CLIENT, INTERNET, WAN, FlowTopology
+from failover.lab.routerlab import PRIORITY, ROUTER_LAN
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 ETH_P_ALL, ETH_P_IP, PACKET_OUTGOING = 0x0003, 0x0800, 4
@@ -144,8 +144,7 @@ def pace(cap: ProbeCapture, start: float, end: float, path_end: float | None = N
 
 def transitions(t: FlowTopology, half: int, tmp: Path) -> bool:
     router_ns, client_ns = t.nets.ns("router"), t.nets.ns("client")
-    cfg = t.hb.write_config(probe=True)
-    cfg.write_text(cfg.read_text() + NO_HOLD)
+    cfg = t.hb.write_config(probe=True, dampening=NO_HOLD)
     proc = t.nets.spawn("router", [sys.executable, "-m", "failover.cli", "run", "--config", str(cfg)],
                         log=tmp / "router.log", cwd=REPO)
     t.hb.sidecar = proc

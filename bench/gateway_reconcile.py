@@ -40,7 +40,7 @@ from bench.netutil import loadavg
 from bench.outage import Flow
 from bench.stats import percentile, summary
 from failover.lab.netns import wait_for
-from tests.topotests.heartbeat_topology import NetnsHttp
+from failover.lab.sidecarlab import NetnsHttp
 
 RESTART_TARGET_MS = 1000.0
 UNTOLD_TARGET_MS = 3000.0
@@ -66,7 +66,7 @@ class Reconcile:
         return s and s["elected"]
 
     def forwarding(self, name: str) -> str:
-        return self.lab.nets.read_sysctl(name, "net.ipv4.ip_forward")
+        return self.lab.net.read_sysctl(name, "net.ipv4.ip_forward")
 
     def flowing(self) -> bool:
         return self.flow.healthy(self.rate)
@@ -125,7 +125,7 @@ class Reconcile:
         wait_for(self.flowing, timeout=5, interval=0, what="the flow through alt1")
         self.mark()
         self.lab.stop_agent("alt1", signal.SIGKILL)
-        self.lab.nets.sysctl("alt1", "net.ipv4.ip_forward", 0)
+        self.lab.net.sysctl("alt1", "net.ipv4.ip_forward", 0)
         wait_for(lambda: self.gateway("alt1")["status"] == "down", timeout=5, what="alt1's heartbeat lost")
         t_start = time.time_ns()
         self.lab.start_agent("alt1")

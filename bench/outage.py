@@ -7,7 +7,7 @@ Topology: conf/lab.toml's lab (failover/lab/namespaces.py) under a private prefi
 == isp0 ISP up0 == internet host; each gateway has its own NATed uplink to the internet host.
 The router runs `failover run` (host + sidecar) with the lab's config: heartbeats 20 ms x 3,
 `wan.probe` = the internet host (beyond the ISP), path check every 5 ms, hold-down dampening
-disabled between trials (bench/labnet.py NO_HOLD; failover is never held). Agents on the
+disabled between trials (failover/lab/routerlab.py NO_HOLD; failover is never held). Agents on the
 gateways turn forwarding on when told "up".
 
 The flow (bench/udpflow.py, in the client's namespace): --rate datagrams/s to a UDP echo on the

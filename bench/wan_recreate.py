@@ -5,7 +5,7 @@ is gone, failback once it is back.
 
 Topology and system under test as bench.outage (conf/lab.toml's lab under a private prefix,
 `failover run` on the router, path check every 5 ms to the internet host; failback hold-down
-off between trials, bench/labnet.py NO_HOLD: min_clean_ms = 1 s is all that holds failback).
+off between trials, failover/lab/routerlab.py NO_HOLD: min_clean_ms = 1 s is all that holds failback).
 
 Each trial: `ip link del wan0` in the router (its veth peer isp0 goes with it), --gone-s seconds
 later wan0 is created again with the next ifindex (veth, addresses, the router's default and the

@@ -23,14 +23,19 @@ FAILOVER = [sys.executable, "-m", "failover.cli"]
 
 
 def command(argv: tuple[str, ...] | list[str]) -> list[str]:
-    """A process's argv as run here: ``failover`` is this interpreter's failover.cli."""
-    return [*FAILOVER, *argv[1:]] if argv and argv[0] == "failover" else list(argv)
+    """A process's argv as run here: ``failover`` is this interpreter's failover.cli, ``python``
+    this interpreter."""
+    if argv and argv[0] == "failover":
+        return [*FAILOVER, *argv[1:]]
+    if argv and argv[0] == "python":
+        return [sys.executable, *argv[1:]]
+    return list(argv)
 
 
 class Network:
     """A built topology: run commands in its nodes, start and stop its processes, tear it down."""
 
-    def __init__(self, topology: Topology, logs: Path, registry: Registry | None = None) -> None:
+    def __init__(self, topology: Topology, logs: Path | None = None, registry: Registry | None = None) -> None:
         self.topology = topology
         self.logs = logs
         self.registry = registry or Registry(topology.prefix)
@@ -43,8 +48,9 @@ class Network:
     def ip(self, node: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return sh("ip", "-n", self.ns(node), *args, check=check)
 
-    def exec(self, node: str, *argv: str, check: bool = True, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        return sh("ip", "netns", "exec", self.ns(node), *argv, check=check, timeout=timeout)
+    def exec(self, node: str, *argv: str, check: bool = True, timeout: float = 30,
+             input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return sh("ip", "netns", "exec", self.ns(node), *argv, check=check, timeout=timeout, input=input)
 
     def sysctl(self, node: str, key: str, value: str | int) -> None:
         self.exec(node, "sysctl", "-q", "-w", f"{key}={value}")
@@ -56,10 +62,7 @@ class Network:
         self.sysctl(node, "net.ipv4.ip_forward", 1 if on else 0)
 
     def nft(self, node: str, rules: str) -> None:
-        proc = subprocess.run(["ip", "netns", "exec", self.ns(node), "nft", "-f", "-"], input=rules,
-                              capture_output=True, text=True)
-        if proc.returncode:
-            raise RuntimeError(f"nft in {node}: {proc.stderr.strip()}")
+        self.exec(node, "nft", "-f", "-", input=rules)
 
     def listening(self, node: str, port: int) -> bool:
         return bool(self.exec(node, "ss", "-Htln", f"sport = :{port}", check=False).stdout.strip())
@@ -77,6 +80,12 @@ class Network:
         for node in t.nodes:
             if node.nat:
                 self.nft(node.name, _nat_table(node))
+
+    def add(self, name: str) -> str:
+        """One more plain node (no forwarding, default sysctls), at run time; its namespace's name."""
+        self.topology = self.topology.adding(nodes=(Node(name),))
+        self.add_node(self.topology.node(name))
+        return self.ns(name)
 
     def add_node(self, node: Node) -> None:
         ns = self.registry.add_namespace(self.ns(node.name))
@@ -142,6 +151,7 @@ class Network:
         if p.env:
             popen["env"] = {**popen.get("env", os.environ), **dict(p.env)}
         popen.setdefault("cwd", REPO)
+        assert self.logs is not None, "a network that starts its topology's processes needs a logs folder"
         self.logs.mkdir(parents=True, exist_ok=True)
         proc = self.registry.spawn(p.name, argv, log=self.log_path(p.name), **popen)
         if p.listen is not None:
@@ -155,10 +165,31 @@ class Network:
             wait_for(up, timeout=timeout, interval=0.02, what=f"{p.name} listening on {p.listen}")
         return proc
 
-    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 10) -> int | None:
-        return self.registry.stop(name, sig, timeout)
+    def spawn(self, node: str, argv: list[str], *, log: Path | None = None, name: str | None = None,
+              **popen) -> subprocess.Popen:
+        """A process beside the topology's own (a test's helper, a replacement agent), registered
+        like them: ``name`` or one made from the node and a count."""
+        name = name or f"{node}-{len(self.registry.children) + 1}"
+        while name in self.registry.children:
+            name += "+"
+        return self.registry.spawn(name, ["ip", "netns", "exec", self.ns(node), *argv], log=log, **popen)
+
+    @property
+    def procs(self) -> list[subprocess.Popen]:
+        """The processes started and not stopped, oldest first."""
+        return list(self.registry.children.values())
+
+    def stop(self, proc: str | subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10) -> int | None:
+        """Stop a process by its name or its Popen (its group: SIGTERM, then SIGKILL if it lingers)."""
+        if not isinstance(proc, str):
+            name = next((n for n, p in self.registry.children.items() if p is proc), None)
+            if name is None:  # stopped already
+                return proc.wait()
+            proc = name
+        return self.registry.stop(proc, sig, timeout)
 
     def log_path(self, name: str) -> Path:
+        assert self.logs is not None
         return self.logs / f"{name}.log"
 
     def log(self, name: str) -> str:

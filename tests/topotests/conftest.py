@@ -1,14 +1,19 @@
+"""Shared fixtures of the namespace scenarios: each scenario is a folder of its own
+(tests/topotests/<scenario>/: its test file, and its expected routing state beside it), built
+by the topology engine in failover/lab and torn down by these fixtures, even on failure."""
+
 from pathlib import Path
 
 import pytest
 
-from .topology import RouterTopology
+from failover.lab.routerlab import RouterTopology
+from failover.lab.sidecarlab import hb_fixture
 
 
 @pytest.fixture
 def error_style():
     """How the host words failed calls; scenarios that must hold on every kernel parametrize it
-    with topology.ERROR_STYLES (before 6.7 Lunatik words every errno "(efault)")."""
+    with routerlab.ERROR_STYLES (before 6.7 Lunatik words every errno "(efault)")."""
     return "names"
 
 
@@ -28,6 +33,12 @@ def running(topo):
     """The topology with `failover host` running on the router."""
     topo.start_host()
     return topo
+
+
+@pytest.fixture
+def hb(tmp_path):
+    """The router with the internet host (heartbeats, path check, REST) and two gateways."""
+    yield from hb_fixture(tmp_path)
 
 
 HERE = Path(__file__).parent

@@ -23,7 +23,7 @@ HOLD_S = 3.0
 @pytest.mark.parametrize("step_ms", [HOUR_MS, -HOUR_MS], ids=["forward-1h", "backward-1h"])
 def test_clock_step_during_hold_neither_hastens_nor_delays_failback(topo, tmp_path, step_ms):
     topo.clock_offset_file = tmp_path / "clock-offset"
-    topo.start_host(topo.config(dampening=f"min_clean_ms = {int(HOLD_S * 1000)}"))
+    topo.start_host(topo.config(dampening={"min_clean_ms": int(HOLD_S * 1000)}))
     topo.set_isp(False)
     wait_for(lambda: failover_rule(topo), what="the failover rule")
     wait_for(lambda: topo.forwarding(1) == "1", what="gw1 told up")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from .topology import ERROR_STYLES
+from failover.lab.routerlab import ERROR_STYLES
 
 
 @pytest.fixture(params=ERROR_STYLES)

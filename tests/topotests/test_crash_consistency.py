@@ -10,8 +10,8 @@ import random
 
 import pytest
 
-from .crash import trial
-from .rulewatch import RuleWatch
+from failover.lab.crash import trial
+from failover.lab.rulewatch import RuleWatch
 
 MIN_CLEAN_S = 1.0  # the default dampening.min_clean_ms
 

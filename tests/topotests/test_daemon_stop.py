@@ -14,7 +14,7 @@ import socket
 from failover.lab.netns import wait_for
 
 from .test_wan_failover import failover_rule
-from .topology import LAN_PREFIX
+from failover.lab.routerlab import LAN_PREFIX
 
 
 def test_stop_while_failed_over_leaves_fib_and_removes_socket(topo):

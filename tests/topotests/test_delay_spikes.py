@@ -27,10 +27,10 @@ from bench.event_to_rule import rtnl_listener
 from bench.netutil import parse_metrics
 from failover.lab.netns import wait_for
 
-from .flow_topology import ECHO_PORT, INTERNET, FlowTopology
+from failover.lab.flowlab import ECHO_PORT, INTERNET, FlowTopology
 from .test_heartbeats import path_verdicts
 from .test_wan_failover import failover_rule
-from .topology import REPO
+from failover.lab.routerlab import REPO
 
 RUN_S = 20
 RATE = 500

@@ -18,26 +18,11 @@ import pytest
 
 from failover.lab.netns import wait_for
 
-from .flapping import flap
-from .topology import RouterTopology
+from failover.lab.flapping import flap
+from failover.lab.routerlab import NO_HOLD, RouterTopology
 
-#: The penalty never suppresses: only min_clean_ms (1 s) holds failback.
-PENALTY_OFF = """
-penalty = 1
-suppress = 1000000
-max_penalty = 1000000
-reuse = 0
-min_clean_ms = 1000
-"""
-
-DAMPENING = """
-penalty = 1000
-half_life_ms = 2000
-suppress = 1500
-reuse = 750
-max_penalty = 6000
-min_clean_ms = 1000
-"""
+DAMPENING = {"penalty": 1000, "half_life_ms": 2000, "suppress": 1500, "reuse": 750, "max_penalty": 6000,
+             "min_clean_ms": 1000}
 
 
 @pytest.fixture
@@ -51,7 +36,7 @@ def undamped(tmp_path):
     (tmp_path / "undamped").mkdir()
     t = RouterTopology.build(tmp_path / "undamped", n_gateways=2)
     try:
-        t.start_host(t.config(dampening=PENALTY_OFF))
+        t.start_host(t.config(dampening=NO_HOLD))
         yield t
     finally:
         t.cleanup()

@@ -27,10 +27,10 @@ import pytest
 
 from failover.lab.netns import wait_for
 
-from .flow_scale import Watch, conntrack_count, fill, gone_after, key, long_udp_timeouts, table, touched
-from .flow_topology import CLIENT, INTERNET, WAN, FlowTopology
+from failover.lab.flow_scale import Watch, conntrack_count, fill, gone_after, key, long_udp_timeouts, table, touched
+from failover.lab.flowlab import CLIENT, INTERNET, WAN, FlowTopology
 from .test_flows_moved import fail_back, fail_over
-from .topology import PRIORITY, ROUTER_LAN
+from failover.lab.routerlab import PRIORITY, ROUTER_LAN
 
 N = 10_000
 BOUND_S = 1.0

@@ -28,8 +28,8 @@ import pytest
 
 from failover.lab.netns import wait_for
 
-from .flow_topology import CLIENT, ECHO_PORT, INTERNET, LAN_PORT, WAN, FlowTopology
-from .topology import ROUTER_LAN
+from failover.lab.flowlab import CLIENT, ECHO_PORT, INTERNET, LAN_PORT, WAN, FlowTopology
+from failover.lab.routerlab import ROUTER_LAN
 
 TO_NET = f"tcp:{INTERNET}:{ECHO_PORT}"
 TO_NET_UDP = f"udp:{INTERNET}:{ECHO_PORT}"

@@ -24,7 +24,7 @@ import pytest
 from failover.lab.netns import wait_for
 from failover.lab.nsocket import socket_in
 
-from .topology import ROUTER_LAN, RouterTopology, gateway_address
+from failover.lab.routerlab import ROUTER_LAN, RouterTopology, gateway_address
 
 GW1, ATTACKER = gateway_address(1), gateway_address(2)
 PORT = 7070
@@ -46,12 +46,7 @@ def lab(tmp_path):
 
 
 def secured_config(t: RouterTopology):
-    path = t.config(gateways=[GW1])
-    text = path.read_text()
-    text, n = re.subn(r'(?m)^(socket = ".*")$', rf'\1\nkey_file = "{t.tmp / "gw.key"}"', text)
-    assert n == 1
-    path.write_text(text)
-    return path
+    return t.config(gateways=[GW1], control={"key_file": str(t.tmp / "gw.key")})
 
 
 def signed(key: bytes, cmd: str, ms: int | None = None) -> bytes:

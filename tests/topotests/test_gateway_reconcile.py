@@ -32,23 +32,16 @@ import pytest
 from failover.lab.netns import wait_for
 from failover.lab.nsocket import socket_in
 
-from .flow_topology import ECHO_PORT, INTERNET, FlowTopology
-from .topology import ROUTER_LAN, gateway_address
+from failover.lab.flowlab import ECHO_PORT, INTERNET, FlowTopology
+from failover.lab.routerlab import ROUTER_LAN, gateway_address
 
 GW1, GW2 = gateway_address(1), gateway_address(2)
 TO_NET_UDP = f"udp:{INTERNET}:{ECHO_PORT}"
 NO_REFRESH_MS = 3_600_000  # the daemon's refresh out of the way: what is tested is the reassert
 
 
-def with_control(path, **fields) -> None:
-    text = path.read_text().replace("[control]\n", "[control]\n" + "".join(
-        f"{k} = {v}\n" for k, v in fields.items()), 1)
-    path.write_text(text)
-
-
 def start(t: FlowTopology, **control) -> None:
-    path = t.hb.write_config(probe=False, hold_ms=500)
-    with_control(path, **control)
+    path = t.hb.write_config(probe=False, hold_ms=500, control=control)
     t.topo.start_host(path)
     t.hb.start_sidecar()
     wait_for(t.hb.all_up, timeout=10, what="every gateway's heartbeat up")

@@ -19,13 +19,7 @@ import pytest
 
 from failover.lab.netns import wait_for
 
-from .heartbeat_topology import hb_fixture
 from .test_wan_failover import failover_rule
-
-
-@pytest.fixture
-def hb(tmp_path):
-    yield from hb_fixture(tmp_path)
 
 
 @pytest.fixture

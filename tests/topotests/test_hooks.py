@@ -23,11 +23,9 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
 
 from failover.lab.netns import wait_for
 
-from .heartbeat_topology import hb_fixture
 
 
 SECRET = b"hook-secret-of-32-bytes-or-more!!"
@@ -67,11 +65,6 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
-@pytest.fixture
-def hb(tmp_path):
-    yield from hb_fixture(tmp_path)
-
-
 def metric(hb, name: str) -> float:
     for line in hb.http.get("/metrics").text.splitlines():
         if line.startswith(name + " "):
@@ -108,27 +101,13 @@ def test_failover_runs_exec_and_webhook_hooks_and_a_hanging_hook_is_killed(hb):
                                 "overlap": overlap}}) + "\\n")
         time.sleep(60)
         """)
-    hb.write_config()
-    config = hb.config_path
-    config.write_text(config.read_text() + textwrap.dedent(f"""
-        [[hook]]
-        on = ["failover", "failback"]
-        exec = "{recorder}"
-        url = "http://{topo.gateways[1]}:9090/hook"
-        secret_file = "{tmp / 'secret'}"
-
-        [[hook]]
-        on = ["failover", "failback"]
-        exec = "{hanger}"
-        timeout_ms = 300
-        queue = 1
-
-        [[hook]]
-        on = ["gateway", "wan", "target", "failover", "failback", "elected"]
-        exec = "/bin/sleep 30"
-        timeout_ms = 5000
-        queue = 1
-        """))
+    config = hb.write_config(hook=[
+        {"on": ["failover", "failback"], "exec": str(recorder), "url": f"http://{topo.gateways[1]}:9090/hook",
+         "secret_file": str(tmp / "secret")},
+        {"on": ["failover", "failback"], "exec": str(hanger), "timeout_ms": 300, "queue": 1},
+        {"on": ["gateway", "wan", "target", "failover", "failback", "elected"], "exec": "/bin/sleep 30",
+         "timeout_ms": 5000, "queue": 1},
+    ])
     hb.sidecar = topo.start_host(config, command="run")
     wait_for(hb._api_ready, timeout=15, what="the sidecar's REST API")
     wait_for(hb.all_up, timeout=10, what="both gateways' heartbeats up")

@@ -13,15 +13,16 @@ import uuid
 
 import pytest
 
-from failover.lab.netns import Namespaces
+from failover.lab.builder import Network
+from failover.lab.spec import Topology
 
-from .topology import REPO
+from failover.lab.routerlab import REPO
 
 
 @pytest.fixture
 def box(tmp_path):
     """One namespace with a veth pair a0 <-> b0, both up, a0 = 192.0.2.1/24."""
-    nets = Namespaces(f"af{uuid.uuid4().hex[:6]}")
+    nets = Network(Topology(f"af{uuid.uuid4().hex[:6]}"))
     try:
         nets.add("box")
         nets.ip("box", "link", "add", "a0", "type", "veth", "peer", "name", "b0")
@@ -30,7 +31,7 @@ def box(tmp_path):
             nets.ip("box", "link", "set", dev, "up")
         yield nets
     finally:
-        nets.cleanup()
+        nets.teardown()
 
 
 def lunatik(nets, tmp_path, source, *, seconds="0", spawn=False, during=None):

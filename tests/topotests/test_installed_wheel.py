@@ -25,8 +25,7 @@ import pytest
 
 from failover.lab.netns import wait_for
 
-from .heartbeat_topology import hb_fixture
-from .topology import PRIORITY, REPO
+from failover.lab.routerlab import PRIORITY, REPO
 
 KERNEL_SCRIPTS = sorted(p.name for p in (REPO / "kernel" / "failover").glob("*.lua"))
 
@@ -86,11 +85,6 @@ def test_install_runs_from_its_own_files(install):
                        ("systemd-agent", "systemd/failover-agent.service"), ("alerts", "prometheus/alerts.yml")):
         out = subprocess.run([installed(venv), "conf", name], check=True, capture_output=True, text=True, **where)
         assert out.stdout == (REPO / "conf" / path).read_text(), name
-
-
-@pytest.fixture
-def hb(tmp_path):
-    yield from hb_fixture(tmp_path)
 
 
 def test_failover_run_from_the_wheel(install, hb):

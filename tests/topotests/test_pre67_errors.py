@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 from .test_host_netlink import box, lunatik  # noqa: F401 - the one-namespace fixture and runner
-from .topology import ERROR_STYLES, REPO
+from failover.lab.routerlab import ERROR_STYLES, REPO
 
 FIB = REPO / "kernel" / "failover" / "fib.lua"
 

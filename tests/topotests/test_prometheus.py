@@ -24,16 +24,10 @@ import pytest
 
 from failover.lab.netns import wait_for
 
-from .heartbeat_topology import hb_fixture
-from .topology import REPO
+from failover.lab.routerlab import REPO
 
 PROMETHEUS = "http://127.0.0.1:9090"
 RULES = REPO / "conf" / "prometheus" / "alerts.yml"
-
-
-@pytest.fixture
-def hb(tmp_path):
-    yield from hb_fixture(tmp_path)
 
 
 @pytest.fixture

@@ -14,11 +14,9 @@ pinned -> rule 1000 -> table 100, default via 10.10.0.13; gw3 told `up`.
 
 import sys
 
-import pytest
 
 from failover.lab.netns import wait_for
 
-from .heartbeat_topology import hb_fixture
 
 REFLECTOR = r'''
 import socket, struct, sys, threading, time
@@ -53,11 +51,6 @@ while True:
     own_seq += 1
     sock.sendto(reply + bytes(len(data) - 44), peer)
 '''
-
-
-@pytest.fixture
-def hb(tmp_path):
-    yield from hb_fixture(tmp_path)
 
 
 def test_independent_stateful_reflector_is_a_working_candidate(hb):

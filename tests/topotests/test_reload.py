@@ -23,9 +23,9 @@ import pytest
 
 from failover.lab.netns import wait_for
 
-from .heartbeat_topology import hb_fixture
-from .rulewatch import RuleWatch
-from .topology import gateway_address
+from failover.lab.sidecarlab import hb_fixture
+from failover.lab.rulewatch import RuleWatch
+from failover.lab.routerlab import gateway_address
 
 
 @pytest.fixture

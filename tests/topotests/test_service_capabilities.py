@@ -26,8 +26,8 @@ import pytest
 
 from failover.lab.netns import wait_for
 
-from .heartbeat_topology import hb_fixture
-from .topology import REPO, ROUTER_LAN
+from failover.lab.sidecarlab import hb_fixture
+from failover.lab.routerlab import REPO, ROUTER_LAN
 
 UNITS = REPO / "conf" / "systemd"
 # linux/capability.h
@@ -51,11 +51,6 @@ def effective_caps(pid: int) -> int:
         if line.startswith("CapEff:"):
             return int(line.split()[1], 16)
     raise AssertionError("no CapEff")
-
-
-@pytest.fixture
-def hb(tmp_path):
-    yield from hb_fixture(tmp_path)
 
 
 def test_failover_run_needs_no_more_than_the_units_capabilities(hb):

@@ -20,13 +20,8 @@ import pytest
 
 from failover.lab.netns import wait_for
 
-from .heartbeat_topology import TOKEN, hb_fixture
-from .topology import REPO
-
-
-@pytest.fixture
-def hb(tmp_path):
-    yield from hb_fixture(tmp_path)
+from failover.lab.sidecarlab import TOKEN
+from failover.lab.routerlab import REPO
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sys
 
 from failover.lab.netns import wait_for
 
-from .topology import REPO
+from failover.lab.routerlab import REPO
 
 
 def gateways(topo) -> dict:
@@ -27,7 +27,7 @@ def test_authenticated_heartbeats_need_the_shared_key(topo):
         topo.nets.stop(proc)  # the fixture's agents, unauthenticated
     topo.start_agent(1, "--stamp-key-file", str(key))
     topo.start_agent(2, "--stamp-key-file", str(other))
-    config = topo.config(heartbeat=f'key_file = "{key}"\n')
+    config = topo.config(heartbeat={"key_file": str(key)})
     topo.start_host(config)
     topo.nets.spawn("router", [sys.executable, "-m", "failover.cli", "sidecar", "--config", str(config)],
                     log=topo.tmp / "sidecar.log", cwd=REPO)

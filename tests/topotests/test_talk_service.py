@@ -8,7 +8,7 @@ import sys
 
 from failover.lab.netns import wait_for
 
-from .topology import REPO
+from failover.lab.routerlab import REPO
 
 
 def test_talk_service_moves_rule_on_carrier_changes(topo):

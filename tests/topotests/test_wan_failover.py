@@ -17,7 +17,7 @@ import pytest
 
 from failover.lab.netns import wait_for
 
-from .topology import ERROR_STYLES, LAN_PREFIX, PRIORITY, TABLE
+from failover.lab.routerlab import ERROR_STYLES, LAN_PREFIX, PRIORITY, TABLE
 
 
 @pytest.fixture(params=ERROR_STYLES)
@@ -145,7 +145,7 @@ def test_config_lacking_a_site_field_exits_2_and_touches_nothing(topo):
     lacking = {
         "wan.interface": full.replace('interface = "wan0"\n', ""),
         "failover.lan_interface": full.replace('lan_interface = "lan0"\n', ""),
-        "gateway": full.split("[[gateway]]")[0],
+        "gateway": full.split("[[gateway]]")[0] + full.split("[[gateway]]")[-1].split("\n\n", 1)[1],
     }
     for field, text in lacking.items():
         assert text != full

@@ -2,7 +2,7 @@
 
 Topology: tests/topotests/heartbeat_topology.py (router, ISP, internet host with a reflector, gw1
 and gw2 with agents); host (daemon) and sidecar on the router, path check to the internet host
-through wan0. Failback hold-down off (bench/labnet.py NO_HOLD: only min_clean_ms = 1 s), so each
+through wan0. Failback hold-down off (failover/lab/routerlab.py NO_HOLD: only min_clean_ms = 1 s), so each
 return fails back as after a single outage; dampening's growth is tested elsewhere.
 
 Expected routing state, per cycle (observed with `ip rule` and the daemon's control socket):
@@ -18,10 +18,9 @@ import time
 
 import pytest
 
-from bench.labnet import NO_HOLD
 from failover.lab.netns import wait_for
+from failover.lab.routerlab import NO_HOLD
 
-from .heartbeat_topology import hb_fixture
 from .test_heartbeats import path_verdicts
 from .test_wan_failover import failover_rule
 
@@ -29,14 +28,8 @@ CYCLES = 5
 
 
 @pytest.fixture
-def hb(tmp_path):
-    yield from hb_fixture(tmp_path)
-
-
-@pytest.fixture
 def running(hb):
-    path = hb.write_config()
-    path.write_text(path.read_text() + NO_HOLD)
+    hb.write_config(dampening=NO_HOLD)
     hb.topo.start_host(hb.config_path)
     hb.start_sidecar()
     wait_for(lambda: hb.state()["daemon"]["connected"], what="sidecar connected to the daemon")

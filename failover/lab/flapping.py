@@ -3,7 +3,7 @@
 Shared by test_flap_dampening.py and bench/flap_churn.py. The schedule holds the WAN down
 0.1-0.5 s and up 0.1-5 s: the up periods straddle the default clean time (1 s), so without a
 penalty that holds failback the rule goes in and out. Rule changes are the kernel's rule
-notifications seen by an rtnetlink listener in the router (tests/topotests/rulewatch.py), not the
+notifications seen by an rtnetlink listener in the router (failover/lab/rulewatch.py), not the
 daemon's own counter.
 """
 
@@ -13,7 +13,7 @@ import random
 import time
 
 from .rulewatch import RuleWatch
-from .topology import RouterTopology
+from .routerlab import RouterTopology
 
 DOWN_S = (0.1, 0.5)
 UP_S = (0.1, 5.0)

@@ -1,7 +1,7 @@
 """Add a rule WITHOUT NLM_F_EXCL, the way old tools and crashed writers leave duplicates.
 
 iproute2 and pyroute2 both refuse duplicates now (EEXIST), but the kernel still accepts them
-from a request without the flag. Run inside a namespace: ``python -m ... rawrule TABLE PRIO``.
+from a request without the flag. Run inside a namespace: ``python -m failover.lab.rawrule TABLE PRIO``.
 """
 
 import socket

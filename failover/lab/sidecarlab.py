@@ -1,9 +1,6 @@
-"""The router topology plus what heartbeats need: an "internet" host beyond the ISP with a STAMP
-reflector (the WAN path check's target), the sidecar on the router, and an HTTP client that
-speaks from inside the router's namespace (the sidecar listens on the router's 127.0.0.1).
-
-    router ── wan0 ═══ isp0 ── isp ── inet0 ═══ eth0 ── internet 203.0.113.1 (failover agent)
-                              198.51.100.1   203.0.113.254
+"""The router scenario with what heartbeats and the REST API need: the internet host beyond the
+ISP with a STAMP reflector (the WAN path check's target), the sidecar on the router, and an HTTP
+client that speaks from inside the router's namespace (the sidecar listens on its 127.0.0.1).
 
 A silent WAN blackout is the ISP no longer forwarding: wan0's carrier stays up, the ISP itself
 still answers, only what lies beyond it goes dark.
@@ -18,13 +15,11 @@ from pathlib import Path
 
 import httpx
 
-from failover.lab.netns import wait_for
-from failover.lab.nsocket import enter
+from .builder import REPO
+from .netns import wait_for
+from .nsocket import enter
+from .routerlab import INTERNET, RouterTopology
 
-from .topology import REPO, RouterTopology
-
-INTERNET = "203.0.113.1"
-ISP_INTERNET = "203.0.113.254"
 TOKEN = "topotest-token"
 API = "http://127.0.0.1:8080"
 
@@ -65,11 +60,10 @@ class HeartbeatTopology:
     token_file: Path = field(default=Path())
 
     @classmethod
-    def build(cls, tmp: Path, n_gateways: int = 2) -> HeartbeatTopology:
-        topo = RouterTopology.build(tmp, n_gateways=n_gateways)
+    def build(cls, tmp: Path, n_gateways: int = 2, **options) -> HeartbeatTopology:
+        topo = RouterTopology.build(tmp, n_gateways=n_gateways, internet=True, **options)
         self = cls(topo, token_file=tmp / "token")
         try:
-            self._add_internet()
             self.http = NetnsHttp(topo.nets.ns("router"))
         except BaseException:
             self.cleanup()
@@ -80,37 +74,26 @@ class HeartbeatTopology:
     def nets(self):
         return self.topo.nets
 
-    def _add_internet(self) -> None:
-        n = self.nets
-        n.add("internet")
-        n.veth("isp", "inet0", "internet", "eth0")
-        n.ip("isp", "addr", "add", f"{ISP_INTERNET}/24", "dev", "inet0")
-        n.ip("internet", "addr", "add", f"{INTERNET}/24", "dev", "eth0")
-        n.ip("internet", "route", "add", "default", "via", ISP_INTERNET)
-        self.isp_forwarding(True)
-        n.spawn("internet", [sys.executable, "-m", "failover.cli", "agent", "--listen", INTERNET],
-                log=self.topo.tmp / "internet-agent.log", cwd=REPO)
-        wait_for(lambda: self.topo._listening("internet", 7070), what="the internet host's reflector")
-
     def isp_forwarding(self, on: bool) -> None:
         """The ISP forwards to the internet, or silently stops (carrier stays up)."""
-        self.nets.sysctl("isp", "net.ipv4.ip_forward", 1 if on else 0)
+        self.topo.isp_forwarding(on)
 
-    def write_config(self, gateways: list[str] | None = None, probe: bool = True, hold_ms: int = 500) -> Path:
-        path = self.topo.config(gateways, election=f"hold_ms = {hold_ms}",
-                                api=f'listen = "127.0.0.1:8080"\ntoken_file = "{self.token_file}"')
-        if probe:
-            text = path.read_text().replace('interface = "wan0"\n', f'interface = "wan0"\nprobe = "{INTERNET}"\n', 1)
-            path.write_text(text)
+    def write_config(self, gateways: list[str] | None = None, probe: bool = True, hold_ms: int = 500,
+                     **sections: dict) -> Path:
+        """The router's failover.toml: path check at the internet host (``probe``), the REST API
+        on the router's 127.0.0.1:8080, and any more ``sections`` (dicts of fields)."""
         self.token_file.write_text(TOKEN + "\n")
-        self.config_path = path
-        return path
+        wan = {"probe": INTERNET} if probe else {}
+        self.config_path = self.topo.config(gateways, wan=wan, election={"hold_ms": hold_ms},
+                                            api={"listen": "127.0.0.1:8080", "token_file": str(self.token_file)},
+                                            **sections)
+        return self.config_path
 
     def start_sidecar(self, *extra: str):
         assert self.config_path is not None, "write_config first"
         self.sidecar = self.nets.spawn(
             "router", [sys.executable, "-m", "failover.cli", "sidecar", "--config", str(self.config_path), *extra],
-            log=self.topo.tmp / "sidecar.log", cwd=REPO,
+            log=self.topo.tmp / "sidecar.log", name="sidecar", cwd=REPO,
         )
         wait_for(self._api_ready, timeout=15, what="the sidecar's REST API")
         return self.sidecar

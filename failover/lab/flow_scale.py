@@ -1,6 +1,6 @@
 """Conntrack at router scale: tens of thousands of real flows, and observers that owe the product nothing.
 
-Used by test_flows_at_scale.py and bench/flow_cleanup.py on tests/topotests/flow_topology.py.
+Used by test_flows_at_scale.py and bench/flow_cleanup.py on failover/lab/flowlab.py.
 
 * :func:`flood`: real UDP flows, one datagram each, from the client namespace through the router
   (a socket made inside the namespace, one destination port per flow). The router's conntrack
@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from failover.lab.nsocket import run_in, socket_in
+from .nsocket import run_in, socket_in
 
 RTMGRP_IPV4_RULE = 0x80
 RTM_NEWRULE, RTM_DELRULE = 32, 33

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
-from failover.lab.netns import sh
-from failover.lab.nsocket import socket_in
+from .netns import sh
+from .nsocket import socket_in
 
-from .topology import PRIORITY
+from .routerlab import PRIORITY
 
 RTMGRP_IPV4_RULE = 0x80
 #: A rule added and removed by sync(): its notification comes after every earlier rule's.

@@ -8,7 +8,7 @@ Converged means, as the routing contract says: exactly one failover rule iff the
 T's default via the elected gateway (gw1: no sidecar here), gw1 forwarding iff failed over and
 gw2 never. A kill *during the hold* (WAN back, rule still in place) must not make failback
 early: the restarted daemon finds the rule, is failed over, and removes it only after the clean
-time counted from its start. Shared by tests/topotests/test_crash_consistency.py and
+time counted from its start. Shared by the crash_consistency scenario (tests/topotests/) and
 bench/crash_convergence.py.
 """
 
@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from .rulewatch import RuleWatch
-from .topology import TABLE, RouterTopology
+from .routerlab import TABLE, RouterTopology
 
 KILL_WITHIN_S = 1.5
 
