@@ -23,7 +23,8 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sse_starlette.sse import EventSourceResponse
 
-from failover.sidecar.coreview import CoreUnavailable, CoreView, GatewayDown, UnknownGateway
+from failover.core.views import CoreUnavailable, GatewayDown, UnknownGateway
+from failover.sidecar.coreview import CoreView
 from failover.core.events import log_entry
 
 from . import auth, metrics
@@ -132,8 +133,6 @@ def create_app(
             next_gateways = loop.time() + GATEWAYS_EVERY_S
             while not sub.dropped:
                 try:
-                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
-                    # (a client leaving, a shutdown) that races with a queued event.
                     async with asyncio.timeout(max(0.0, next_gateways - loop.time())):
                         kind, data = await sub.queue.get()
                 except TimeoutError:

@@ -53,10 +53,6 @@ class EventHub:
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscribers.discard(sub)
 
-    @property
-    def subscribers(self) -> int:
-        return len(self._subscribers)
-
     def _fan_out(self, item: Item) -> None:
         for sub in list(self._subscribers):
             try:

@@ -50,7 +50,8 @@ class CommandLab:
         except OSError as e:
             raise LabError(f"{argv[0]}: {e.strerror or e}") from None
         try:
-            out, _ = await asyncio.wait_for(proc.communicate(), LAB_FAULT_TIMEOUT_S)
+            async with asyncio.timeout(LAB_FAULT_TIMEOUT_S):
+                out, _ = await proc.communicate()
         except TimeoutError:
             proc.kill()
             await proc.wait()

@@ -55,7 +55,6 @@ class Admission:
         self.limits = limits
         self.in_flight = 0
         self.streams = 0
-        self.refused = 0
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # client -> (tokens, at)
 
     def admit(self, client: str, now: float, *, stream: bool) -> Verdict:
@@ -64,18 +63,15 @@ class Admission:
         tokens = min(lim.burst, tokens + (now - at) * lim.rate)
         if tokens < 1.0:
             self._remember(client, tokens, now)
-            self.refused += 1
             return Verdict(429, f"too many requests from {client}: at most {lim.rate:g}/s without the API token",
                            max(1, int((1.0 - tokens) / lim.rate + 0.999)))
         self._remember(client, tokens - 1.0, now)
         if stream:
             if self.streams >= lim.max_streams:
-                self.refused += 1
                 return Verdict(503, f"{lim.max_streams} event streams are open: try again later", 5)
             self.streams += 1
         else:
             if self.in_flight >= lim.max_in_flight:
-                self.refused += 1
                 return Verdict(503, f"{lim.max_in_flight} requests in progress: try again later", 1)
             self.in_flight += 1
         return ADMITTED

@@ -1,6 +1,6 @@
 """``/metrics``: the sidecar's state in Prometheus exposition format.
 
-A custom collector reads one core snapshot (:class:`failover.sidecar.coreview.Snapshot`), so nothing has
+A custom collector reads one core snapshot (:class:`failover.core.views.Snapshot`), so nothing has
 to remember to update a gauge and a scrape always sees one consistent moment. Times are in seconds
 (Prometheus convention).
 """
@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from failover.sidecar.coreview import Snapshot
+from failover.core.views import Snapshot
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LABELS = ["name", "address"]

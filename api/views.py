@@ -1,4 +1,4 @@
-"""The core's views (:mod:`failover.sidecar.coreview` dataclasses) as the REST API's pydantic models, and
+"""The core's views (:mod:`failover.core.views` dataclasses) as the REST API's pydantic models, and
 the rendered answers of the read endpoints, made once per core snapshot.
 
 A read request costs a dictionary look-up and a write of ready bytes: however many clients ask,
@@ -9,7 +9,7 @@ snapshot rate), and the JSON is not rebuilt per request.
 from __future__ import annotations
 
 import json
-from failover.sidecar.coreview import ElectedView, GatewayView, Snapshot, StateView
+from failover.core.views import ElectedView, GatewayView, Snapshot, StateView
 
 from . import metrics
 from .models import DaemonStatus, ElectedState, FailoverState, Gateway, State, WanState

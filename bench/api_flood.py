@@ -57,7 +57,8 @@ async def flood(host: str, port: int, rate: float, seconds: float, sse: int, con
             try:
                 if writer is None:
                     reader, writer = await asyncio.open_connection(host, port)
-                statuses[await asyncio.wait_for(exchange(reader, writer, REQUESTS[item % len(REQUESTS)]), 5)] += 1
+                async with asyncio.timeout(5):
+                    statuses[await exchange(reader, writer, REQUESTS[item % len(REQUESTS)])] += 1
             except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as e:
                 errors[type(e).__name__] += 1
                 if writer is not None:
@@ -72,7 +73,8 @@ async def flood(host: str, port: int, rate: float, seconds: float, sse: int, con
             try:
                 reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
                 writer.write(SSE)
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+                async with asyncio.timeout(5):
+                    head = await reader.readuntil(b"\r\n\r\n")
                 status = int(head.split(b" ", 2)[1])
                 statuses[f"sse {status}"] += 1
                 if status != 200:

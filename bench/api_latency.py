@@ -86,7 +86,8 @@ async def load(rate: float, seconds: float, connections: int = 32) -> dict:
                 if writer is None:
                     reader, writer = await asyncio.open_connection(HOST, PORT, local_addr=(f"127.0.1.{i + 1}", 0))
                 t_send = loop.time()
-                status = await asyncio.wait_for(exchange(reader, writer, REQUEST), 5)
+                async with asyncio.timeout(5):
+                    status = await exchange(reader, writer, REQUEST)
                 t_done = loop.time()
                 if status != 200:
                     errors[str(status)] = errors.get(str(status), 0) + 1

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from failover.config import Dampening, to_toml
+from failover.core.controlline import STATE, state_fields
 from failover.lab.namespaces import Lab
 from failover.lab.netns import wait_for
 from failover.lab.routerlab import NO_HOLD
@@ -81,16 +82,13 @@ class BenchLab(Lab):
     # -- the daemon's view ---------------------------------------------------------------------
 
     def control(self, line: str, timeout: float = 2.0) -> str:
-        return request_blocking(str(self.control_socket), line.encode() + b"\n", timeout)
+        return request_blocking(str(self.control_socket), line, timeout)
 
     def state_or_none(self) -> dict[str, str] | None:
         try:
-            reply = self.control("state")
-        except OSError:
+            return state_fields(self.control(STATE))
+        except (OSError, ValueError):
             return None
-        if not reply.startswith("ok "):
-            return None
-        return dict(kv.split("=", 1) for kv in reply.split()[1:])
 
     def steady(self) -> bool:
         s = self.state_or_none()

@@ -32,7 +32,6 @@ import socket
 import struct
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -43,7 +42,7 @@ from failover.lab.builder import Network
 from failover.lab.netns import wait_for
 from failover.lab.spec import Topology
 from failover.lab.nsocket import socket_in
-from failover.core.stamp import ReflectorPacket, SenderPacket, StampError, ntp_to_unix_ns
+from failover.core.stamp import UNAUTHENTICATED, StampError, ntp_to_unix_ns
 from failover.lab.sidecarlab import NetnsHttp
 
 ETH_P_ALL = 0x0003
@@ -102,10 +101,10 @@ def capture(netns: str, seconds: float) -> tuple[list[float], dict[str, list[flo
         body = data[ihl + 8:]
         try:
             if dport == PORT:
-                p = SenderPacket.decode(body)
+                p = UNAUTHENTICATED.decode_sender(body)
                 sent[(dst, p.sequence)] = (ts, ntp_to_unix_ns(p.timestamp))
             elif sport == PORT:
-                r = ReflectorPacket.decode(body)
+                r = UNAUTHENTICATED.decode_reflector(body)
                 got = sent.pop((src, r.sender_sequence), None)
                 if got is None:
                     unmatched += 1

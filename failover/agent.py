@@ -38,12 +38,10 @@ logged when the agent stops and, with ``stats_file``, written there as JSON twic
 from __future__ import annotations
 
 import asyncio
-import hmac
 import ipaddress
 import json
 import logging
 import os
-import re
 import shlex
 import signal
 import time
@@ -51,7 +49,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core import stamp
+from .core.gatewayline import LineRefused, parse_plain, parse_signed
+from .core.stamp import StampAuthError, StampCodec, StampError, unix_ns_to_ntp
+from .tasks import cancel_and_wait
 from .net.prober import Datagram, open_udp, receive_datagrams
 
 log = logging.getLogger("failover.agent")
@@ -113,17 +113,6 @@ def peer_allowed(peer, nets) -> bool:
     return any(addr.version == n.version and addr in n for n in nets)
 
 
-_SIGNED = re.compile(rb"(up|down) ([0-9]{1,16}) ([0-9a-f]{32}) ([0-9a-f]{64})")
-
-
-class AuthError(ValueError):
-    """A signed command that is refused; ``kind`` names the reason for the counters."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
 class ControlAuth:
     """Checks signed ``<up|down> <unix ms> <nonce> <hmac>`` lines (pure: the clock is injected).
 
@@ -143,47 +132,20 @@ class ControlAuth:
         self.max_nonces = max_nonces
         self._nonces: dict[bytes, int] = {}  # nonce -> unix ms after which it cannot be replayed
 
-    def sign(self, command: str, ms: int, nonce: str) -> str:
-        """The line the router's daemon sends (kernel/failover/gateway.lua), for tests and tools."""
-        text = f"{command} {ms} {nonce}"
-        return f"{text} {hmac.new(self.key, text.encode(), 'sha256').hexdigest()}"
-
     def check(self, line: bytes) -> str:
-        if line.endswith(b"\n"):
-            line = line[:-1]
-        if line in (b"up", b"down"):
-            raise AuthError("unauthenticated", "authentication required")
-        m = _SIGNED.fullmatch(line)
-        if m is None:
-            raise AuthError("malformed", "expected <up|down> <unix ms> <nonce> <hmac>")
-        command, ms, nonce, mac = m.groups()
-        text = line[: m.start(4) - 1]
-        expected = hmac.new(self.key, text, "sha256").hexdigest().encode()
-        if not hmac.compare_digest(expected, mac):
-            raise AuthError("bad_mac", "bad signature")
+        signed = parse_signed(line, self.key)
         now = self.clock()
-        if abs(now - int(ms)) > self.window_ms:
-            raise AuthError("stale", "timestamp outside the replay window")
-        expiry = self._nonces.get(nonce)
+        if abs(now - signed.unix_ms) > self.window_ms:
+            raise LineRefused("stale", "timestamp outside the replay window")
+        expiry = self._nonces.get(signed.nonce)
         if expiry is not None and expiry >= now:
-            raise AuthError("replayed", "replayed nonce")
+            raise LineRefused("replayed", "replayed nonce")
         if len(self._nonces) >= self.max_nonces:
             self._nonces = {n: e for n, e in self._nonces.items() if e >= now}
             if len(self._nonces) >= self.max_nonces:
-                raise AuthError("busy", "too many commands within the replay window")
-        self._nonces[nonce] = int(ms) + self.window_ms
-        return command.decode()
-
-
-def parse_command(line: bytes) -> str:
-    """``up`` or ``down``, or raise ValueError with the reason to send back."""
-    if line.endswith(b"\n"):
-        line = line[:-1]
-    if b"\n" in line:
-        raise ValueError("one line only")
-    if line in (b"up", b"down"):
-        return line.decode()
-    raise ValueError("expected up or down")
+                raise LineRefused("busy", "too many commands within the replay window")
+        self._nonces[signed.nonce] = signed.unix_ms + self.window_ms
+        return signed.command
 
 
 class StampReflector:
@@ -196,7 +158,7 @@ class StampReflector:
             raise ValueError(f"lab delay must be >= 0 ms, got {lab_delay_ms}")
         self.address, self.port = address, port
         self.delay_s = lab_delay_ms / 1000
-        self.key = key
+        self.codec = StampCodec(key)
         self.reflected = 0
         #: Datagrams that are not a (valid, for the mode) STAMP test packet, auth failures included.
         self.garbage = 0
@@ -215,7 +177,7 @@ class StampReflector:
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self._sock.fileno(), self._readable)
         log.info("STAMP reflector on %s:%d%s%s", *self.bound,
-                 " (authenticated mode)" if self.key is not None else "",
+                 " (authenticated mode)" if self.codec.key is not None else "",
                  f" (lab delay {self.delay_s * 1000:g} ms)" if self.delay_s else "")
 
     def close(self) -> None:
@@ -237,17 +199,13 @@ class StampReflector:
             return  # closed while a delayed reply was pending
         try:
             # A held request "arrives" when the emulated distance has been covered.
-            t2 = stamp.unix_ns_to_ntp(time.time_ns() if held else dgram.received_ns)
+            t2 = unix_ns_to_ntp(time.time_ns() if held else dgram.received_ns)
             # T3 as late as Python allows: right before the send, after all the work.
             ttl = dgram.ttl if dgram.ttl is not None else 0
-            if self.key is None:
-                reply = stamp.reflect(dgram.data, t2_ntp=t2, t3_ntp=stamp.unix_ns_to_ntp(time.time_ns()), ttl=ttl)
-            else:
-                reply = stamp.reflect_auth(dgram.data, self.key, t2_ntp=t2,
-                                           t3_ntp=stamp.unix_ns_to_ntp(time.time_ns()), ttl=ttl)
-        except stamp.StampError as e:
+            reply = self.codec.reflect(dgram.data, t2_ntp=t2, t3_ntp=unix_ns_to_ntp(time.time_ns()), ttl=ttl)
+        except StampError as e:
             self.garbage += 1
-            if isinstance(e, stamp.StampAuthError):
+            if isinstance(e, StampAuthError):
                 self.auth_failures += 1
             if self.garbage & (self.garbage - 1) == 0:  # 1st, 2nd, 4th...: visible, never a flood
                 log.info("ignored non-STAMP datagram #%d from %s: %s", self.garbage, dgram.address, e)
@@ -322,10 +280,10 @@ class Agent:
             self.control["not_allowed"] += 1
             raise ValueError("not allowed")
         if self.auth is None:
-            return parse_command(line)
+            return parse_plain(line)
         try:
             return self.auth.check(line)
-        except AuthError as e:
+        except LineRefused as e:
             self.control[e.kind] += 1
             raise
 
@@ -336,7 +294,8 @@ class Agent:
         else:
             proc = await asyncio.create_subprocess_exec(*shlex.split(hook))
             try:
-                rc = await asyncio.wait_for(proc.wait(), ACTION_TIMEOUT_S)
+                async with asyncio.timeout(ACTION_TIMEOUT_S):
+                    rc = await proc.wait()
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
@@ -349,7 +308,8 @@ class Agent:
         peer = writer.get_extra_info("peername")
         try:
             try:
-                line = await asyncio.wait_for(reader.readuntil(b"\n"), READ_TIMEOUT_S)
+                async with asyncio.timeout(READ_TIMEOUT_S):
+                    line = await reader.readuntil(b"\n")
             except asyncio.IncompleteReadError as e:
                 line = e.partial  # a last line without newline, then EOF
             except asyncio.LimitOverrunError:
@@ -369,7 +329,8 @@ class Agent:
             writer.write(f"err {e}\n".encode())
         finally:
             try:
-                await asyncio.wait_for(writer.drain(), READ_TIMEOUT_S)
+                async with asyncio.timeout(READ_TIMEOUT_S):
+                    await writer.drain()
             except (OSError, TimeoutError):
                 pass
             writer.close()
@@ -425,10 +386,7 @@ class Agent:
                 loop.remove_signal_handler(sig)
             if self._lease_timer is not None:
                 self._lease_timer.cancel()
-            if self._lapsing is not None:
-                self._lapsing.cancel()
-            if stats is not None:
-                stats.cancel()
+            await cancel_and_wait(self._lapsing, stats)
             reflector.close()
             self.write_stats()
             s = self.stats()

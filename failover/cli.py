@@ -32,7 +32,7 @@ def _load_config(path: str) -> config.Config:
 
 def cmd_lunatik(args: argparse.Namespace) -> int:
     """Load scripts like the lunatik tool; with --for, stop after N seconds and report errors."""
-    from .host import Kernel, ScriptError
+    from .host import Kernel, Profile, ScriptError
     from .host.bridge import LuaError
 
     actions: list[tuple[str, str, str]] = []
@@ -53,8 +53,10 @@ def cmd_lunatik(args: argparse.Namespace) -> int:
         return 2
     sources = {}
     if args.config:
-        sources["failover.conf"] = config.to_lua(_load_config(args.config)).encode()
-    kernel = Kernel(args.root, talk=args.talk, sources=sources, error_style=args.errors)
+        from .scripts.conflua import to_lua
+
+        sources["failover.conf"] = to_lua(_load_config(args.config)).encode()
+    kernel = Kernel(args.root, profile=Profile.choose(talk=args.talk, errors=args.errors), sources=sources)
     failed = False
     stop = threading.Event()
     try:
@@ -83,7 +85,7 @@ def cmd_host(args: argparse.Namespace) -> int:
     from .scripts import launch as launcher
 
     cfg = _load_config(args.config)
-    return launcher.serve(cfg, args.root)
+    return launcher.serve(cfg, args.root, config_path=args.config)
 
 
 def cmd_conf(args: argparse.Namespace) -> int:
@@ -92,8 +94,10 @@ def cmd_conf(args: argparse.Namespace) -> int:
 
         sys.stdout.write((conf_dir() / SHIPPED_CONF[args.format]).read_text())
         return 0
+    from .scripts.conflua import to_lua
+
     cfg = _load_config(args.config)
-    sys.stdout.write(config.to_lua(cfg))
+    sys.stdout.write(to_lua(cfg))
     return 0
 
 
@@ -168,6 +172,55 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         launcher.stop(kernel, cfg)
     return 1 if kernel.errors else 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """A decision journal through the same cores again: every decision, with time and reason."""
+    import json
+
+    from .core.events import log_entry
+    from .core.journal import JournalError, read
+    from .sidecar.replay import ReplayError, format_event, run
+
+    other = None
+    if args.config is not None:
+        try:  # parse, not load: the key files of a router's config need not exist here
+            other = config.parse(Path(args.config).read_text(), args.config)
+        except OSError as e:
+            print(f"failover replay: {args.config}: cannot read: {e.strerror}", file=sys.stderr)
+            return 2
+        except config.ConfigError as e:
+            print(f"failover replay: {e}", file=sys.stderr)
+            return 2
+    try:
+        with open(args.journal, encoding="utf-8", errors="strict") as f:
+            header, records = read(f, args.journal)
+            replay = run(header.config, records, other)
+    except OSError as e:
+        print(f"failover replay: {args.journal}: cannot read: {e.strerror}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as e:
+        print(f"failover replay: {args.journal}: not UTF-8 text ({e.reason})", file=sys.stderr)
+        return 2
+    except (JournalError, ReplayError) as e:
+        print(f"failover replay: {e}", file=sys.stderr)
+        return 2
+    for event in replay.events:
+        print(json.dumps(log_entry(event)) if args.json else format_event(event))
+    for note in replay.notes:
+        print(f"failover replay: {note}", file=sys.stderr)
+    summary = replay.finish()
+    end = summary.end
+    tail = ("the journal has no end line (the recorder did not finish: a crash, or still recording)" if end is None
+            else f"recording {end.reason}" + (f", {end.dropped} records left out" if end.dropped else ""))
+    print(f"failover replay: {summary.records} records, {len(replay.events)} decisions"
+          + (f", {summary.skipped} records of gateways not in the replay config" if summary.skipped else "")
+          + f"; {tail}", file=sys.stderr)
+    if summary.sequence_mismatches:
+        print(f"failover replay: {summary.sequence_mismatches} probes' sequence numbers differ from the "
+              "journal's: records are missing or out of order", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _status_table(state: dict, gateways: list[dict]) -> str:
@@ -302,6 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--root", default=scripts, help=argparse.SUPPRESS)
     lab_options(sp)
     sp.set_defaults(func=cmd_run)
+
+    sp = sub.add_parser("replay", help="feed a decision journal ([journal]) through the same cores again and "
+                        "print every decision; --config: what another config would have decided")
+    sp.add_argument("journal", metavar="JOURNAL", help="the journal file ([journal] path)")
+    sp.add_argument("--config", default=None, help="replay with this config instead of the recording one")
+    sp.add_argument("--json", action="store_true", help="one JSON object per decision (as GET /api/v1/log)")
+    sp.set_defaults(func=cmd_replay)
 
     sp = sub.add_parser("status", help="the sidecar's view: a table, or --json")
     with_config(sp)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from .keys import read_key_file
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 # Where an installed appliance keeps its config (a service starts in /, so never a relative path);
 # the annotated example is `failover conf example` (conf/failover.toml in the source tree).
@@ -37,17 +37,88 @@ def _ipv4(value: str) -> str:
         raise ValueError(f"not an IPv4 address: {value!r}") from None
 
 
+#: Probe interval of a ``[[wan.target]]`` without ``interval_ms``, by kind.
+TARGET_INTERVAL_MS = {"stamp": 5, "icmp": 100}
+#: Public hosts rate-limit echo requests (and ban faster probing): no icmp target faster than this.
+ICMP_MIN_INTERVAL_MS = 20
+
+
+class WanTarget(_Section):
+    """One probe target of the path check (``[[wan.target]]``)."""
+
+    address: str  # IPv4 here; IPv6 comes with the IPv6 issue
+    kind: Literal["stamp", "icmp"]  # an RFC 8762 reflector (UDP heartbeat.port) or an echo responder
+    interval_ms: int | None = Field(None, ge=1, le=60_000)
+
+    _address = field_validator("address")(lambda cls, v: _ipv4(v))
+
+    @field_validator("interval_ms")
+    @classmethod
+    def _interval_ms(cls, v: int | None, info: ValidationInfo) -> int | None:
+        if v is not None and info.data.get("kind") == "icmp" and v < ICMP_MIN_INTERVAL_MS:
+            raise ValueError(f"{v} ms is below {ICMP_MIN_INTERVAL_MS} ms for an icmp target "
+                             "(public hosts rate-limit and ban faster probing)")
+        return v
+
+    @model_validator(mode="after")
+    def _default_interval(self) -> WanTarget:
+        if self.interval_ms is None:
+            object.__setattr__(self, "interval_ms", TARGET_INTERVAL_MS[self.kind])
+        return self
+
+
 class Wan(_Section):
     interface: IfName  # site-specific: no default (a guessed name would route on the wrong link)
+    #: One STAMP target (the form before ``[[wan.target]]``, still accepted).
     probe: str | None = None
     # The path check probes faster than the gateways' heartbeats: 25 % loss must be told from
     # 10 % within 2 s, which 50 probes/s cannot do (see failover/core/heartbeat.py); 200/s can.
     probe_interval_ms: int = Field(5, ge=1, le=60_000)
+    target: list[WanTarget] = []
+    # The path is up while at least this many targets answer (default: 1 with one target, else
+    # a majority).
+    reliability: int | None = Field(None, ge=1)
 
     @field_validator("probe")
     @classmethod
     def _probe(cls, v: str | None) -> str | None:
         return None if v is None else _ipv4(v)
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, v: list[WanTarget], info: ValidationInfo) -> list[WanTarget]:
+        if v and info.data.get("probe") is not None:
+            raise ValueError("set wan.probe (one stamp target) or [[wan.target]], not both")
+        addresses = [t.address for t in v]
+        for a in addresses:
+            if addresses.count(a) > 1:
+                raise ValueError(f"target address {a} appears more than once")
+        return v
+
+    @field_validator("reliability")
+    @classmethod
+    def _reliability(cls, v: int | None, info: ValidationInfo) -> int | None:
+        if v is None or "target" not in info.data:  # a bad target list is reported on its own
+            return v
+        n = len(info.data["target"]) or (1 if info.data.get("probe") is not None else 0)
+        if v > n:
+            raise ValueError(f"{v} is more than the number of targets ({n})")
+        return v
+
+    @property
+    def targets(self) -> list[WanTarget]:
+        """Every probe target: ``[[wan.target]]``, or the one ``wan.probe`` means."""
+        if self.probe is not None:
+            return [WanTarget(address=self.probe, kind="stamp", interval_ms=self.probe_interval_ms)]
+        return list(self.target)
+
+    @property
+    def quorum(self) -> int:
+        """Targets that must answer for the path to be up (``reliability`` or its default)."""
+        if self.reliability is not None:
+            return self.reliability
+        n = len(self.targets)
+        return 1 if n <= 1 else n // 2 + 1
 
 
 class Failover(_Section):
@@ -146,6 +217,22 @@ class Api(_Section):
         return int(self.listen.rpartition(":")[2])
 
 
+class Journal(_Section):
+    """The decision journal (failover/sidecar/recorder.py): the measuring core's inputs, for
+    ``failover replay``. Off unless the table is present."""
+
+    path: str                                                   # absolute; the previous run's goes to PATH.1
+    # Full: recording stops (the decisions up to there replay), the records left out are counted.
+    max_bytes: int = Field(64 << 20, ge=4096, le=1 << 40)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        if not v.startswith("/") or "\0" in v:
+            raise ValueError("expected an absolute path")
+        return v
+
+
 HookEvent = Literal["failover", "failback", "elected", "gateway", "target", "wan"]
 
 
@@ -198,6 +285,7 @@ class Config(_Section):
     gateway: list[Gateway] = Field(min_length=1)
     api: Api = Api()
     hook: list[Hook] = []
+    journal: Journal | None = None
 
     @model_validator(mode="after")
     def _distinct(self) -> Config:
@@ -255,11 +343,12 @@ def load(path: str | Path = DEFAULT_CONFIG) -> Config:
 
 
 def to_toml(cfg: BaseModel) -> str:
-    """A config model as TOML text, generic over the model: a field added to it is written with no
-    change here, and ``parse(to_toml(cfg)) == cfg``. Sections are ``[name]``, lists of sections
+    """A config model as TOML text, generic over the model: every field it was given, a field added
+    to the model included with no change here; a default it was not given stays unsaid (the reader
+    applies it), and ``parse(to_toml(cfg)) == cfg``. Sections are ``[name]``, lists of sections
     ``[[name]]`` (so more can be appended as text); None and empty lists are left out (TOML has no
     null, and an empty list of sections has no ``[[ ]]`` form: the model's default, [], applies)."""
-    return _toml_table(cfg.model_dump(exclude_none=True), ())
+    return _toml_table(cfg.model_dump(exclude_none=True, exclude_unset=True), ())
 
 
 def _toml_table(data: dict, path: tuple[str, ...]) -> str:
@@ -301,33 +390,3 @@ def read_key(path: str, field: str = "control.key_file") -> bytes:
 def stamp_key(cfg: Config) -> bytes | None:
     """The STAMP authenticated-mode key, or None for unauthenticated mode."""
     return read_key(cfg.heartbeat.key_file, "heartbeat.key_file") if cfg.heartbeat.key_file else None
-
-
-def to_lua(cfg: Config) -> str:
-    """``kernel/failover/conf.lua``: the config as the kernel scripts read it (integers, strings)."""
-    gws = "\n".join(
-        f'\t{{name = "{g.name}", address = "{g.address}"}},' for g in cfg.gateway
-    )
-    probe = f'"{cfg.wan.probe}"' if cfg.wan.probe else "nil"
-    key = f'"{read_key(cfg.control.key_file).hex()}"' if cfg.control.key_file else "nil"
-    d = cfg.dampening
-    return f"""-- generated by `failover conf lua`: do not edit, edit the TOML config instead
-return {{
-\twan = "{cfg.wan.interface}",
-\tprobe = {probe},
-\tlan = "{cfg.failover.lan_interface}",
-\ttable = {cfg.failover.table},
-\tpriority = {cfg.failover.priority},
-\tsocket = "{cfg.control.socket}",
-\tport = {cfg.control.gateway_port},
-\trefresh_ms = {cfg.control.refresh_ms},   -- gateways are told their state again this often
-\tkey = {key},   -- hex of the shared gateway key, or nil: plain up/down
-\tdampening = {{
-\t\tpenalty = {d.penalty}, half_life_ms = {d.half_life_ms}, suppress = {d.suppress},
-\t\treuse = {d.reuse}, max_penalty = {d.max_penalty}, min_clean_ms = {d.min_clean_ms},
-\t}},
-\tgateways = {{
-{gws}
-\t}},
-}}
-"""

@@ -33,6 +33,3 @@ def conf_dir() -> Path:
     """The example configurations (``failover.toml``, ``lab.toml``, the systemd unit, alert rules)."""
     return _shipped("conf")
 
-
-def example_config() -> Path:
-    return conf_dir() / "failover.toml"

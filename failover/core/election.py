@@ -11,7 +11,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Candidate", "Decision", "Election", "score", "JITTER_WEIGHT", "LOSS_PENALTY_MS"]
+from .heartbeat import SessionStats, Status
+
+__all__ = ["Candidate", "Decision", "Election", "candidate", "measured_score", "score", "JITTER_WEIGHT",
+           "LOSS_PENALTY_MS"]
 
 #: Jitter counts twice: a playout buffer or TCP's RTO has to absorb about
 #: twice the mean deviation on top of the RTT.
@@ -34,6 +37,13 @@ def score(rtt_ms: float, jitter_ms: float, loss: float) -> float:
     if loss > 1:
         raise ValueError(f"score: loss is a fraction 0..1, got {loss!r}")
     return rtt_ms + JITTER_WEIGHT * jitter_ms + LOSS_PENALTY_MS * loss
+
+
+def measured_score(stats: SessionStats) -> float | None:
+    """A heartbeat session's score, None until it has an RTT and a jitter (unmeasured)."""
+    if stats.rtt_ms is None or stats.jitter_ms is None:
+        return None
+    return score(stats.rtt_ms, stats.jitter_ms, stats.loss)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +77,13 @@ class Candidate:
         else:
             state = f"score {self.score:.2f}"
         return f"{self.name} {self.address} ({state})"
+
+
+def candidate(address: str, name: str, stats: SessionStats, reachable: bool = True) -> Candidate:
+    """A gateway as the election sees it, from its heartbeat session. Unknown (no verdict yet,
+    only at start) is not down: the first configured gateway, which the daemon uses meanwhile, is
+    not left before it had its chance to answer."""
+    return Candidate(address, name, stats.status is not Status.DOWN, measured_score(stats), reachable=reachable)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..sidecar.coreview import StateView
+from .election import Decision
+from .views import StateView
 
 __all__ = [
     "ElectionChanged",
@@ -116,6 +117,17 @@ class ElectionChanged(LogEvent):
     reason: str
     moved: bool
     first: bool = False
+
+    @classmethod
+    def after(cls, previous: Decision | None, decision: Decision, **kw: Any) -> ElectionChanged | None:
+        """The event ``decision`` makes after ``previous`` (the first always; then when the
+        elected gateway or the pinned-down flag changed), or None."""
+        first = previous is None
+        if not first and (decision.address, decision.pinned_down) == (previous.address, previous.pinned_down):
+            return None
+        return cls(address=decision.address, name=decision.name, pinned=decision.pinned,
+                   pinned_down=decision.pinned_down, reason=decision.reason,
+                   moved=not first and decision.address != previous.address, first=first, **kw)
 
     @property
     def message(self) -> str:

@@ -106,6 +106,9 @@ class HeartbeatConfig:
     brownout_loss: float = 0.25
     #: h: CUSUM alarm threshold in nats (see the module docstring).
     brownout_threshold: float = 13.0
+    #: Judge brown-outs at all; off, losses only size the blackout run length (the path check's
+    #: ICMP targets: a public host's echo loss says little about the path).
+    brownout: bool = True
     #: Accepted probability that a run of random losses looks like a blackout.
     blackout_false_rate: float = 1e-8
     #: Upper bound of the adaptive blackout multiplier, so a very lossy path
@@ -354,6 +357,14 @@ class HeartbeatSession:
             )
         return None
 
+    def declare_down(self, now_ns: int, reason: str) -> StatusChange | None:
+        """Down on evidence from outside the session (the path check's confirmation burst found
+        the target silent before its own detect time); None if it is down already. Recovery is
+        then the usual one: ``recover_count`` fresh replies."""
+        if self.status is Status.DOWN:
+            return None
+        return self._change(Status.DOWN, now_ns, reason)
+
     # -- read-only views -----------------------------------------------------
 
     def snapshot(self) -> SessionStats:
@@ -421,6 +432,9 @@ class HeartbeatSession:
     def _observe(self, *, lost: bool) -> None:
         """Feed one random-loss outcome to the CUSUM and the fast loss average."""
         h = self.config.brownout_threshold
+        if not self.config.brownout:
+            self._fast_loss += ((1.0 if lost else 0.0) - self._fast_loss) * _FAST_LOSS_GAIN
+            return
         if lost:
             self._cusum = min(h, self._cusum + self._llr_lost)
             self._brownout = self._brownout or self._cusum >= h

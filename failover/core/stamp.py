@@ -1,10 +1,17 @@
-"""STAMP (RFC 8762) test packets, unauthenticated mode: a pure codec, no I/O.
+"""STAMP (RFC 8762) test packets: a pure codec, no I/O.
 
-The sidecar is a Session-Sender and the agent a stateless Session-Reflector.
-Every field is laid out exactly as in RFC 8762 §4.2.1 (sender) and §4.3.1
-(reflector); MBZ ("must be zero") octets are always sent as zeros so that
-TWAMP-Light decoders (and tshark) read our packets, and they are ignored on
-receipt so that RFC 8972 extensions in those octets do not break us.
+The sidecar is a Session-Sender and the agent a stateless Session-Reflector. The packets are
+plain data (:class:`SenderPacket`, :class:`ReflectorPacket`); a :class:`StampCodec` turns them
+into bytes and back in one mode: unauthenticated (no key) or authenticated (a shared key), so a
+caller holds one codec and never branches on the mode.
+
+Every field is laid out exactly as in RFC 8762 §4.2.1/§4.2.2 (sender) and §4.3.1/§4.3.2
+(reflector); MBZ ("must be zero") octets are always sent as zeros so that TWAMP-Light decoders
+(and tshark) read our packets, and they are ignored on receipt so that RFC 8972 extensions in
+those octets do not break us. In authenticated mode both packets are 112 octets and the HMAC
+field is HMAC-SHA-256 truncated to 128 bits (§4.4) over the first 96, every field from the
+Sequence Number up to the MBZ right before the HMAC; octets past 112 (padding, for a larger test
+packet) are not covered. The key is provisioned out of band (a key file here).
 
 Timestamps are NTP 64-bit (32-bit seconds since 1900, 32-bit fraction); the
 Error Estimate is the 16-bit field of RFC 4656 §4.1.2.
@@ -12,18 +19,25 @@ Error Estimate is the 16-bit field of RFC 4656 §4.1.2.
 
 from __future__ import annotations
 
+import hmac
 import struct
 from dataclasses import dataclass
 
 __all__ = [
+    "AUTH_PACKET_SIZE",
+    "HMAC_SIZE",
     "NTP_UNIX_OFFSET_S",
     "PACKET_SIZE",
+    "UNAUTHENTICATED",
+    "UNSYNCHRONIZED",
     "ErrorEstimate",
     "ReflectorPacket",
     "SenderPacket",
+    "StampAuthError",
+    "StampCodec",
     "StampError",
+    "auth_hmac",
     "ntp_to_unix_ns",
-    "reflect",
     "unix_ns_to_ntp",
 ]
 
@@ -33,6 +47,12 @@ NTP_UNIX_OFFSET_S = 2_208_988_800
 #: Base size of both test packets in unauthenticated mode. The sender packet is
 #: padded to the reflector's size on purpose (RFC 8762 §4.2.1, symmetric size).
 PACKET_SIZE = 44
+#: Size of both test packets in authenticated mode.
+AUTH_PACKET_SIZE = 112
+#: Octets covered by the HMAC in authenticated mode.
+AUTH_COVERED = 96
+#: HMAC-SHA-256 truncated to 128 bits.
+HMAC_SIZE = 16
 
 _NS_PER_S = 1_000_000_000
 _U32 = 0xFFFF_FFFF
@@ -45,6 +65,16 @@ _SENDER = struct.Struct("!IQH30x")
 #            sender error estimate u16 | MBZ 2 | sender TTL u8 | MBZ 3
 _REFLECTOR = struct.Struct("!IQH2xQIQH2xB3x")
 assert _SENDER.size == _REFLECTOR.size == PACKET_SIZE
+
+# Authenticated mode: the same fields, wider apart, then the HMAC over the first 96 octets.
+# Sender:    seq u32 | MBZ 12 | timestamp u64 | error estimate u16 | MBZ 70
+_AUTH_SENDER = struct.Struct("!I12xQH70x")
+# Reflector: seq u32 | MBZ 12 | timestamp u64 | error estimate u16 | MBZ 6 |
+#            receive timestamp u64 | MBZ 8 | sender seq u32 | MBZ 12 |
+#            sender timestamp u64 | sender error estimate u16 | MBZ 6 |
+#            sender TTL u8 | MBZ 15
+_AUTH_REFLECTOR = struct.Struct("!I12xQH6xQ8xI12xQH6xB15x")
+assert _AUTH_SENDER.size == _AUTH_REFLECTOR.size == AUTH_COVERED
 
 
 class StampError(ValueError):
@@ -166,21 +196,9 @@ def _check_u64(name: str, value: int) -> None:
         raise StampError(f"{name} {value!r} is not a 64-bit unsigned value")
 
 
-def _check_size(size: int) -> None:
-    if size < PACKET_SIZE:
-        raise StampError(f"packet size {size} is below the STAMP minimum of {PACKET_SIZE}")
-
-
-def _check_length(kind: str, data: bytes) -> None:
-    if len(data) < PACKET_SIZE:
-        raise StampError(
-            f"truncated STAMP {kind} packet: {len(data)} bytes, need at least {PACKET_SIZE}"
-        )
-
-
 @dataclass(frozen=True, slots=True)
 class SenderPacket:
-    """Session-Sender test packet (RFC 8762 §4.2.1), unauthenticated mode."""
+    """Session-Sender test packet (RFC 8762 §4.2)."""
 
     sequence: int
     timestamp: int  # NTP 64-bit
@@ -190,23 +208,10 @@ class SenderPacket:
         _check_u32("sequence", self.sequence)
         _check_u64("timestamp", self.timestamp)
 
-    def encode(self, size: int = PACKET_SIZE) -> bytes:
-        """Serialize; ``size`` > 44 appends zero padding (larger test packets)."""
-        _check_size(size)
-        head = _SENDER.pack(self.sequence, self.timestamp, self.error_estimate.encode())
-        return head + bytes(size - PACKET_SIZE)
-
-    @classmethod
-    def decode(cls, data: bytes) -> SenderPacket:
-        """Parse; MBZ octets and anything past octet 44 are ignored."""
-        _check_length("sender", data)
-        sequence, timestamp, error = _SENDER.unpack_from(data)
-        return cls(sequence, timestamp, ErrorEstimate.decode(error))
-
 
 @dataclass(frozen=True, slots=True)
 class ReflectorPacket:
-    """Session-Reflector test packet (RFC 8762 §4.3.1), unauthenticated mode.
+    """Session-Reflector test packet (RFC 8762 §4.3).
 
     ``timestamp`` is T3 (sent), ``receive_timestamp`` T2 (received); the
     ``sender_*`` fields echo the Session-Sender's packet (T1 is
@@ -231,32 +236,85 @@ class ReflectorPacket:
         if not 0 <= self.sender_ttl <= 0xFF:
             raise StampError(f"sender TTL {self.sender_ttl!r} is not 0..255")
 
-    def encode(self, size: int = PACKET_SIZE) -> bytes:
-        """Serialize; ``size`` > 44 appends zero padding."""
-        _check_size(size)
-        head = _REFLECTOR.pack(
-            self.sequence,
-            self.timestamp,
-            self.error_estimate.encode(),
-            self.receive_timestamp,
-            self.sender_sequence,
-            self.sender_timestamp,
-            self.sender_error_estimate.encode(),
-            self.sender_ttl,
-        )
-        return head + bytes(size - PACKET_SIZE)
 
-    @classmethod
-    def decode(cls, data: bytes) -> ReflectorPacket:
-        """Parse; MBZ octets and anything past octet 44 are ignored."""
-        _check_length("reflector", data)
-        return cls._from_fields(_REFLECTOR.unpack_from(data))
+class StampAuthError(StampError):
+    """An authenticated-mode packet whose HMAC does not verify (wrong key or tampered)."""
 
-    @classmethod
-    def _from_fields(cls, fields: tuple[int, ...]) -> ReflectorPacket:
-        """From the unpacked wire fields, which both modes lay out in the same order."""
-        (seq, ts, err, rx_ts, s_seq, s_ts, s_err, ttl) = fields
-        return cls(
+
+def auth_hmac(key: bytes, covered: bytes) -> bytes:
+    """HMAC-SHA-256 of the 96 covered octets, truncated to 16 octets (RFC 8762 §4.4)."""
+    if len(covered) != AUTH_COVERED:
+        raise StampError(f"the HMAC covers {AUTH_COVERED} octets, got {len(covered)}")
+    return hmac.new(key, covered, "sha256").digest()[:HMAC_SIZE]
+
+
+@dataclass(frozen=True, slots=True)
+class StampCodec:
+    """STAMP test packets to bytes and back, in one mode: unauthenticated (``key`` None) or
+    authenticated with ``key`` (every packet carries, and must verify with, its HMAC)."""
+
+    key: bytes | None = None
+
+    @property
+    def packet_size(self) -> int:
+        """The smallest test packet of the mode (both packets have it; larger ones are padded)."""
+        return PACKET_SIZE if self.key is None else AUTH_PACKET_SIZE
+
+    @property
+    def _mode(self) -> str:
+        return "" if self.key is None else "authenticated "
+
+    def _layout(self) -> tuple[struct.Struct, struct.Struct]:
+        return (_SENDER, _REFLECTOR) if self.key is None else (_AUTH_SENDER, _AUTH_REFLECTOR)
+
+    def _seal(self, fields: bytes, size: int | None) -> bytes:
+        """The packet of ``size`` octets: the fields, the HMAC (authenticated mode), zero padding."""
+        size = self.packet_size if size is None else size
+        if size < self.packet_size:
+            raise StampError(f"packet size {size} is below the {self._mode}STAMP minimum of {self.packet_size}")
+        if self.key is not None:
+            fields += auth_hmac(self.key, fields)
+        return fields + bytes(size - len(fields))
+
+    def _open(self, kind: str, data: bytes) -> None:
+        """Checks the length and (authenticated mode, §4.4: "as early as possible") the HMAC."""
+        if len(data) < self.packet_size:
+            raise StampError(f"truncated {self._mode}STAMP {kind} packet: {len(data)} bytes, "
+                             f"need at least {self.packet_size}")
+        if self.key is not None:
+            expected = auth_hmac(self.key, bytes(data[:AUTH_COVERED]))
+            if not hmac.compare_digest(expected, bytes(data[AUTH_COVERED:AUTH_PACKET_SIZE])):
+                raise StampAuthError(f"authenticated STAMP {kind} packet: HMAC does not verify")
+
+    def encode_sender(self, packet: SenderPacket, size: int | None = None) -> bytes:
+        """Serialize; ``size`` above the mode's packet size appends zero padding."""
+        return self._seal(self._layout()[0].pack(packet.sequence, packet.timestamp, packet.error_estimate.encode()),
+                          size)
+
+    def decode_sender(self, data: bytes) -> SenderPacket:
+        """Parse; MBZ octets and anything past the mode's packet size are ignored."""
+        self._open("sender", data)
+        sequence, timestamp, error = self._layout()[0].unpack_from(data)
+        return SenderPacket(sequence, timestamp, ErrorEstimate.decode(error))
+
+    def encode_reflector(self, packet: ReflectorPacket, size: int | None = None) -> bytes:
+        """Serialize; ``size`` above the mode's packet size appends zero padding."""
+        return self._seal(self._layout()[1].pack(
+            packet.sequence,
+            packet.timestamp,
+            packet.error_estimate.encode(),
+            packet.receive_timestamp,
+            packet.sender_sequence,
+            packet.sender_timestamp,
+            packet.sender_error_estimate.encode(),
+            packet.sender_ttl,
+        ), size)
+
+    def decode_reflector(self, data: bytes) -> ReflectorPacket:
+        """Parse; MBZ octets and anything past the mode's packet size are ignored."""
+        self._open("reflector", data)
+        (seq, ts, err, rx_ts, s_seq, s_ts, s_err, ttl) = self._layout()[1].unpack_from(data)
+        return ReflectorPacket(
             sequence=seq,
             timestamp=ts,
             error_estimate=ErrorEstimate.decode(err),
@@ -267,166 +325,39 @@ class ReflectorPacket:
             sender_ttl=ttl,
         )
 
+    def reflect(
+        self,
+        request: bytes,
+        *,
+        sequence: int | None = None,
+        t2_ntp: int,
+        t3_ntp: int,
+        ttl: int,
+        error_estimate: ErrorEstimate = UNSYNCHRONIZED,
+    ) -> bytes:
+        """Build a stateless Session-Reflector's reply to ``request``.
 
-def reflect(
-    request: bytes,
-    *,
-    sequence: int | None = None,
-    t2_ntp: int,
-    t3_ntp: int,
-    ttl: int,
-    error_estimate: ErrorEstimate = UNSYNCHRONIZED,
-) -> bytes:
-    """Build a stateless Session-Reflector's reply to ``request``.
-
-    The reply has the request's length (RFC 8762 §4.3: symmetric size), the
-    extra octets zeroed. ``sequence=None`` copies the sender's sequence number,
-    which is what a stateless reflector does (§4.3.1); a stateful reflector
-    passes its own counter. ``t2_ntp`` is when the request arrived, ``t3_ntp``
-    when the reply leaves, ``ttl`` the request's received IP TTL/Hop Limit.
-    Raises :class:`StampError` for a request that is not a sender packet.
-    """
-    sent = SenderPacket.decode(request)
-    reply = ReflectorPacket(
-        sequence=sent.sequence if sequence is None else sequence,
-        timestamp=t3_ntp,
-        error_estimate=error_estimate,
-        receive_timestamp=t2_ntp,
-        sender_sequence=sent.sequence,
-        sender_timestamp=sent.timestamp,
-        sender_error_estimate=sent.error_estimate,
-        sender_ttl=ttl,
-    )
-    return reply.encode(len(request))
-
-
-# --------------------------------------------------------------------------
-# Authenticated mode (RFC 8762 §4.2.2 sender, §4.3.2 reflector, §4.4 HMAC)
-# --------------------------------------------------------------------------
-#
-# Both test packets are 112 octets in authenticated mode. The HMAC field is HMAC-SHA-256
-# (RFC 4868's truncation to 128 bits) over the first 96 octets, i.e. every field from the
-# Sequence Number up to the MBZ right before the HMAC. Octets past 112 (padding, for a
-# larger test packet) are not covered. The key is provisioned out of band (a key file here).
-
-#: Size of both test packets in authenticated mode.
-AUTH_PACKET_SIZE = 112
-#: Octets covered by the HMAC.
-AUTH_COVERED = 96
-#: HMAC-SHA-256 truncated to 128 bits.
-HMAC_SIZE = 16
-#: A shared key shorter than this is refused (it would be guessable).
-MIN_AUTH_KEY_BYTES = 16
-
-# Sender:    seq u32 | MBZ 12 | timestamp u64 | error estimate u16 | MBZ 70
-_AUTH_SENDER = struct.Struct("!I12xQH70x")
-# Reflector: seq u32 | MBZ 12 | timestamp u64 | error estimate u16 | MBZ 6 |
-#            receive timestamp u64 | MBZ 8 | sender seq u32 | MBZ 12 |
-#            sender timestamp u64 | sender error estimate u16 | MBZ 6 |
-#            sender TTL u8 | MBZ 15
-_AUTH_REFLECTOR = struct.Struct("!I12xQH6xQ8xI12xQH6xB15x")
-assert _AUTH_SENDER.size == _AUTH_REFLECTOR.size == AUTH_COVERED
-
-__all__ += [
-    "AUTH_PACKET_SIZE",
-    "HMAC_SIZE",
-    "StampAuthError",
-    "auth_hmac",
-    "decode_reflector_auth",
-    "decode_sender_auth",
-    "encode_reflector_auth",
-    "encode_sender_auth",
-    "reflect_auth",
-]
-
-
-class StampAuthError(StampError):
-    """An authenticated-mode packet whose HMAC does not verify (wrong key or tampered)."""
-
-
-def auth_hmac(key: bytes, covered: bytes) -> bytes:
-    """HMAC-SHA-256 of the 96 covered octets, truncated to 16 octets (RFC 8762 §4.4)."""
-    import hmac
-
-    if len(covered) != AUTH_COVERED:
-        raise StampError(f"the HMAC covers {AUTH_COVERED} octets, got {len(covered)}")
-    return hmac.new(key, covered, "sha256").digest()[:HMAC_SIZE]
-
-
-def _check_auth_size(size: int) -> None:
-    if size < AUTH_PACKET_SIZE:
-        raise StampError(f"packet size {size} is below the authenticated STAMP minimum of {AUTH_PACKET_SIZE}")
-
-
-def _verified(kind: str, data: bytes, key: bytes) -> None:
-    import hmac
-
-    if len(data) < AUTH_PACKET_SIZE:
-        raise StampError(
-            f"truncated authenticated STAMP {kind} packet: {len(data)} bytes, need at least {AUTH_PACKET_SIZE}"
+        The reply has the request's length (RFC 8762 §4.3: symmetric size), the
+        extra octets zeroed. ``sequence=None`` copies the sender's sequence number,
+        which is what a stateless reflector does (§4.3.1); a stateful reflector
+        passes its own counter. ``t2_ntp`` is when the request arrived, ``t3_ntp``
+        when the reply leaves, ``ttl`` the request's received IP TTL/Hop Limit.
+        Raises :class:`StampError` for a request that is not a sender packet of the
+        mode (:class:`StampAuthError` for one whose HMAC does not verify).
+        """
+        sent = self.decode_sender(request)
+        reply = ReflectorPacket(
+            sequence=sent.sequence if sequence is None else sequence,
+            timestamp=t3_ntp,
+            error_estimate=error_estimate,
+            receive_timestamp=t2_ntp,
+            sender_sequence=sent.sequence,
+            sender_timestamp=sent.timestamp,
+            sender_error_estimate=sent.error_estimate,
+            sender_ttl=ttl,
         )
-    expected = auth_hmac(key, bytes(data[:AUTH_COVERED]))
-    if not hmac.compare_digest(expected, bytes(data[AUTH_COVERED:AUTH_PACKET_SIZE])):
-        raise StampAuthError(f"authenticated STAMP {kind} packet: HMAC does not verify")
+        return self.encode_reflector(reply, len(request))
 
 
-def encode_sender_auth(packet: SenderPacket, key: bytes, size: int = AUTH_PACKET_SIZE) -> bytes:
-    """A Session-Sender test packet in authenticated mode (§4.2.2); ``size`` > 112 pads with zeros."""
-    _check_auth_size(size)
-    covered = _AUTH_SENDER.pack(packet.sequence, packet.timestamp, packet.error_estimate.encode())
-    return covered + auth_hmac(key, covered) + bytes(size - AUTH_PACKET_SIZE)
-
-
-def decode_sender_auth(data: bytes, key: bytes) -> SenderPacket:
-    """Verify the HMAC first (§4.4: "as early as possible"), then parse; MBZ and padding ignored."""
-    _verified("sender", data, key)
-    sequence, timestamp, error = _AUTH_SENDER.unpack_from(data)
-    return SenderPacket(sequence, timestamp, ErrorEstimate.decode(error))
-
-
-def encode_reflector_auth(packet: ReflectorPacket, key: bytes, size: int = AUTH_PACKET_SIZE) -> bytes:
-    """A Session-Reflector test packet in authenticated mode (§4.3.2)."""
-    _check_auth_size(size)
-    covered = _AUTH_REFLECTOR.pack(
-        packet.sequence,
-        packet.timestamp,
-        packet.error_estimate.encode(),
-        packet.receive_timestamp,
-        packet.sender_sequence,
-        packet.sender_timestamp,
-        packet.sender_error_estimate.encode(),
-        packet.sender_ttl,
-    )
-    return covered + auth_hmac(key, covered) + bytes(size - AUTH_PACKET_SIZE)
-
-
-def decode_reflector_auth(data: bytes, key: bytes) -> ReflectorPacket:
-    """Verify the HMAC, then parse a reflector packet in authenticated mode."""
-    _verified("reflector", data, key)
-    return ReflectorPacket._from_fields(_AUTH_REFLECTOR.unpack_from(data))
-
-
-def reflect_auth(
-    request: bytes,
-    key: bytes,
-    *,
-    sequence: int | None = None,
-    t2_ntp: int,
-    t3_ntp: int,
-    ttl: int,
-    error_estimate: ErrorEstimate = UNSYNCHRONIZED,
-) -> bytes:
-    """:func:`reflect` in authenticated mode: the request's HMAC must verify
-    (:class:`StampAuthError` otherwise) and the reply carries its own, same key, same size."""
-    sent = decode_sender_auth(request, key)
-    reply = ReflectorPacket(
-        sequence=sent.sequence if sequence is None else sequence,
-        timestamp=t3_ntp,
-        error_estimate=error_estimate,
-        receive_timestamp=t2_ntp,
-        sender_sequence=sent.sequence,
-        sender_timestamp=sent.timestamp,
-        sender_error_estimate=sent.error_estimate,
-        sender_ttl=ttl,
-    )
-    return encode_reflector_auth(reply, key, len(request))
+#: The codec of the default mode.
+UNAUTHENTICATED = StampCodec()

@@ -9,6 +9,7 @@ from .bridge import HostObject, argerror, lua_function
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+    from .services import Services
 
 
 class Completion(HostObject):
@@ -32,7 +33,7 @@ class Completion(HostObject):
 
 
 class CompletionModule:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, services: Services) -> None:
         self.runtime = runtime
 
     @lua_function

@@ -16,7 +16,6 @@ NETDEV = {
     "FEAT_CHANGE": 12, "BONDING_FAILOVER": 13, "PRE_UP": 14, "PRE_TYPE_CHANGE": 15,
     "POST_TYPE_CHANGE": 16, "POST_INIT": 17,
 }
-NETDEV_NAMES = {v: k for k, v in NETDEV.items()}
 
 NOTIFY = {"DONE": 0x0000, "OK": 0x0001, "STOP_MASK": 0x8000, "STOP": 0x8001, "BAD": 0x8002}
 
@@ -81,7 +80,6 @@ RTNETLINK = {
 
 IFF_UP = 0x1
 IFF_RUNNING = 0x40
-IFF_LOWER_UP = 0x10000
 
 # uapi/linux/genetlink.h, as Lunatik's autogen groups it into linux.genl.
 GENL = {

@@ -13,6 +13,7 @@ from .bridge import HostObject, LuaError, argerror, as_bytes, as_int, lua_functi
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+    from .services import Services
 
 _ALG = re.compile(r"^(?:hmac\((?P<inner>[a-z0-9]+)\)|(?P<plain>[a-z0-9]+))$")
 
@@ -62,7 +63,7 @@ def _random_bytes(n: Any, fname: str) -> bytes:
 
 
 class CryptoModule:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, services: Services) -> None:
         self.runtime = runtime
 
     @lua_function

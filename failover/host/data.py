@@ -9,6 +9,7 @@ from .bridge import HostObject, argerror, as_bytes, as_int, lua_function
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+    from .services import Services
 
 # name -> struct format, native byte order as in the kernel (x86: little-endian)
 FIELDS = {
@@ -34,7 +35,7 @@ class Data(HostObject):
 
 
 class DataModule:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, services: Services) -> None:
         self.runtime = runtime
 
     @lua_function

@@ -9,6 +9,7 @@ from .bridge import HostObject, LuaError, argerror, as_bytes, as_int, lua_functi
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+    from .services import Services
 
 
 class Fifo(HostObject):
@@ -45,7 +46,7 @@ class Fifo(HostObject):
 
 
 class FifoModule:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, services: Services) -> None:
         self.runtime = runtime
 
     @lua_function

@@ -1,48 +1,27 @@
-"""The emulated kernel side of Lunatik: the runtimes, the global ``_ENV``, the netdevice
-chain, and the record of script errors.
+"""The emulated kernel side of Lunatik: the host's runtimes, by script name.
 
 ``Kernel`` is what ``lunatik run``/``spawn``/``stop`` talk to: the host's counterpart of
-``lunatik.runner`` and of the ``/dev/lunatik`` driver.
+``lunatik.runner`` and of the ``/dev/lunatik`` driver. It chooses the profile's modules
+(``registry.py``) once and hands every module the same services (``services.py``).
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from . import completion, crypto, data, errstyle, fifo, linux, lunatik, netlink, notifier, rcu, socket, thread
-from ..package_data import kernel_root
-from . import set as lset
+from . import registry, thread
 from .bridge import LuaError
-from .constants import MODULES as CONSTANTS
 from .linkwatch import LinkWatch
-from .runtime import Runtime, ScriptError
+from .profile import Profile
+from .rcutable import RcuTable
+from .runtime import Library, Runtime
+from .services import ScriptLog, Services
 from .wallclock import WallClock
 
-ModuleFactory = Callable[[Runtime], Any]
-
-# Lua module name -> factory of its Python side for one runtime.
-CURRENT_API: dict[str, ModuleFactory] = {
-    "linux": linux.LinuxModule,
-    "notifier": notifier.NotifierModule,
-    "netlink": netlink.NetlinkModule,
-    "rcu": rcu.RcuModule,
-    "data": data.DataModule,
-    "completion": completion.CompletionModule,
-    "fifo": fifo.FifoModule,
-    "set": lset.SetModule,
-    "socket": socket.SocketModule,
-    "thread": thread.ThreadModule,
-    "lunatik": lunatik.LunatikModule,
-    "lunatik.runner": lunatik.LunatikModule,
-    "crypto": crypto.CryptoModule,
-}
-
-
-# The GIL hands over every 5 ms by default: a notifier waking the daemon thread could wait that
+# The GIL hands over every 5 ms by default: a notifier waking a script's thread could wait that
 # long. Kernel threads are woken at once; 0.2 ms keeps the host's event path near that.
 SWITCH_INTERVAL_S = 0.0002
 
@@ -50,69 +29,54 @@ SWITCH_INTERVAL_S = 0.0002
 class Kernel:
     def __init__(
         self,
-        root: str | Path | None = None,  # None: the scripts shipped with the package
+        root: str | Path,  # where scripts and the modules they require are (/lib/modules/lua)
         *,
-        talk: bool = False,
-        sources: dict[str, bytes] | None = None,
+        profile: Profile | None = None,  # None: the current API, errors as the environment says
+        sources: dict[str, bytes] | None = None,  # modules given as Lua source
         out: TextIO | None = None,
         err: TextIO | None = None,
-        error_style: str | None = None,
-        clock: WallClock | None = None,
+        clock: WallClock | None = None,  # linux.time()'s; None: as the environment says
     ) -> None:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        self.root = Path(root if root is not None else kernel_root()).resolve()
-        self.talk = talk
-        self.modules: dict[str, ModuleFactory] = dict(CURRENT_API)
-        if talk:
-            from . import talk as talk_api
-
-            self.modules.update(talk_api.MODULES)
-        self.constants = CONSTANTS
-        # How failed calls read (errstyle) and linux.time()'s clock; by default from the environment.
-        self.error_style = error_style or errstyle.from_environment()
-        if self.error_style not in errstyle.STYLES:
-            raise ValueError(f"error style {self.error_style!r}: expected one of {errstyle.STYLES}")
-        self.clock = clock or WallClock.from_environment()
-        # Modules given as Lua source (the generated failover.conf).
-        self.sources = dict(sources or {})
-        self.env = rcu.RcuTable(256, allow_strings=talk)
-        self.published: dict[str, rcu.RcuTable] = {}  # talk-era rcu.publish registry
-        self.linkwatch = LinkWatch()
-        self.errors: list[str] = []
-        self._out = out or sys.stdout
-        self._err = err or sys.stderr
-        self._print_lock = threading.Lock()
+        self.profile = profile or Profile.choose()
+        self.library = Library(
+            Path(root).resolve(),
+            registry.modules(self.profile.api),
+            dict(sources or {}),
+        )
+        self.log = ScriptLog(out, err)
+        self.services = Services(
+            profile=self.profile,
+            clock=clock or WallClock.from_environment(),
+            log=self.log,
+            linkwatch=LinkWatch(),
+            env=RcuTable(256, allow_strings=self.profile.rcu_strings),
+            runner=self,
+        )
         self._lock = threading.RLock()
         self.runtimes: list[Runtime] = []
         self.scripts: dict[str, Runtime] = {}
         self.threads: dict[str, thread.KThread] = {}
 
-    # -- what scripts see -------------------------------------------------------------------
+    @property
+    def sources(self) -> dict[str, bytes]:
+        """Modules given as Lua source; a change is seen by runtimes created after it."""
+        return self.library.sources
 
-    def script_path(self, script: str) -> Path:
-        path = (self.root / f"{script}.lua").resolve()
-        if self.root not in path.parents:
-            raise ScriptError(f"{script}: outside the script root {self.root}")
-        return path
+    @property
+    def errors(self) -> list[str]:
+        """Errors scripts raised after loading, as logged."""
+        return self.log.errors
 
-    def print(self, text: bytes) -> None:
-        with self._print_lock:
-            self._out.write(text.decode(errors="replace") + "\n")
-            self._out.flush()
-
-    def report(self, script: str, where: str, message: str) -> None:
-        """A script raised after loading (callback, thread): log it as dmesg would, remember it."""
-        line = f"{script}: error in {where}: {message}"
-        with self._print_lock:
-            self.errors.append(line)
-            self._err.write(line + "\n")
-            self._err.flush()
+    @property
+    def env(self) -> RcuTable:
+        return self.services.env
 
     # -- runtimes ---------------------------------------------------------------------------
 
     def runtime(self, script: str, context: str = "process") -> Runtime:
         """``lunatik.runtime``: a new state with the script's top level run once."""
-        rt = Runtime(self, script, context)
+        rt = Runtime(script, context, services=self.services, library=self.library, on_stop=self.forget)
         with self._lock:
             self.runtimes.append(rt)
         try:
@@ -167,13 +131,13 @@ class Kernel:
             return list(self.scripts)
 
     def shutdown(self) -> None:
-        """Stop every script, newest first (the notifier before the daemon it wakes)."""
+        """Stop every script, newest first (a notifier before the thread it wakes, when started after it)."""
         for script in reversed(self.list()):
             self.stop(script)
-        for kt in list(thread.running(self)):
+        for kt in thread.running(self.services):
             kt.stop()
         with self._lock:
             rts = list(self.runtimes)
         for rt in reversed(rts):
             rt.stop()
-        self.linkwatch.close()
+        self.services.linkwatch.close()

@@ -8,23 +8,26 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import errstyle, thread
+from . import thread
 from .bridge import argerror, as_bytes, as_int, lua_function
 from .constants import errname
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+    from .services import Services
 
 FOREVER_MS = 2**31 - 1
 
 
 class LinuxModule:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, services: Services) -> None:
         self.runtime = runtime
+        self.clock = services.clock
+        self.profile = services.profile
 
     @lua_function
     def time(self) -> int:
-        return self.runtime.kernel.clock.time_ns()
+        return self.clock.time_ns()
 
     @lua_function
     def difftime(self, t2: Any, t1: Any) -> int:
@@ -76,8 +79,7 @@ class LinuxModule:
 
     @lua_function
     def errname(self, n: Any) -> str:
-        name = errname(as_int(n, 1, "errname"))
-        return errstyle.EFAULT if self.runtime.kernel.error_style == errstyle.PRE_6_7 else name
+        return self.profile.errname(errname(as_int(n, 1, "errname")))
 
     @lua_function
     def numcpus(self) -> int:

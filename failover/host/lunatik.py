@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .bridge import HostObject, LuaError, argerror, lua_function
+from .runtime import ScriptError
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+    from .services import Services
 
 
 def _script(value: Any, fname: str) -> str:
@@ -17,22 +19,21 @@ def _script(value: Any, fname: str) -> str:
 
 
 class LunatikModule:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, services: Services) -> None:
         self.runtime = runtime
-        self.kernel = runtime.kernel
-        self.irq = runtime.irq
+        self.shared_env = services.env  # not "env": that name is the Lua function below
+        self.runner = services.runner
+        self.irq = runtime.irq  # the Lua side offers a stub module in an IRQ runtime
 
     @lua_function
     def env(self) -> HostObject:
-        return self.kernel.env
+        return self.shared_env
 
     @lua_function
     def runtime_new(self, script: Any, context: Any = None) -> Runtime:
-        from .runtime import ScriptError
-
         ctx = "process" if context is None else _script(context, "runtime")
         try:
-            return self.kernel.runtime(_script(script, "runtime"), ctx)
+            return self.runner.runtime(_script(script, "runtime"), ctx)
         except ScriptError as e:
             raise LuaError(str(e)) from None
 
@@ -52,21 +53,21 @@ class LunatikModule:
     def runner_run(self, script: Any, context: Any = None) -> Runtime:
         self.runtime.check_context("process")
         ctx = "process" if context is None else _script(context, "run")
-        return self.kernel.run(_script(script, "run"), ctx)
+        return self.runner.run(_script(script, "run"), ctx)
 
     @lua_function
     def runner_spawn(self, script: Any) -> HostObject:
         self.runtime.check_context("process")
         if self.runtime.loading:
             raise LuaError("not allowed during module load")
-        return self.kernel.spawn(_script(script, "spawn"))
+        return self.runner.spawn(_script(script, "spawn"))
 
     @lua_function
     def runner_stop(self, script: Any) -> None:
         self.runtime.check_context("process")
-        self.kernel.stop(_script(script, "stop"))
+        self.runner.stop(_script(script, "stop"))
 
     @lua_function
     def runner_list(self) -> str:
         self.runtime.check_context("process")
-        return ",".join(self.kernel.list())
+        return ",".join(self.runner.list())

@@ -20,6 +20,7 @@ from .constants import RTNETLINK
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+    from .services import Services
 
 AF_INET = socket.AF_INET
 KINDS = (b"rule", b"route", b"link", b"addr")
@@ -121,7 +122,7 @@ def _route_fields(opts: Any, verb: str) -> dict[str, Any]:
 
 
 class NetlinkModule:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, services: Services) -> None:
         self.runtime = runtime
 
     def _session(self, s: Session, verb: str) -> rtnl.Session:

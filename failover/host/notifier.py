@@ -15,6 +15,7 @@ from .bridge import HostObject, LuaError, argerror, lua_function
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+    from .services import Services
 
 _local = threading.local()
 
@@ -57,9 +58,9 @@ class Notifier(HostObject):
 
 
 class NotifierModule:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, services: Services) -> None:
         self.runtime = runtime
-        self.talk = runtime.kernel.talk
+        self.linkwatch = services.linkwatch
 
     @lua_function
     def netdevice(self, callback: Any) -> Notifier:
@@ -70,7 +71,7 @@ class NotifierModule:
         self.runtime.check_context("process")
         n = Notifier(self.runtime, callback)
         self.runtime.own(n)
-        n._unsubscribe = self.runtime.kernel.linkwatch.subscribe(n.deliver)
+        n._unsubscribe = self.linkwatch.subscribe(n.deliver)
         return n
 
     @lua_function

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import lupa.lua55 as lua55
 
-from . import errstyle
 from .bridge import RUNTIME_ERROR, Carrier, HostObject, LuaError, class_error
+from .constants import MODULES as CONSTANTS
 from .kernelsource import KernelSyntaxError, kernel_source
-
-if TYPE_CHECKING:
-    from .kernel import Kernel
+from .profile import EFAULT, errno_names
+from .services import Services
 
 LIBDIR = Path(__file__).parent / "lua"
 
@@ -27,14 +28,57 @@ class ScriptError(Exception):
     """A script raised at load time; the message carries its file and line."""
 
 
+Backend = Callable[["Runtime", Services], Any]
+
+
+@dataclass(frozen=True)
+class HostModule:
+    """A module ``require`` finds with a Python side: its backend, built for each runtime, and
+    the Lua files (under ``lua/modules/``) that make the module from it, in order."""
+
+    name: str
+    backend: Backend
+    files: tuple[str, ...] = ()  # default: the module's name as a path ("lunatik/runner")
+
+    @property
+    def lua_files(self) -> tuple[str, ...]:
+        return self.files or (self.name.replace(".", "/"),)
+
+
+@dataclass
+class Library:
+    """What ``require`` and ``lunatik.runtime`` find: the script folder (``/lib/modules/lua``),
+    the modules with a Python side, and modules given as Lua source (e.g. a generated config)."""
+
+    root: Path
+    modules: Mapping[str, HostModule]
+    sources: dict[str, bytes] = field(default_factory=dict)
+
+    def script_path(self, script: str) -> Path:
+        path = (self.root / f"{script}.lua").resolve()
+        if self.root not in path.parents:
+            raise ScriptError(f"{script}: outside the script root {self.root}")
+        return path
+
+
 class Runtime(HostObject):
     lua_class = b"runtime"
     kernel_class = "lunatik"
 
-    def __init__(self, kernel: Kernel, script: str, context: str = "process") -> None:
+    def __init__(
+        self,
+        script: str,
+        context: str = "process",
+        *,
+        services: Services,
+        library: Library,
+        on_stop: Callable[[Runtime], None] = lambda rt: None,
+    ) -> None:
         if context not in ("process", "softirq", "hardirq"):
             raise LuaError(f"bad argument #2 to 'runtime' (invalid option '{context}')")
-        self.kernel = kernel
+        self.services = services
+        self.library = library
+        self.on_stop = on_stop
         self.script = script
         self.context = context
         self.lock = threading.RLock()
@@ -53,21 +97,25 @@ class Runtime(HostObject):
 
     def _prelude(self) -> Any:
         lua = self.lua
-        modules = {name.encode(): factory(self) for name, factory in self.kernel.modules.items()}
-        constants = {
-            name.encode(): _lua_table(lua, table) for name, table in self.kernel.constants.items()
+        library, profile = self.library, self.services.profile
+        modules = {
+            name.encode(): lua.table_from(
+                {b"backend": module.backend(self, self.services),
+                 b"files": lua.table_from([f.encode() for f in module.lua_files])}
+            )
+            for name, module in library.modules.items()
         }
-        efault = self.kernel.error_style == errstyle.PRE_6_7
+        constants = {name.encode(): _lua_table(lua, table) for name, table in CONSTANTS.items()}
         host = lua.table_from(
             {
                 # before kernel 6.7, what every errno name reads as
-                b"efault": errstyle.EFAULT.encode() if efault else None,
-                b"errnames": lua.table_from({n.encode(): True for n in errstyle.errno_names()}),
-                b"print": self.kernel.print,
+                b"efault": EFAULT.encode() if profile.efault else None,
+                b"errnames": lua.table_from({n.encode(): True for n in errno_names()}),
+                b"print": self.services.log.print,
                 b"readfile": lambda path: Path(path.decode()).read_bytes(),
                 b"modules": lua.table_from(modules),
                 b"constants": lua.table_from(constants),
-                b"sources": lua.table_from({k.encode(): v for k, v in self.kernel.sources.items()}),
+                b"sources": lua.table_from({k.encode(): v for k, v in library.sources.items()}),
                 b"irq": self.irq,
                 b"kernelsource": _kernelsource,
                 b"canloadfile": self._canloadfile,
@@ -75,7 +123,7 @@ class Runtime(HostObject):
         )
         source = (LIBDIR / "prelude.lua").read_bytes()
         prelude = lua.execute(b"return load(...)", source, b"@" + str(LIBDIR / "prelude.lua").encode())
-        return prelude(host, str(LIBDIR).encode(), str(self.kernel.root).encode())
+        return prelude(host, str(LIBDIR).encode(), str(library.root).encode())
 
     @property
     def irq(self) -> bool:
@@ -110,7 +158,7 @@ class Runtime(HostObject):
 
     def load(self) -> None:
         """Run the script's top level once; its return value becomes the entry function."""
-        path = self.kernel.script_path(self.script)
+        path = self.library.script_path(self.script)
         try:
             source = path.read_bytes()
         except OSError as e:
@@ -143,7 +191,7 @@ class Runtime(HostObject):
                 return None
             ok, result = _status(self.lib.pcall(fn, *args))
         if not ok:
-            self.kernel.report(self.script, where, _text(result))
+            self.services.log.report(self.script, where, _text(result))
             return None
         return result
 
@@ -164,7 +212,7 @@ class Runtime(HostObject):
             self.shared = weakref.WeakSet()
         for obj in owned:
             obj.release()
-        self.kernel.forget(self)
+        self.on_stop(self)
 
     release = stop
 

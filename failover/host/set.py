@@ -13,6 +13,7 @@ from .bridge import HostObject, argerror, as_bytes, lua_function
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+    from .services import Services
 
 SEPARATOR = b"."
 MAX_LABEL = 2**32 - 1
@@ -49,7 +50,7 @@ class LabeledSet(HostObject):
 
 
 class SetModule:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, services: Services) -> None:
         self.runtime = runtime
 
     @lua_function

@@ -15,6 +15,7 @@ from .bridge import HostObject, LuaError, argerror, as_int, lua_function
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+    from .services import Services
 
 O_NONBLOCK = pysocket.SOCK_NONBLOCK
 FAMILIES = (pysocket.AF_INET, pysocket.AF_UNIX, pysocket.AF_NETLINK, pysocket.AF_PACKET)
@@ -74,7 +75,7 @@ class Socket(HostObject):
 
 
 class SocketModule:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, services: Services) -> None:
         self.runtime = runtime
 
     @lua_function

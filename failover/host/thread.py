@@ -15,9 +15,10 @@ import lupa.lua55 as lua55
 
 from .bridge import HostObject, LuaError, argerror, lua_function
 
+from .runtime import Runtime
+
 if TYPE_CHECKING:
-    from .kernel import Kernel
-    from .runtime import Runtime
+    from .services import Services
 
 _local = threading.local()
 _running: weakref.WeakSet[KThread] = weakref.WeakSet()
@@ -27,8 +28,9 @@ def current() -> KThread | None:
     return getattr(_local, "kthread", None)
 
 
-def running(kernel: Kernel) -> list[KThread]:
-    return [kt for kt in list(_running) if kt.runtime.kernel is kernel and kt.alive]
+def running(services: Services) -> list[KThread]:
+    """The live threads of one host (its runtimes share ``services``), stopped runtimes' included."""
+    return [kt for kt in list(_running) if kt.alive and kt.runtime.services is services]
 
 
 class KThread(HostObject):
@@ -78,14 +80,13 @@ def start(runtime: Runtime, name: str) -> KThread:
 
 
 class ThreadModule:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, services: Services) -> None:
         self.runtime = runtime
+        self.at_load = services.profile.threads_at_load
 
     @lua_function
     def run(self, rt: Any, name: Any) -> KThread:
-        from .runtime import Runtime
-
-        if self.runtime.loading and not self.runtime.kernel.talk:
+        if self.runtime.loading and not self.at_load:
             raise LuaError("not allowed during module load")
         if not isinstance(rt, Runtime):
             raise LuaError("bad argument #1 to 'run' (runtime expected)")

@@ -81,10 +81,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         "flow": None,
     }
     if lab.control_socket.exists():
+        from ..core.controlline import STATE
         from ..net.control_client import request_blocking
 
         try:
-            status["daemon"] = request_blocking(str(lab.control_socket), b"state\n", 2)
+            status["daemon"] = request_blocking(str(lab.control_socket), STATE, 2)
         except OSError as e:
             status["daemon"] = f"unreachable: {e}"
     if lab.flow_file.exists():

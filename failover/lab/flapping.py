@@ -12,6 +12,8 @@ from __future__ import annotations
 import random
 import time
 
+from failover.core import controlline
+
 from .rulewatch import RuleWatch
 from .routerlab import RouterTopology
 
@@ -23,7 +25,7 @@ def set_wan(topo: RouterTopology, kind: str, up: bool) -> None:
     if kind == "carrier":
         topo.set_isp(up)
     else:
-        assert topo.control(f"path {'up' if up else 'down'}") == "ok"
+        assert topo.control(controlline.path(up)) == "ok"
 
 
 def flap(topo: RouterTopology, kind: str, seconds: float, rng: random.Random) -> int:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config, to_toml
+from ..core.controlline import STATE, state_fields
 from ..net.control_client import request_blocking
 from .builder import REPO, Network, build
 from .netns import wait_for
@@ -234,13 +235,10 @@ class RouterTopology:
         return p.read_text(errors="replace") if p.exists() else ""
 
     def control(self, line: str | bytes, timeout: float = 2.0) -> str:
-        data = line if isinstance(line, bytes) else line.encode() + b"\n"
-        return request_blocking(self.socket_path, data, timeout)
+        return request_blocking(self.socket_path, line, timeout)
 
     def state(self) -> dict[str, str]:
-        reply = self.control("state")
-        assert reply.startswith("ok "), reply
-        return dict(kv.split("=", 1) for kv in reply.split()[1:])
+        return state_fields(self.control(STATE))
 
     # -- observing routing state ----------------------------------------------------------
 

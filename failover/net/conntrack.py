@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import logging
 import socket
 import time
@@ -368,7 +367,6 @@ class FlowMover:
         self._stamping = False               # stamps turned on lazily, only on a real router
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
-        self.reports: list[Report] = []
 
     def observe(self, d: Any) -> Transition | None:
         """A daemon state (``failover``, ``rule``); returns the transition it started, if any."""
@@ -425,8 +423,6 @@ class FlowMover:
                 report = await asyncio.to_thread(cleaner, transition, self.wan_if, self.lan_if, since_ns)
             except Exception as e:  # netlink refused, no conntrack: reported, never fatal
                 report = Report(transition, [], 0, 0, error=f"{type(e).__name__}: {e}")
-            self.reports.append(report)
-            del self.reports[:-16]
             (log.warning if report.error else log.info)("%s", report.message())
             if self.on_report is not None:
                 self.on_report(report)

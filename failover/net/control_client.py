@@ -1,22 +1,24 @@
 """Asyncio client of the daemon's control socket (unix stream, one line each way per connection).
 
-:func:`request` is one exchange. :class:`DaemonLink` is what the sidecar holds: it polls
-``state``, remembers the election and path verdict the sidecar wants the daemon to have, and
-re-sends them whenever they are not what the daemon reports — which covers a (re)connect and a
-daemon that restarted between two polls with its defaults. A missing daemon is a reported
+The lines themselves are :mod:`failover.core.controlline`. :func:`request` is one exchange.
+:class:`DaemonLink` is what the sidecar holds: it polls ``state``, remembers the election and
+path verdict the sidecar wants the daemon to have, and re-sends them whenever they are not what
+the daemon reports — which covers a (re)connect and a daemon that restarted between two polls
+with its defaults. A missing daemon is a reported
 condition (``connected``/``message``), never an exception that stops the sidecar.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 
-__all__ = ["DaemonLink", "DaemonState", "DaemonUnavailable", "parse_state", "request"]
+from ..core import controlline
+from ..core.controlline import DaemonState, parse_state
+
+__all__ = ["DaemonLink", "DaemonUnavailable", "request", "request_blocking"]
 
 log = logging.getLogger("failover.control")
 
@@ -43,7 +45,7 @@ async def request(path: str, line: str, timeout: float = TIMEOUT_S) -> str:
             writer.close()
 
     try:
-        async with asyncio.timeout(timeout):  # not wait_for: it can swallow a cancellation on 3.11
+        async with asyncio.timeout(timeout):
             reply = await exchange()
     except TimeoutError:
         raise DaemonUnavailable(f"no reply within {timeout:g} s on {path}") from None
@@ -60,24 +62,14 @@ async def request(path: str, line: str, timeout: float = TIMEOUT_S) -> str:
     return reply.decode(errors="replace").rstrip("\r\n")
 
 
-@dataclass(frozen=True, slots=True)
-class DaemonState:
-    """The daemon's ``state`` reply, typed."""
-
-    wan: bool
-    carrier: bool
-    path: bool
-    failover: bool
-    elected: str | None
-    rule: bool
-    changes: int
-    #: Gateways the daemon cannot tell up/down (their last exchanges failed): not electable.
-    unreachable: frozenset[str] = frozenset()
-
-
-def request_blocking(path: str, data: bytes, timeout: float = TIMEOUT_S) -> str:
-    """One exchange without asyncio, for command-line tools, tests and benchmarks: ``data`` is
-    sent as is (a line, or deliberately not one), the write side closed, the reply read."""
+def request_blocking(path: str, data: str | bytes, timeout: float = TIMEOUT_S) -> str:
+    """One exchange without asyncio, for command-line tools, tests and benchmarks: a ``str`` is
+    one request line (the newline is added), ``bytes`` are sent as they are (a line, or
+    deliberately not one); then the write side is closed and the reply read."""
+    if isinstance(data, str):
+        if "\n" in data:
+            raise ValueError("one line only")
+        data = data.encode() + b"\n"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(path)
@@ -90,46 +82,6 @@ def request_blocking(path: str, data: bytes, timeout: float = TIMEOUT_S) -> str:
                 break
             reply += chunk
     return reply.decode(errors="replace").strip()
-
-
-def parse_state(line: str) -> DaemonState:
-    """Parse ``ok wan=up carrier=up path=up failover=off elected=10.0.0.1 rule=absent changes=0
-    unreachable=none`` (a daemon without ``unreachable=`` reports nobody unreachable)."""
-    words = line.split()
-    if not words or words[0] != "ok":
-        raise ValueError(f"not a state reply: {line!r}")
-    fields = dict(w.split("=", 1) for w in words[1:] if "=" in w)
-
-    def flag(key: str, yes: str, no: str) -> bool:
-        value = fields.get(key)
-        if value not in (yes, no):
-            raise ValueError(f"state reply: {key}={value!r}, expected {yes} or {no}")
-        return value == yes
-
-    elected = fields.get("elected")
-    if elected is None:
-        raise ValueError("state reply: no elected=")
-    if elected != "none":
-        elected = str(ipaddress.IPv4Address(elected))
-    changes = fields.get("changes", "")
-    if not changes.isdigit():
-        raise ValueError(f"state reply: changes={changes!r}")
-    unreachable = fields.get("unreachable", "none")
-    try:
-        unreachable_set = frozenset() if unreachable == "none" else frozenset(
-            str(ipaddress.IPv4Address(a)) for a in unreachable.split(","))
-    except ValueError:
-        raise ValueError(f"state reply: unreachable={unreachable!r}") from None
-    return DaemonState(
-        wan=flag("wan", "up", "down"),
-        carrier=flag("carrier", "up", "down"),
-        path=flag("path", "up", "down"),
-        failover=flag("failover", "on", "off"),
-        elected=None if elected == "none" else elected,
-        rule=flag("rule", "present", "absent"),
-        changes=int(changes),
-        unreachable=unreachable_set,
-    )
 
 
 class DaemonLink:
@@ -167,18 +119,18 @@ class DaemonLink:
 
     async def elect(self, address: str) -> None:
         self.elect_to = address
-        await self.send(f"elect {address}")
+        await self.send(controlline.elect(address))
 
     async def reassert(self, address: str) -> None:
         """Have the daemon tell ``address`` its wanted state again now (it may have restarted)."""
-        await self.send(f"reassert {address}")
+        await self.send(controlline.reassert(address))
 
     async def set_path(self, up: bool) -> None:
         self.path_to = up
-        await self.send(f"path {'up' if up else 'down'}")
+        await self.send(controlline.path(up))
 
     async def _read_state(self) -> DaemonState | None:
-        reply = await self.send("state")
+        reply = await self.send(controlline.STATE)
         if reply is None:
             return None
         try:
@@ -197,9 +149,9 @@ class DaemonLink:
         self.connected, self.message = True, "connected"
         resend = []
         if self.elect_to is not None and state.elected != self.elect_to:
-            resend.append(f"elect {self.elect_to}")
+            resend.append(controlline.elect(self.elect_to))
         if self.path_to is not None and state.path != self.path_to:
-            resend.append(f"path {'up' if self.path_to else 'down'}")
+            resend.append(controlline.path(self.path_to))
         if resend:
             log.info("daemon differs from the sidecar (elected=%s path=%s): re-sending %s",
                      state.elected, "up" if state.path else "down", ", ".join(resend))

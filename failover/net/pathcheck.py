@@ -35,6 +35,8 @@ import math
 from collections.abc import Callable
 
 from ..config import Config, stamp_key
+from ..core.journal import ProbeTap
+from ..tasks import cancel_and_wait
 from ..core.heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
 from .linkcounters import LinkReader
 from .prober import Prober, Target
@@ -73,14 +75,14 @@ def path_heartbeat_config(cfg: Config) -> HeartbeatConfig:
 class PathCheck:
     """Probes ``cfg.wan.probe`` through ``cfg.wan.interface``; reports up/down verdicts."""
 
-    def __init__(self, cfg: Config, on_verdict: VerdictHandler) -> None:
+    def __init__(self, cfg: Config, on_verdict: VerdictHandler, tap: ProbeTap | None = None) -> None:
         if cfg.wan.probe is None:
             raise ValueError("path check: wan.probe is not set")
         self.interface = cfg.wan.interface
         self.target = Target("wan-probe", cfg.wan.probe, cfg.heartbeat.port)
         self.on_verdict = on_verdict
         self.prober = Prober([self.target], path_heartbeat_config(cfg), device=self.interface,
-                             on_change=self._changed, on_tick=self._tick, stamp_key=stamp_key(cfg))
+                             on_change=self._changed, on_tick=self._tick, stamp_key=stamp_key(cfg), tap=tap)
         self.link = LinkReader(self.interface)
         self.activity = ReceiveActivity()
         #: The ifindex the probe socket is bound to, None while the device is gone.
@@ -110,12 +112,7 @@ class PathCheck:
                 await asyncio.sleep(RETRY_S)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
         await self.prober.close()
         self.link.close()
 
@@ -142,6 +139,7 @@ class PathCheck:
                 log.info("path check: probing through %s, ifindex %d", self.interface, link.ifindex)
             self.bound_ifindex = link.ifindex
         if self.activity.observe(now_ns, link.ifindex, link.rx_unicast):
+            self.prober.tap.traffic(now_ns)
             self.prober.sessions[self.target.address].on_traffic(now_ns)
 
     def _changed(self, _target: Target, change: StatusChange, _stats: SessionStats) -> None:

@@ -7,11 +7,11 @@ packet, all from one socket; replies are fed back to the sessions as they arrive
 Timestamps. RTT = (T4 - T1) - (T3 - T2) is only as good as T4, so replies are read with
 ``recvmsg`` and T4 is the kernel's software receive timestamp (``SO_TIMESTAMPNS``, taken when the
 packet reached the network stack), not the time Python got round to reading it: an event-loop
-stall then delays the verdict but does not inflate the RTT. asyncio-dgram cannot give ancillary
-data, so the socket is a plain non-blocking one served by ``loop.add_reader``, which drains every
-queued datagram per wake-up (cheaper than one task per packet). T1 is read right before
-``sendto``. Both are CLOCK_REALTIME, the clock STAMP's NTP timestamps carry and the session needs
-(it checks the echoed T1 against its own).
+stall then delays the verdict but does not inflate the RTT. asyncio's datagram endpoints (and
+asyncio-dgram, built on them) give no ancillary data, so the socket is a plain non-blocking one
+served by ``loop.add_reader``, which drains every queued datagram per wake-up (cheaper than one
+task per packet). T1 is read right before ``sendto``. Both are CLOCK_REALTIME, the clock STAMP's
+NTP timestamps carry and the session needs (it checks the echoed T1 against its own).
 
 ``SO_BINDTODEVICE`` (``device=``) pins the probes to one interface whatever the policy-routing
 rules say; the WAN path check (:mod:`failover.net.pathcheck`) relies on it. The kernel keeps the
@@ -29,23 +29,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from ..config import Config
+from ..core.journal import ProbeTap
+from ..tasks import cancel_and_wait
 from ..core.heartbeat import HeartbeatConfig, HeartbeatSession, SessionStats, StatusChange
-from ..core.stamp import (
-    ReflectorPacket,
-    SenderPacket,
-    StampAuthError,
-    StampError,
-    decode_reflector_auth,
-    encode_sender_auth,
-    ntp_to_unix_ns,
-    unix_ns_to_ntp,
-)
+from ..core.stamp import SenderPacket, StampCodec, StampError, ntp_to_unix_ns, unix_ns_to_ntp
 
 __all__ = [
     "Datagram",
     "Prober",
     "ProberCounters",
     "Target",
+    "gateway_heartbeat_config",
     "open_udp",
     "receive_datagrams",
 ]
@@ -126,6 +121,13 @@ def receive_datagrams(sock: socket.socket, limit: int = _BATCH) -> Iterator[Data
 # --------------------------------------------------------------------------
 
 
+def gateway_heartbeat_config(cfg: Config) -> HeartbeatConfig:
+    """A gateway's heartbeat knobs: the ``[heartbeat]`` config."""
+    hb = cfg.heartbeat
+    return HeartbeatConfig(interval_ms=hb.interval_ms, detect_multiplier=hb.detect_multiplier,
+                           recover_count=hb.recover_count)
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     name: str
@@ -137,8 +139,6 @@ class Target:
 class ProberCounters:
     #: Datagrams that are not a STAMP reply to one of our probes (undecodable or unknown source).
     garbage: int = 0
-    #: Of those, authenticated-mode replies whose HMAC did not verify (only with ``stamp_key``).
-    auth_failures: int = 0
     #: ``sendto`` failures (no route, buffer full...): the probe counts as lost, as it should.
     send_errors: int = 0
     #: Ticks that came more than an interval late because the event loop was busy.
@@ -163,6 +163,7 @@ class Prober:
         on_change: ChangeHandler | None = None,
         on_tick: TickHandler | None = None,
         stamp_key: bytes | None = None,
+        tap: ProbeTap | None = None,
     ) -> None:
         """``stamp_key``: probe in STAMP authenticated mode (RFC 8762 §4.2.2, 112-octet packets
         with an HMAC-SHA-256 made with this key); replies must then verify with it too."""
@@ -173,10 +174,10 @@ class Prober:
         self.device = device
         self.on_change = on_change
         self.on_tick = on_tick
-        self.stamp_key = stamp_key
+        self.codec = StampCodec(stamp_key)
+        self.tap = tap or ProbeTap()  # the decision journal's view of the sessions' inputs
         self.sessions = {t.address: HeartbeatSession(config) for t in self.targets}
         self.counters = ProberCounters()
-        self._by_address = {t.address: t for t in self.targets}
         self._sock: socket.socket | None = None
         self._task: asyncio.Task | None = None
 
@@ -190,7 +191,6 @@ class Prober:
         if len({t.address for t in targets}) != len(targets):
             raise ValueError("prober: target addresses must be distinct")
         self.sessions = {t.address: self.sessions.get(t.address) or HeartbeatSession(self.config) for t in targets}
-        self._by_address = {t.address: t for t in targets}
         self.targets = targets
 
     def set_config(self, config: HeartbeatConfig) -> None:
@@ -212,13 +212,8 @@ class Prober:
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.device.encode())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._sock is not None:
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
@@ -250,6 +245,7 @@ class Prober:
             await asyncio.sleep(max(0.0, next_tick - loop.time()))
 
     def _evaluate(self, now_ns: int) -> None:
+        self.tap.tick(now_ns)
         for target in self.targets:
             session = self.sessions[target.address]
             change = session.on_timer(now_ns)
@@ -263,8 +259,9 @@ class Prober:
             session = self.sessions[target.address]
             t1 = time.time_ns()
             seq = session.on_send(t1)
+            self.tap.send(target.address, seq, t1)
             sent = SenderPacket(seq, unix_ns_to_ntp(t1))
-            packet = sent.encode() if self.stamp_key is None else encode_sender_auth(sent, self.stamp_key)
+            packet = self.codec.encode_sender(sent)
             try:
                 sock.sendto(packet, (target.address, target.port))
             except OSError as e:
@@ -285,17 +282,13 @@ class Prober:
             self.counters.garbage += 1
             return
         try:
-            if self.stamp_key is None:
-                reply = ReflectorPacket.decode(dgram.data)
-            else:
-                reply = decode_reflector_auth(dgram.data, self.stamp_key)
+            reply = self.codec.decode_reflector(dgram.data)
             t1 = ntp_to_unix_ns(reply.sender_timestamp)
             t2 = ntp_to_unix_ns(reply.receive_timestamp)
             t3 = ntp_to_unix_ns(reply.timestamp)
-        except StampError as e:
+        except StampError:
             self.counters.garbage += 1
-            if isinstance(e, StampAuthError):
-                self.counters.auth_failures += 1
             return
         # Duplicates and strays are counted by the session itself (``ignored``).
+        self.tap.reply(dgram.address[0], dgram.received_ns, reply.sender_sequence, t1, t2, t3)
         session.on_reply(dgram.received_ns, reply.sender_sequence, t1, t2, t3)

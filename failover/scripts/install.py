@@ -13,7 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Config, to_lua
+from ..config import Config
+from .conflua import to_lua
 from .launch import clear_stale_socket, disable_redirects
 from ..package_data import kernel_root
 

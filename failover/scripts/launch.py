@@ -17,12 +17,17 @@ import stat
 import threading
 from pathlib import Path
 
-from ..config import Config, to_lua
+from ..config import Config, ConfigError, load
+from .conflua import to_lua
+from ..core.controlline import STATE, parse_state
 from ..host.kernel import Kernel
+from ..net.control_client import request_blocking
+from ..package_data import kernel_root
 
 log = logging.getLogger(__name__)
 
 DAEMON = "failover/daemon"
+RELOAD_POLL_S = 0.2
 NOTIFIER = "failover/notifier"
 
 
@@ -75,7 +80,8 @@ def start(cfg: Config, root: str | Path | None = None) -> Kernel:
     clear_stale_socket(cfg.control.socket)
     # The control socket is created by the daemon's bind: owner only (0600), root being the owner.
     os.umask(0o177)
-    kernel = Kernel(root, sources={"failover.conf": to_lua(cfg).encode()})
+    # None: the scripts shipped with the package, wherever it is installed
+    kernel = Kernel(root if root is not None else kernel_root(), sources={"failover.conf": to_lua(cfg).encode()})
     try:
         kernel.spawn(DAEMON)
         kernel.run(NOTIFIER)
@@ -102,14 +108,75 @@ def restart_scripts(kernel: Kernel, cfg: Config, elected: str | None = None) -> 
     kernel.run(NOTIFIER)
 
 
-def serve(cfg: Config, root: str | Path | None = None, stopping: threading.Event | None = None) -> int:
-    """Run until SIGINT/SIGTERM (or ``stopping``), then stop the scripts cleanly."""
+#: What the scripts cannot have changed under them: a rule at the old table or priority would be
+#: left behind, and the control socket is where the sidecar and operators find the daemon.
+SCRIPTS_FIXED = ("control.socket", "failover.table", "failover.priority")
+
+
+def fixed_changes(old: Config, new: Config, fields: tuple[str, ...] = SCRIPTS_FIXED) -> list[str]:
+    """Which of ``fields`` (dotted) differ; an absent optional table counts as None."""
+    def get(cfg: Config, dotted: str):
+        section, name = dotted.split(".")
+        return getattr(getattr(cfg, section), name, None)
+
+    return [f for f in fields if get(old, f) != get(new, f)]
+
+
+def daemon_elected(socket_path: str) -> str | None:
+    """The daemon's elected gateway now (its ``state`` reply), or None if it does not say."""
+    try:
+        return parse_state(request_blocking(socket_path, STATE, 1.0)).elected
+    except (OSError, ValueError) as e:
+        log.warning("reload: the daemon's state is unknown (%s)", e)
+        return None
+
+
+def reload_scripts(kernel: Kernel, old: Config, new: Config) -> list[str]:
+    """The scripts' side of a reload (checked by the caller): when the generated conf.lua
+    differs, the daemon and notifier restart with it, the elected gateway first; otherwise they
+    go on untouched. Returns what changed."""
+    if to_lua(new) == to_lua(old):
+        return []
+    restart_scripts(kernel, new, daemon_elected(old.control.socket))
+    return ["scripts restarted with the new conf.lua"]
+
+
+def reload_host(kernel: Kernel, path: str | Path, cfg: Config) -> Config:
+    """SIGHUP to ``failover host``: ``path`` read again and applied to the scripts, or refused
+    whole (its error logged) with ``cfg`` still running. Returns the config now running."""
+    try:
+        new = load(path)
+    except ConfigError as e:
+        log.error("reload refused, the running configuration stays: %s", e)
+        return cfg
+    fixed = fixed_changes(cfg, new)
+    if fixed:
+        log.error("reload refused, the running configuration stays: %s cannot change without a restart",
+                  ", ".join(fixed))
+        return cfg
+    changed = reload_scripts(kernel, cfg, new)
+    log.info("reloaded %s: %s", path, "; ".join(changed) or "nothing changed for the scripts")
+    return new
+
+
+def serve(cfg: Config, root: str | Path | None = None, stopping: threading.Event | None = None,
+          config_path: str | Path | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or ``stopping``), then stop the scripts cleanly. With
+    ``config_path``, SIGHUP reloads it (:func:`reload_host`)."""
     stopping = stopping or threading.Event()
+    hangup = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
+    if config_path is not None:
+        signal.signal(signal.SIGHUP, lambda *_: hangup.set())
     kernel = start(cfg, root)
     try:
-        stopping.wait()
+        # A signal handler must not restart scripts itself (it runs between any two bytecodes
+        # of this thread): it only flags, and this loop reloads within RELOAD_POLL_S.
+        while not stopping.wait(RELOAD_POLL_S):
+            if hangup.is_set():
+                hangup.clear()
+                cfg = reload_host(kernel, config_path, cfg)
     finally:
         stop(kernel, cfg)
     return 1 if kernel.errors else 0

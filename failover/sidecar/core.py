@@ -27,16 +27,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from collections import deque
 from collections.abc import Callable, Sequence
 
 from ..config import Config, stamp_key
+from ..tasks import cancel_and_wait
 from ..net.conntrack import FlowMover, Report
-from ..net.control_client import DaemonLink, DaemonState
-from .coreview import (
+from ..core.controlline import DaemonState
+from ..net.control_client import DaemonLink
+from ..core.views import (
     Counters,
     ElectedView,
     GatewayDown,
@@ -46,7 +47,7 @@ from .coreview import (
     StateView,
     UnknownGateway,
 )
-from ..core.election import Candidate, Decision, Election, score
+from ..core.election import Candidate, Decision, Election, candidate, measured_score
 from ..core.events import (
     ElectionChanged,
     Event,
@@ -61,10 +62,11 @@ from ..core.events import (
     Subscribers,
     WanChanged,
 )
-from ..core.heartbeat import HeartbeatConfig, SessionStats, Status, StatusChange
+from ..core.heartbeat import SessionStats, Status, StatusChange
 from .hooks import Hooks
+from .recorder import open_recorder
 from ..net.pathcheck import PathCheck, path_heartbeat_config
-from ..net.prober import Prober, Target
+from ..net.prober import Prober, Target, gateway_heartbeat_config
 
 __all__ = ["GatewayDown", "Sidecar", "UnknownGateway"]
 
@@ -83,19 +85,19 @@ class Sidecar:
         self.cfg = cfg
         self._history: deque[LogEvent] = deque(maxlen=HISTORY)
         self._subscribers = Subscribers()
-        hb = cfg.heartbeat
-        self.targets = [Target(g.name, g.address, hb.port) for g in cfg.gateway]
+        self.targets = [Target(g.name, g.address, cfg.heartbeat.port) for g in cfg.gateway]
         self._names = {g.address: g.name for g in cfg.gateway}
+        # The inputs of every decision, for `failover replay` ([journal]; a no-op without it).
+        self.journal = open_recorder(cfg)
         self.prober = Prober(
             self.targets,
-            HeartbeatConfig(interval_ms=hb.interval_ms, detect_multiplier=hb.detect_multiplier,
-                            recover_count=hb.recover_count),
+            gateway_heartbeat_config(cfg),
             on_change=self._gateway_changed,
-            stamp_key=stamp_key(cfg),
+            stamp_key=stamp_key(cfg), tap=self.journal.tap("gw"),
         )
         self.election = Election(cfg.election.switch_margin, cfg.election.hold_ms)
         self.daemon = DaemonLink(cfg.control.socket, poll_s=POLL_S, on_state=self._daemon_state)
-        self.pathcheck = PathCheck(cfg, self._path_verdict) if cfg.wan.probe else None
+        self.pathcheck = PathCheck(cfg, self._path_verdict, self.journal.tap("path")) if cfg.wan.probe else None
         # Conntrack entries of flows stranded by a transition go once the rule is in place (docs/design.md, "Routing").
         self.flows = FlowMover(cfg.wan.interface, cfg.failover.lan_interface, on_report=self._flows_moved)
         # Operators' programs and webhooks on events: queued here, run beside the core (never in its way).
@@ -117,6 +119,7 @@ class Sidecar:
 
     async def start(self) -> None:
         self.hooks.start()
+        self.journal.start()
         await self.prober.start()
         if self.pathcheck is not None:
             await self.pathcheck.start()
@@ -130,25 +133,21 @@ class Sidecar:
                  self.cfg.control.socket)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
         await self.flows.close()
         if self.pathcheck is not None:
             await self.pathcheck.close()
         await self.prober.close()
         await self.hooks.close()
+        self.journal.close()
 
     async def reload(self, cfg: Config) -> list[str]:
         """Apply a new config (``failover.sidecar.reload`` has checked that it may be applied live):
         gateways added or removed, heartbeat and election thresholds, the path check, hooks.
         Probes of unchanged gateways keep running with their verdicts. Returns what changed."""
         old, changed = self.cfg, []
+        self.journal.reload(cfg)
         hb = cfg.heartbeat
         targets = [Target(g.name, g.address, hb.port) for g in cfg.gateway]
         if [(t.name, t.address) for t in targets] != [(t.name, t.address) for t in self.targets]:
@@ -161,8 +160,7 @@ class Sidecar:
                 self.election.unpin()
         if (hb.detect_multiplier, hb.recover_count) != (old.heartbeat.detect_multiplier, old.heartbeat.recover_count):
             changed.append(f"heartbeat detect_multiplier {hb.detect_multiplier}, recover_count {hb.recover_count}")
-            self.prober.set_config(replace(self.prober.config, detect_multiplier=hb.detect_multiplier,
-                                           recover_count=hb.recover_count))
+            self.prober.set_config(gateway_heartbeat_config(cfg))
         if cfg.election != old.election:
             changed.append(f"election switch_margin {cfg.election.switch_margin}, hold_ms {cfg.election.hold_ms}")
             self.election.switch_margin, self.election.hold_ms = cfg.election.switch_margin, cfg.election.hold_ms
@@ -170,7 +168,7 @@ class Sidecar:
             changed.append(f"path check {cfg.wan.probe or 'off'} via {cfg.wan.interface}")
             if self.pathcheck is not None:
                 await self.pathcheck.close()
-            self.pathcheck = PathCheck(cfg, self._path_verdict) if cfg.wan.probe else None
+            self.pathcheck = PathCheck(cfg, self._path_verdict, self.journal.tap("path")) if cfg.wan.probe else None
             if self.pathcheck is not None:
                 await self.pathcheck.start()
         if cfg.hook != old.hook:
@@ -220,7 +218,7 @@ class Sidecar:
             out.append(GatewayView(
                 name=t.name, address=t.address, status=s.status.value,
                 rtt_ms=s.rtt_ms, jitter_ms=s.jitter_ms, loss=s.loss,
-                score=self._score(s), elected=t.address == elected, sent=s.sent, received=s.received,
+                score=measured_score(s), elected=t.address == elected, sent=s.sent, received=s.received,
                 reachable=reachable, usable=s.status is not Status.DOWN and reachable is not False,
             ))
         return out
@@ -263,11 +261,6 @@ class Sidecar:
         except OSError:
             return False  # no such device, or administratively down
 
-    def _score(self, s: SessionStats) -> float | None:
-        if s.rtt_ms is None or s.jitter_ms is None:
-            return None
-        return score(s.rtt_ms, s.jitter_ms, s.loss)
-
     # -- pin -----------------------------------------------------------------------------
 
     async def pin(self, address: str) -> ElectedView:
@@ -278,12 +271,14 @@ class Sidecar:
             raise GatewayDown(f"{self._names[address]} {address} is {status.value}: cannot pin it")
         if self._reachable(address) is False:
             raise GatewayDown(f"{self._names[address]} {address} does not answer up/down: cannot pin it")
+        self.journal.pin(address)
         self.election.pin(address)
         self._emit(PinChanged(address=address, name=self._names[address], pinned=True))
         return self._elected_now(await self._elect())
 
     async def unpin(self) -> ElectedView:
         was = self.election.pinned
+        self.journal.unpin()
         self.election.unpin()
         if was is not None:
             self._emit(PinChanged(address=was, name=self._names.get(was), pinned=False))
@@ -296,19 +291,11 @@ class Sidecar:
     # -- election ------------------------------------------------------------------------
 
     def candidates(self) -> list[Candidate]:
-        out = []
-        for t in self.targets:
-            s = self.prober.snapshot(t.address)
-            # Unknown (no verdict yet, only at start) is not down: the first configured gateway,
-            # which the daemon uses meanwhile, is not left before it had its chance to answer.
-            out.append(Candidate(t.address, t.name, s.status is not Status.DOWN, self._score(s),
-                                 reachable=self._reachable(t.address) is not False))
-        return out
+        return [candidate(t.address, t.name, self.prober.snapshot(t.address),
+                          reachable=self._reachable(t.address) is not False) for t in self.targets]
 
     async def _election_loop(self) -> None:
         while True:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-            # races with the event, and the loop then outlives the sidecar's shutdown.
             try:
                 async with asyncio.timeout(ELECTION_TICK_S):
                     await self._elect_now.wait()
@@ -318,16 +305,14 @@ class Sidecar:
             await self._elect()
 
     async def _elect(self) -> Decision:
-        decision = self.election.update(time.monotonic_ns(), self.candidates())
-        previous, self.decision = self.decision, decision
-        first = previous is None
-        if first or decision.address != previous.address or decision.pinned_down != previous.pinned_down:
-            moved = not first and decision.address != previous.address
-            if moved:
-                self.election_changes += 1
-            self._emit(ElectionChanged(address=decision.address, name=decision.name, pinned=decision.pinned,
-                                       pinned_down=decision.pinned_down, reason=decision.reason, moved=moved,
-                                       first=first))
+        now = time.monotonic_ns()
+        self.journal.elect(now)
+        decision = self.election.update(now, self.candidates())
+        event = ElectionChanged.after(self.decision, decision)
+        self.decision = decision
+        if event is not None:
+            self.election_changes += event.moved
+            self._emit(event)
         if decision.address != self.daemon.elect_to:
             await self.daemon.elect(decision.address)
         self._publish_state()
@@ -357,6 +342,7 @@ class Sidecar:
 
     def _daemon_state(self, d: DaemonState | None) -> None:
         prev, self._daemon_prev = self._daemon_prev, d
+        self.journal.daemon(d)
         if d is not None:
             if prev is None or (prev.carrier, prev.path, prev.wan) != (d.carrier, d.path, d.wan):
                 if prev is not None or not d.wan:

@@ -28,7 +28,6 @@ the other way, and a malformed line is logged and ignored.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
@@ -38,9 +37,10 @@ from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any
 
-from .coreview import (
+from ..tasks import cancel_and_wait
+from .coreview import CoreView
+from ..core.views import (
     CoreUnavailable,
-    CoreView,
     Counters,
     ElectedView,
     GatewayDown,
@@ -145,11 +145,7 @@ class CoreServer:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
         if self._writer is not None:
             self._writer.close()
@@ -251,11 +247,8 @@ class RemoteCore:
         self._task = asyncio.create_task(self._read(reader), name="core-link")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None

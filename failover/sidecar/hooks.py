@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from ..config import Config, Hook, read_key
+from ..tasks import cancel_and_wait
 from ..core.events import (ElectionChanged, Event, FailoverChanged, GatewayReachabilityChanged, GatewayStatusChanged,
                      PathVerdict, WanChanged)
 
@@ -130,12 +131,7 @@ class HookRunner:
         self._task = asyncio.create_task(self._work(), name=f"hook-{self.index}")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
         if self._client is not None:
             await self._client.aclose()
 

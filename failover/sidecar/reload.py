@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import config
-from ..net.control_client import request_blocking
+from ..scripts import launch
 
 if TYPE_CHECKING:
     from ..host.kernel import Kernel
@@ -26,25 +26,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("failover.reload")
 
-#: Fields a reload may not change (a restart may).
-FIXED = ("api.listen", "api.token_file", "control.socket", "failover.table", "failover.priority",
-         "heartbeat.port", "heartbeat.interval_ms", "heartbeat.key_file")
+#: Fields a reload may not change (a restart may): the scripts' (failover/scripts/launch.py), the
+#: API's address and token, the probes' sockets and windows, the journal's file.
+FIXED = ("api.listen", "api.token_file", *launch.SCRIPTS_FIXED, "heartbeat.port", "heartbeat.interval_ms",
+         "heartbeat.key_file", "journal.path", "journal.max_bytes")
 
 
 def fixed_changes(old: config.Config, new: config.Config) -> list[str]:
-    def get(cfg: config.Config, dotted: str):
-        section, name = dotted.split(".")
-        return getattr(getattr(cfg, section), name)
-
-    return [f for f in FIXED if get(old, f) != get(new, f)]
-
-
-def _state_field(reply: str, name: str) -> str | None:
-    for word in reply.split()[1:] if reply.startswith("ok ") else ():
-        key, _, value = word.partition("=")
-        if key == name:
-            return value
-    return None
+    return launch.fixed_changes(old, new, FIXED)
 
 
 class Reloader:
@@ -54,15 +43,6 @@ class Reloader:
                  kernel: Kernel | None = None) -> None:
         self.path, self.cfg, self.core, self.kernel = path, cfg, core, kernel
         self._lock = asyncio.Lock()
-
-    def _elected(self) -> str | None:
-        """The daemon's elected gateway now (its control socket), or None if it does not say."""
-        try:
-            reply = request_blocking(self.cfg.control.socket, b"state\n", 1.0)
-        except OSError as e:
-            log.warning("reload: the daemon's state is unknown (%s)", e)
-            return None
-        return _state_field(reply, "elected")
 
     async def reload(self) -> bool:
         async with self._lock:  # two quick SIGHUPs: one after the other
@@ -77,12 +57,8 @@ class Reloader:
                           ", ".join(fixed))
                 return False
             changed = []
-            if self.kernel is not None and config.to_lua(new) != config.to_lua(self.cfg):
-                from ..scripts import launch as launcher
-
-                elected = await asyncio.to_thread(self._elected)
-                await asyncio.to_thread(launcher.restart_scripts, self.kernel, new, elected)
-                changed.append("scripts restarted with the new conf.lua")
+            if self.kernel is not None:
+                changed += await asyncio.to_thread(launch.reload_scripts, self.kernel, self.cfg, new)
             if self.core is not None:
                 changed += await self.core.reload(new)
             self.cfg = new

@@ -15,7 +15,7 @@ local conf       = require("failover.conf")
 local fib        = require("failover.fib")
 local gateway    = require("failover.gateway")
 local control    = require("failover.control")
-local dampening  = require("failover.dampening")
+local decision   = require("failover.decision")
 local clock      = require("failover.clock")
 
 local IDLE_MS = 10        -- control socket latency bound while nothing happens
@@ -44,17 +44,12 @@ for i, g in ipairs(conf.gateways) do
 	order[i] = gw
 end
 
--- Older generated conf.lua files have no dampening section: the documented defaults.
-local damp = dampening.new(conf.dampening or {
-	penalty = 1000, half_life_ms = 15000, suppress = 1500, reuse = 750, max_penalty = 12000, min_clean_ms = 1000,
-})
+-- The WAN's inputs and the failover decision (with dampening): the pure core `failover replay` runs too.
+local wan = decision.new(conf)
 
 local state = {
-	admin = false, carrier = false,
-	path = true,          -- until the sidecar's heartbeats say otherwise
 	elected = conf.gateways[1].address,
-	failover = false, rule = false, changes = 0,
-	raw = nil,            -- the WAN's own verdict, before dampening
+	rule = false, changes = 0,
 }
 
 local dirty = true    -- a control command changed the wanted state
@@ -62,10 +57,6 @@ local woken = false   -- the notifier reported a WAN event
 
 local function updown(b)
 	return b and "up" or "down"
-end
-
-local function wan_up()
-	return state.admin and state.carrier and state.path
 end
 
 local function log(fmt, ...)
@@ -85,7 +76,7 @@ end
 
 local function state_line()
 	return string.format("ok wan=%s carrier=%s path=%s failover=%s elected=%s rule=%s changes=%d unreachable=%s",
-		updown(wan_up()), updown(state.carrier), updown(state.path), state.failover and "on" or "off",
+		updown(wan:up()), updown(wan.carrier), updown(wan.path), wan.failover and "on" or "off",
 		state.elected or "none", state.rule and "present" or "absent", state.changes, unreachable())
 end
 
@@ -142,26 +133,13 @@ function commands.reassert(arg)
 	return "ok"
 end
 
--- With a path check configured the daemon starts assuming the path up; the sidecar's first
--- verdict replaces that assumption. A first "down" (the path check's target not answering yet,
--- say) fails over like any other, but it is the path check finding out, not the WAN flapping:
--- it adds no penalty, or a real outage soon after would be held as a second flap.
-local path_assumed = conf.probe ~= nil
-
+-- The sidecar's path check verdict (failover/decision says what a first "down" means).
 function commands.path(arg)
 	if arg ~= "up" and arg ~= "down" then
 		return "err usage: path up|down"
 	end
-	local up = arg == "up"
-	if path_assumed then
-		path_assumed = false
-		if not up then
-			damp:unverified()
-		end
-	end
-	if up ~= state.path then
+	if wan:set_path(arg == "up") then
 		log("path %s", arg)
-		state.path = up
 		woken = true
 	end
 	return "ok"
@@ -186,30 +164,17 @@ end
 
 local now_ms = clock.now
 
--- Failover as wanted now: at once when the WAN is down; back only when dampening allows.
-local function wanted()
-	local now, raw = now_ms(), wan_up()
-	if raw ~= state.raw then
-		state.raw = raw
-		damp:wan(raw, now)
-	end
-	if not raw then
-		return true
-	end
-	return state.failover and not damp:failback(now)
-end
-
 local function tell_gateways()
 	for _, gw in ipairs(order) do
-		gw:want((state.failover and gw.address == state.elected) and "up" or "down")
+		gw:want((wan.failover and gw.address == state.elected) and "up" or "down")
 	end
 end
 
 local function transition(want)
-	if want ~= state.failover then
-		state.failover = want
+	if want ~= wan.failover then
+		wan.failover = want
 		log("failover %s (admin=%s carrier=%s path=%s) via %s", want and "on" or "off",
-			updown(state.admin), updown(state.carrier), updown(state.path), state.elected)
+			updown(wan.admin), updown(wan.carrier), updown(wan.path), state.elected)
 	end
 	tell_gateways()
 end
@@ -217,7 +182,7 @@ end
 local function read_wan(fibs)
 	local ok, admin, carrier = pcall(fibs.wan, fibs)
 	if ok then
-		state.admin, state.carrier = admin, carrier
+		wan:link(admin, carrier)
 	else
 		log("cannot read the WAN link: %s", admin)
 	end
@@ -227,8 +192,8 @@ end
 -- Table T is kept ready at all times by converge, so the rule is all failover needs.
 local function react(fibs)
 	read_wan(fibs)
-	local want = wanted()
-	if want == state.failover then
+	local want = wan:wanted(now_ms())
+	if want == wan.failover then
 		return
 	end
 	local ok, changes = pcall(fibs.set_rule, fibs, want)
@@ -243,7 +208,7 @@ end
 -- Everything, from dumps: table T, exactly one rule iff failover, the gateways' states.
 local function converge(fibs)
 	read_wan(fibs)
-	local want = wanted()
+	local want = wan:wanted(now_ms())
 	local tok, err = pcall(fibs.sync_table, fibs, state.elected)
 	if not tok then
 		log("table %d not converged: %s", conf.table, err)
@@ -275,9 +240,9 @@ end
 local function resume(fibs)
 	local ok, present = pcall(fibs.rule_present, fibs)
 	if ok and present then
-		state.failover, state.rule = true, true
+		wan.failover, state.rule = true, true
 		log("rule %d present at start: failed over, failback after %d ms of clean WAN",
-			conf.priority, damp.conf.min_clean_ms)
+			conf.priority, wan.damp.conf.min_clean_ms)
 	elseif not ok then
 		log("cannot read the rules at start: %s", present)
 	end
@@ -290,7 +255,7 @@ return function()
 	local next_reconcile = 0
 	while not thread.shouldstop() do
 		ctl:poll(handle)
-		if state.failover and state.raw and damp:failback(now_ms()) then
+		if wan:failback(now_ms()) then
 			woken = true   -- the WAN has been clean long enough: fail back now
 		end
 		if woken then

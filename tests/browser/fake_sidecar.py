@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from failover.sidecar.coreview import (
+from failover.core.views import (
     Counters,
     ElectedView,
     GatewayDown,

@@ -9,8 +9,6 @@ changes ip_forward in gw1; the daemon's signed up (carrier loss) and down (carri
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -21,6 +19,7 @@ import time
 
 import pytest
 
+from failover.core.gatewayline import sign
 from failover.lab.netns import wait_for
 from failover.lab.nsocket import socket_in
 
@@ -51,8 +50,7 @@ def secured_config(t: RouterTopology):
 
 def signed(key: bytes, cmd: str, ms: int | None = None) -> bytes:
     ms = int(time.time() * 1000) if ms is None else ms
-    text = f"{cmd} {ms} {secrets.token_hex(16)}"
-    return f"{text} {hmac.new(key, text.encode(), hashlib.sha256).hexdigest()}\n".encode()
+    return (sign(key, cmd, ms, secrets.token_hex(16)) + "\n").encode()
 
 
 #: Every line this test sent, so the sniffer can tell the daemon's own lines from ours.

@@ -6,14 +6,14 @@ import io
 import textwrap
 from pathlib import Path
 
-from failover.host import Kernel
+from failover.host import Kernel, Profile
 
 
 class Harness:
     def __init__(self, root: Path, talk: bool = False) -> None:
         self.root = root
         self.out, self.err = io.StringIO(), io.StringIO()
-        self.kernel = Kernel(root, talk=talk, out=self.out, err=self.err)
+        self.kernel = Kernel(root, profile=Profile.choose(talk=talk), out=self.out, err=self.err)
 
     def script(self, name: str, source: str) -> str:
         path = self.root / f"{name}.lua"

@@ -51,7 +51,9 @@ def test_agent_applies_down_when_the_lease_lapses(tmp_path) -> None:
             assert send(a.port, b"up\n") == "ok"
         assert a.actions() == ["up"] * 7   # every up is applied again: reconciled, not assumed
         deadline = time.monotonic() + 3
-        while a.actions()[-1:] != ["down"] and time.monotonic() < deadline:
+        # The hook's line is written before the agent has reaped the hook and recorded the
+        # state: wait for both, never read one in between.
+        while (a.actions()[-1:] != ["down"] or a.state != "down") and time.monotonic() < deadline:
             time.sleep(0.02)
         assert a.actions() == ["up"] * 7 + ["down"]
         assert a.control["lapsed"] == 1 and a.state == "down"

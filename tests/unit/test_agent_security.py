@@ -1,6 +1,7 @@
 """The agent's control-path security: allow-list and signed up/down lines (HMAC, time, nonce).
 
-The pure checks (:class:`ControlAuth`) with an injected clock, then a real agent on loopback
+The line's one formatter checked against the wire description, the pure checks
+(:class:`ControlAuth`) with an injected clock, then a real agent on loopback
 (in a thread) whose hooks record what it did, talked to over real TCP from allowed and
 non-allowed source addresses. The namespace version with the real daemon is
 tests/topotests/test_gateway_auth.py.
@@ -21,17 +22,15 @@ import time
 
 import pytest
 
-from failover.agent import Agent, AgentConfig, AuthError, ControlAuth, parse_allow, peer_allowed
+from failover.agent import Agent, AgentConfig, ControlAuth, parse_allow, peer_allowed
+from failover.core.gatewayline import LineRefused, sign
 
 KEY = b"0123456789abcdef-shared-key"
 NOW = 1_750_000_000_000
 
 
 def signed(cmd: str, ms: int, nonce: str | None = None, key: bytes = KEY) -> bytes:
-    """Built here from the wire description, not with the code under test."""
-    nonce = nonce or secrets.token_hex(16)
-    text = f"{cmd} {ms} {nonce}"
-    return f"{text} {hmac.new(key, text.encode(), hashlib.sha256).hexdigest()}\n".encode()
+    return (sign(key, cmd, ms, nonce or secrets.token_hex(16)) + "\n").encode()
 
 
 def auth(clock=lambda: NOW, **kw) -> ControlAuth:
@@ -47,9 +46,10 @@ def test_valid_signed_lines_are_accepted():
     assert a.check(signed("up", NOW + 29_000)) == "up"
 
 
-def test_sign_helper_matches_the_wire_format():
-    line = auth().sign("up", NOW, "ab" * 16)
-    assert line.encode() + b"\n" == signed("up", NOW, "ab" * 16)
+def test_the_signed_line_is_the_wire_description():
+    """Built here by hand from docs/design.md ("Gateway control"), not with the code under test."""
+    text = f"up {NOW} {'ab' * 16}"
+    assert sign(KEY, "up", NOW, "ab" * 16) == f"{text} {hmac.new(KEY, text.encode(), hashlib.sha256).hexdigest()}"
 
 
 @pytest.mark.parametrize("line,kind", [
@@ -72,7 +72,7 @@ def test_sign_helper_matches_the_wire_format():
     (b"\xff\xfe" * 40, "malformed"),
 ])
 def test_refused_lines_name_the_reason(line, kind):
-    with pytest.raises(AuthError) as e:
+    with pytest.raises(LineRefused) as e:
         auth().check(line)
     assert e.value.kind == kind
 
@@ -84,11 +84,11 @@ def test_a_replayed_line_is_refused_within_the_window_and_stale_after():
     assert a.check(line) == "up"
     for dt in (0, 1, 15_000, 30_000):
         now[0] = NOW + dt
-        with pytest.raises(AuthError) as e:
+        with pytest.raises(LineRefused) as e:
             a.check(line)
         assert e.value.kind == "replayed"
     now[0] = NOW + 30_001
-    with pytest.raises(AuthError) as e:
+    with pytest.raises(LineRefused) as e:
         a.check(line)
     assert e.value.kind == "stale"
 
@@ -99,10 +99,10 @@ def test_the_nonce_cache_is_bounded_and_forgets_only_expired_nonces():
     lines = [signed("up", NOW) for _ in range(4)]
     for line in lines:
         a.check(line)
-    with pytest.raises(AuthError) as e:
+    with pytest.raises(LineRefused) as e:
         a.check(signed("up", NOW))  # full of live nonces: refuse rather than forget one
     assert e.value.kind == "busy"
-    with pytest.raises(AuthError) as e:
+    with pytest.raises(LineRefused) as e:
         a.check(lines[0])
     assert e.value.kind == "replayed"
     now[0] = NOW + 30_001           # all expired: room again
@@ -113,7 +113,7 @@ def test_the_nonce_cache_is_bounded_and_forgets_only_expired_nonces():
 def test_bad_macs_never_reach_the_nonce_cache():
     a = auth(max_nonces=2)
     for _ in range(100):
-        with pytest.raises(AuthError):
+        with pytest.raises(LineRefused):
             a.check(signed("up", NOW, key=b"attacker-key-0123456789"))
     assert a._nonces == {}
 
@@ -121,7 +121,7 @@ def test_bad_macs_never_reach_the_nonce_cache():
 def test_replay_window_is_configurable():
     a = ControlAuth(KEY, 5, clock=lambda: NOW)
     assert a.check(signed("up", NOW - 5_000)) == "up"
-    with pytest.raises(AuthError):
+    with pytest.raises(LineRefused):
         a.check(signed("up", NOW - 5_001))
     with pytest.raises(ValueError):
         ControlAuth(KEY, 0)

@@ -31,7 +31,7 @@ BASE = {
 
 DELETE = object()
 
-# read_key() raises ConfigError from config.to_lua(), after _load_config() has returned, and
+# read_key() raises ConfigError from conflua.to_lua(), after _load_config() has returned, and
 # cmd_conf does not catch it: a traceback and exit 1. Remove this mark once cli.cmd_conf (and
 # any other to_lua/read_key caller) turns ConfigError into the usual message and exit 2.
 

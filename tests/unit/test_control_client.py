@@ -1,6 +1,8 @@
-"""The control-socket client against real unix sockets.
+"""The control socket's lines (failover/core/controlline.py), then the client against real unix
+sockets.
 
-The peer is a small stand-in speaking the daemon's line protocol (docs/design.md, "Control socket");
+The peer is a small stand-in speaking the daemon's line protocol (docs/design.md, "Control socket")
+with the same parser and formatter; the lines are checked against the contract's text here, and
 the real daemon is exercised with this client in tests/topotests/test_sidecar*.py.
 """
 
@@ -11,7 +13,9 @@ import os
 
 import pytest
 
-from failover.net.control_client import DaemonLink, DaemonUnavailable, parse_state, request
+from failover.core import controlline
+from failover.core.controlline import DaemonState, format_state, parse_request, parse_state, state_fields
+from failover.net.control_client import DaemonLink, DaemonUnavailable, request
 
 
 GOOD = "ok wan=up carrier=up path=down failover=off elected=10.10.0.11 rule=absent changes=3"
@@ -28,16 +32,20 @@ class LineDaemon:
     async def handle(self, reader, writer):
         line = (await reader.readline()).decode().strip()
         self.requests.append(line)
-        verb, _, arg = line.partition(" ")
-        if verb == "state":
-            reply = (f"ok wan={'up' if self.up else 'down'} carrier=up path={'up' if self.up else 'down'} "
-                     f"failover={'off' if self.up else 'on'} elected={self.elected} rule=absent changes=0")
-        elif verb == "elect":
-            self.elected, reply = arg, "ok"
-        elif verb == "path" and arg in ("up", "down"):
-            self.up, reply = arg == "up", "ok"
+        try:
+            r = parse_request(line)
+        except ValueError as e:
+            reply = f"err {e}"
         else:
-            reply = "err unknown command"
+            if r.verb == "state":
+                reply = format_state(DaemonState(wan=self.up, carrier=True, path=self.up, failover=not self.up,
+                                                 elected=self.elected, rule=False, changes=0))
+            elif r.verb == "elect":
+                self.elected, reply = r.argument, "ok"
+            elif r.verb == "path":
+                self.up, reply = r.argument == "up", "ok"
+            else:
+                reply = "ok"
         writer.write(reply.encode() + b"\n")
         await writer.drain()
         writer.close()
@@ -73,6 +81,35 @@ def test_parse_state_reads_the_appended_unreachable_field():
 def test_parse_state_rejects_malformed_replies(line):
     with pytest.raises(ValueError):
         parse_state(line)
+
+
+def test_state_lines_round_trip_and_read_as_the_contract_writes_them():
+    s = DaemonState(wan=False, carrier=True, path=False, failover=True, elected="10.10.0.12", rule=True,
+                    changes=7, unreachable=frozenset({"10.10.0.13", "10.10.0.9"}))
+    line = format_state(s)
+    assert line == ("ok wan=down carrier=up path=down failover=on elected=10.10.0.12 rule=present changes=7 "
+                    "unreachable=10.10.0.9,10.10.0.13")
+    assert parse_state(line) == s
+    assert state_fields(line)["elected"] == "10.10.0.12"
+    nobody = DaemonState(wan=True, carrier=True, path=True, failover=False, elected=None, rule=False, changes=0)
+    assert format_state(nobody).endswith("elected=none rule=absent changes=0 unreachable=none")
+    assert parse_state(format_state(nobody)) == nobody
+
+
+def test_requests_are_the_contracts_lines():
+    assert (controlline.STATE, controlline.elect("10.10.0.12"), controlline.path(True), controlline.path(False),
+            controlline.reassert("10.10.0.13")) == (
+        "state", "elect 10.10.0.12", "path up", "path down", "reassert 10.10.0.13")
+    for line in ("state", "elect 10.10.0.12", "path up", "path down", "reassert 10.10.0.13"):
+        r = parse_request(line)
+        assert " ".join(filter(None, (r.verb, r.argument))) == line
+
+
+@pytest.mark.parametrize("line", ["", "STATE", "state now", "elect", "elect 999.1.1.1", "elect gw1",
+                                  "path sideways", "path  up", "reassert", "flush"])
+def test_malformed_requests_are_refused(line):
+    with pytest.raises(ValueError):
+        parse_request(line)
 
 
 def test_request_without_daemon_says_so(tmp_path):

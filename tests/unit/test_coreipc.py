@@ -11,7 +11,7 @@ import socket
 import pytest
 
 from failover.sidecar.coreipc import CoreServer, RemoteCore, decode_event, decode_snapshot, encode_event, encode_snapshot
-from failover.sidecar.coreview import (
+from failover.core.views import (
     Counters,
     ElectedView,
     GatewayDown,
@@ -130,7 +130,8 @@ def test_hello_events_commands_and_a_closed_core():
         assert core.pins == ["10.0.0.1", None]
 
         await server.close()
-        await asyncio.wait_for(lost.wait(), 2)
+        async with asyncio.timeout(2):
+            await lost.wait()
         await remote.stop()
 
     asyncio.run(scenario())
@@ -148,11 +149,13 @@ def test_bad_lines_from_the_api_change_nothing_and_the_link_stays():
                     b'{"t": "reboot", "id": 3}\n', b'{"id": 4}\n'):
             writer.write(bad)
         writer.write(b'{"t": "unpin", "id": 5}\n')
-        while (msg := json.loads(await asyncio.wait_for(reader.readline(), 2)))["t"] != "reply":
-            pass
+        async with asyncio.timeout(2):
+            while (msg := json.loads(await reader.readline()))["t"] != "reply":
+                pass
         assert msg["id"] == 5 and core.pins == [None]
         writer.close()
-        await asyncio.wait_for(server.wait_closed(), 2)
+        async with asyncio.timeout(2):
+            await server.wait_closed()
         await server.close()
 
     asyncio.run(scenario())

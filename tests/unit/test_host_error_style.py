@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from failover.host import Kernel
+from failover.host import Kernel, Profile
 from failover.host.wallclock import WallClock
 
 SCRIPT = """
@@ -30,7 +30,7 @@ c:close()
 def test_errno_wording_follows_the_style_and_argument_errors_do_not(tmp_path, style, errno_text):
     (tmp_path / "t.lua").write_text(SCRIPT)
     out = io.StringIO()
-    kernel = Kernel(tmp_path, out=out, error_style=style)
+    kernel = Kernel(tmp_path, out=out, profile=Profile(errors=style))
     try:
         kernel.run("t")
     finally:
@@ -42,7 +42,7 @@ def test_errno_wording_follows_the_style_and_argument_errors_do_not(tmp_path, st
 
 def test_style_from_the_environment_and_refused_when_unknown(tmp_path, monkeypatch):
     monkeypatch.setenv("FAILOVER_HOST_ERRORS", "pre-6.7")
-    assert Kernel(tmp_path).error_style == "pre-6.7"
+    assert Kernel(tmp_path).profile.errors == "pre-6.7"
     monkeypatch.setenv("FAILOVER_HOST_ERRORS", "6.1")
     with pytest.raises(SystemExit, match="FAILOVER_HOST_ERRORS"):
         Kernel(tmp_path)

@@ -1,4 +1,5 @@
-"""STAMP codec: byte layouts from the RFC 8762 field tables, NTP time, fuzzing."""
+"""STAMP codec, unauthenticated mode: byte layouts from the RFC 8762 field tables, NTP time,
+fuzzing. (Authenticated mode, the same codec object with a key: test_stamp_auth.py.)"""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from failover.core.stamp import (
     SenderPacket,
     StampError,
     ntp_to_unix_ns,
-    reflect,
     unix_ns_to_ntp,
 )
+from failover.core.stamp import UNAUTHENTICATED as CODEC
 
 NS = 1_000_000_000
 U32 = 2**32 - 1
@@ -134,30 +135,30 @@ def sender_bytes(seq: int, ts: int, ee: int) -> bytes:
 def test_sender_layout() -> None:
     ts = unix_ns_to_ntp(SOME_TIME_NS)
     pkt = SenderPacket(sequence=0x01020304, timestamp=ts, error_estimate=ErrorEstimate(True, False, 3, 7))
-    wire = pkt.encode()
+    wire = CODEC.encode_sender(pkt)
     assert len(wire) == PACKET_SIZE == 44
     assert wire == sender_bytes(0x01020304, ts, 0x8307)
     assert wire[14:] == bytes(30)
-    assert SenderPacket.decode(wire) == pkt
+    assert CODEC.decode_sender(wire) == pkt
 
 
 def test_sender_padding_and_decode_of_longer_packets() -> None:
     pkt = SenderPacket(sequence=9, timestamp=1)
-    wire = pkt.encode(size=128)
-    assert len(wire) == 128 and wire[:44] == pkt.encode() and wire[44:] == bytes(84)
-    assert SenderPacket.decode(wire) == pkt
+    wire = CODEC.encode_sender(pkt, size=128)
+    assert len(wire) == 128 and wire[:44] == CODEC.encode_sender(pkt) and wire[44:] == bytes(84)
+    assert CODEC.decode_sender(wire) == pkt
 
 
 def test_sender_mbz_ignored_on_receipt() -> None:
     # RFC 8972 puts an SSID in the first MBZ octets; a decoder must not choke on it.
-    wire = bytearray(SenderPacket(sequence=1, timestamp=2).encode())
+    wire = bytearray(CODEC.encode_sender(SenderPacket(sequence=1, timestamp=2)))
     wire[14:16] = b"\xbe\xef"
-    assert SenderPacket.decode(bytes(wire)) == SenderPacket(sequence=1, timestamp=2)
+    assert CODEC.decode_sender(bytes(wire)) == SenderPacket(sequence=1, timestamp=2)
 
 
 def test_sender_size_below_minimum() -> None:
     with pytest.raises(StampError, match="below the STAMP minimum"):
-        SenderPacket(sequence=1, timestamp=2).encode(size=43)
+        CODEC.encode_sender(SenderPacket(sequence=1, timestamp=2), size=43)
 
 
 @pytest.mark.parametrize("kwargs", [{"sequence": -1}, {"sequence": 2**32}, {"timestamp": 2**64}])
@@ -170,9 +171,9 @@ def test_sender_field_ranges(kwargs: dict[str, int]) -> None:
 @pytest.mark.parametrize("length", [0, 1, 43])
 def test_truncated_packets(length: int) -> None:
     with pytest.raises(StampError, match=f"truncated STAMP sender packet: {length} bytes"):
-        SenderPacket.decode(bytes(length))
+        CODEC.decode_sender(bytes(length))
     with pytest.raises(StampError, match="truncated STAMP reflector packet"):
-        ReflectorPacket.decode(bytes(length))
+        CODEC.decode_reflector(bytes(length))
 
 
 # -- Session-Reflector packet (RFC 8762 §4.3.1) ------------------------------
@@ -207,14 +208,14 @@ def test_reflector_layout() -> None:
         sender_error_estimate=ErrorEstimate(False, True, 4, 5),
         sender_ttl=63,
     )
-    wire = pkt.encode()
+    wire = CODEC.encode_reflector(pkt)
     assert wire == reflector_bytes(
         0xA1A2A3A4, 0x1112131415161718, 0x8102, 0x2122232425262728,
         0xB1B2B3B4, 0x3132333435363738, 0x4405, 63,
     )
     assert wire[14:16] == wire[38:40] == b"\0\0" and wire[41:44] == b"\0\0\0"
-    assert ReflectorPacket.decode(wire) == pkt
-    assert len(pkt.encode(size=100)) == 100
+    assert CODEC.decode_reflector(wire) == pkt
+    assert len(CODEC.encode_reflector(pkt, size=100)) == 100
 
 
 def test_reflector_ttl_range() -> None:
@@ -227,29 +228,29 @@ def test_reflector_ttl_range() -> None:
 
 def test_reflect_stateless_copies_sender_fields() -> None:
     t1 = unix_ns_to_ntp(SOME_TIME_NS)
-    request = SenderPacket(sequence=77, timestamp=t1, error_estimate=ErrorEstimate(True, False, 10, 3)).encode()
+    request = CODEC.encode_sender(SenderPacket(sequence=77, timestamp=t1, error_estimate=ErrorEstimate(True, False, 10, 3)))
     t2, t3 = unix_ns_to_ntp(SOME_TIME_NS + 500_000), unix_ns_to_ntp(SOME_TIME_NS + 600_000)
-    reply = reflect(request, t2_ntp=t2, t3_ntp=t3, ttl=64)
+    reply = CODEC.reflect(request, t2_ntp=t2, t3_ntp=t3, ttl=64)
     assert reply == reflector_bytes(77, t3, UNSYNCHRONIZED.encode(), t2, 77, t1, 0x8A03, 64)
 
 
 def test_reflect_stateful_sequence_and_symmetric_size() -> None:
-    request = SenderPacket(sequence=5, timestamp=6).encode(size=200)
-    reply = reflect(request, sequence=1234, t2_ntp=1, t3_ntp=2, ttl=255)
+    request = CODEC.encode_sender(SenderPacket(sequence=5, timestamp=6), size=200)
+    reply = CODEC.reflect(request, sequence=1234, t2_ntp=1, t3_ntp=2, ttl=255)
     assert len(reply) == 200 and reply[44:] == bytes(156)
-    decoded = ReflectorPacket.decode(reply)
+    decoded = CODEC.decode_reflector(reply)
     assert (decoded.sequence, decoded.sender_sequence, decoded.sender_ttl) == (1234, 5, 255)
 
 
 def test_reflect_rejects_garbage() -> None:
     with pytest.raises(StampError, match="truncated"):
-        reflect(b"hello", t2_ntp=1, t3_ntp=2, ttl=64)
+        CODEC.reflect(b"hello", t2_ntp=1, t3_ntp=2, ttl=64)
 
 
 def test_reflect_zeroes_request_extras() -> None:
     # Whatever the sender put past octet 44 (TLVs we do not implement) is not echoed.
-    request = SenderPacket(sequence=5, timestamp=6).encode() + b"\xff" * 20
-    assert reflect(request, t2_ntp=1, t3_ntp=2, ttl=1)[44:] == bytes(20)
+    request = CODEC.encode_sender(SenderPacket(sequence=5, timestamp=6)) + b"\xff" * 20
+    assert CODEC.reflect(request, t2_ntp=1, t3_ntp=2, ttl=1)[44:] == bytes(20)
 
 
 # -- fuzzing: decoders raise StampError or nothing ---------------------------
@@ -257,16 +258,17 @@ def test_reflect_zeroes_request_extras() -> None:
 
 @given(st.binary(max_size=120))
 def test_decoders_never_raise_anything_but_stamp_error(data: bytes) -> None:
-    for decode in (SenderPacket.decode, ReflectorPacket.decode):
+    for decode, encode in ((CODEC.decode_sender, CODEC.encode_sender),
+                           (CODEC.decode_reflector, CODEC.encode_reflector)):
         try:
             pkt = decode(data)
         except StampError:
             assert len(data) < PACKET_SIZE
         else:
             # re-encoding gives the same fields, with MBZ zeroed
-            assert decode(pkt.encode(len(data))) == pkt
+            assert decode(encode(pkt, len(data))) == pkt
     try:
-        reply = reflect(data, t2_ntp=1, t3_ntp=2, ttl=3)
+        reply = CODEC.reflect(data, t2_ntp=1, t3_ntp=2, ttl=3)
     except StampError:
         assert len(data) < PACKET_SIZE
     else:
@@ -280,6 +282,6 @@ def test_decoders_never_raise_anything_but_stamp_error(data: bytes) -> None:
 )
 def test_reflector_round_trip(seq, ts, ee, rx, s_seq, s_ts, s_ee, ttl) -> None:  # type: ignore[no-untyped-def]
     wire = reflector_bytes(seq, ts, ee, rx, s_seq, s_ts, s_ee, ttl)
-    pkt = ReflectorPacket.decode(wire)
-    assert pkt.encode() == wire
+    pkt = CODEC.decode_reflector(wire)
+    assert CODEC.encode_reflector(pkt) == wire
     assert struct.unpack("!I", wire[:4])[0] == pkt.sequence

@@ -19,6 +19,7 @@ from failover.net.prober import Datagram, Prober, Target
 from .test_agent_reflector import ntp_now
 
 KEY = b"stamp-shared-key-0123456789"
+CODEC = stamp.StampCodec(KEY)
 
 
 def mac16(data: bytes, key: bytes = KEY) -> bytes:
@@ -54,19 +55,19 @@ def reflector_bytes(seq, ts, err, rx, s_seq, s_ts, s_err, ttl) -> bytes:
 
 def test_sender_packet_layout():
     p = stamp.SenderPacket(0x01020304, 0x1112131415161718, stamp.ErrorEstimate.decode(0x8123))
-    data = stamp.encode_sender_auth(p, KEY)
+    data = CODEC.encode_sender(p)
     assert data == sender_bytes(0x01020304, 0x1112131415161718, 0x8123)
     assert len(data) == stamp.AUTH_PACKET_SIZE == 112
-    assert stamp.decode_sender_auth(data, KEY) == p
+    assert CODEC.decode_sender(data) == p
 
 
 def test_reflector_packet_layout():
     e1, e2 = stamp.ErrorEstimate.decode(0x0101), stamp.ErrorEstimate.decode(0xC0FF)
     p = stamp.ReflectorPacket(7, 0xA0A1A2A3A4A5A6A7, e1, 0xB0B1B2B3B4B5B6B7, 9, 0xC0C1C2C3C4C5C6C7, e2, 63)
-    data = stamp.encode_reflector_auth(p, KEY)
+    data = CODEC.encode_reflector(p)
     assert data == reflector_bytes(7, 0xA0A1A2A3A4A5A6A7, 0x0101, 0xB0B1B2B3B4B5B6B7, 9,
                                    0xC0C1C2C3C4C5C6C7, 0xC0FF, 63)
-    assert stamp.decode_reflector_auth(data, KEY) == p
+    assert CODEC.decode_reflector(data) == p
 
 
 def test_hmac_is_sha256_truncated_to_16_octets_over_the_first_96():
@@ -81,37 +82,37 @@ def test_any_changed_covered_or_hmac_octet_fails_verification(octet):
     data = bytearray(sender_bytes(1, 2, 3))
     data[octet] ^= 0x01
     with pytest.raises(stamp.StampAuthError):
-        stamp.decode_sender_auth(bytes(data), KEY)
+        CODEC.decode_sender(bytes(data))
 
 
 def test_wrong_key_truncated_and_unauthenticated_packets_are_refused():
     good = sender_bytes(1, 2, 3)
     with pytest.raises(stamp.StampAuthError):
-        stamp.decode_sender_auth(good, b"another-key-0123456789")
+        stamp.StampCodec(b"another-key-0123456789").decode_sender(good)
     with pytest.raises(stamp.StampError, match="truncated"):
-        stamp.decode_sender_auth(good[:111], KEY)
-    unauth = stamp.SenderPacket(1, 2).encode(112)
+        CODEC.decode_sender(good[:111])
+    unauth = stamp.UNAUTHENTICATED.encode_sender(stamp.SenderPacket(1, 2), 112)
     with pytest.raises(stamp.StampAuthError):
-        stamp.decode_sender_auth(unauth, KEY)
+        CODEC.decode_sender(unauth)
     with pytest.raises(stamp.StampError):
-        stamp.encode_sender_auth(stamp.SenderPacket(1, 2), KEY, size=111)
+        CODEC.encode_sender(stamp.SenderPacket(1, 2), size=111)
 
 
 def test_padding_after_the_hmac_is_not_covered_and_kept_in_size():
     p = stamp.SenderPacket(5, 6)
-    data = stamp.encode_sender_auth(p, KEY, size=200)
+    data = CODEC.encode_sender(p, size=200)
     assert len(data) == 200 and data[112:] == bytes(88)
-    assert stamp.decode_sender_auth(data[:112] + b"\xff" * 88, KEY) == p
+    assert CODEC.decode_sender(data[:112] + b"\xff" * 88) == p
 
 
-def test_reflect_auth_answers_with_the_request_size_and_its_own_hmac():
-    req = stamp.encode_sender_auth(stamp.SenderPacket(42, 0x0102030405060708), KEY, size=128)
-    reply = stamp.reflect_auth(req, KEY, t2_ntp=10, t3_ntp=11, ttl=64)
+def test_reflect_in_authenticated_mode_answers_with_the_request_size_and_its_own_hmac():
+    req = CODEC.encode_sender(stamp.SenderPacket(42, 0x0102030405060708), size=128)
+    reply = CODEC.reflect(req, t2_ntp=10, t3_ntp=11, ttl=64)
     assert len(reply) == 128
     assert reply[:112] == reflector_bytes(42, 11, stamp.UNSYNCHRONIZED.encode(), 10, 42,
                                           0x0102030405060708, stamp.UNSYNCHRONIZED.encode(), 64)
     with pytest.raises(stamp.StampAuthError):
-        stamp.reflect_auth(req, b"another-key-0123456789", t2_ntp=1, t3_ntp=2, ttl=1)
+        stamp.StampCodec(b"another-key-0123456789").reflect(req, t2_ntp=1, t3_ntp=2, ttl=1)
 
 
 def test_read_key_file(tmp_path):
@@ -127,6 +128,16 @@ def test_read_key_file(tmp_path):
         read_key_file(str(tmp_path / "missing"), "heartbeat.key_file")
 
 
+@pytest.mark.parametrize("codec", [stamp.UNAUTHENTICATED, CODEC], ids=["unauthenticated", "authenticated"])
+def test_one_codec_object_serves_either_mode(codec):
+    """Callers hold a codec and never branch on the key: the same calls, the mode's layout."""
+    req = codec.encode_sender(stamp.SenderPacket(7, 0x0102030405060708))
+    assert len(req) == codec.packet_size == (112 if codec.key else 44)
+    reply = codec.decode_reflector(codec.reflect(req, t2_ntp=10, t3_ntp=11, ttl=64))
+    assert (reply.sequence, reply.sender_sequence, reply.sender_timestamp, reply.receive_timestamp,
+            reply.timestamp, reply.sender_ttl) == (7, 7, 0x0102030405060708, 10, 11, 64)
+
+
 # -- the reflector and the prober in authenticated mode ------------------------------------
 
 def test_reflector_in_authenticated_mode():
@@ -138,10 +149,11 @@ def test_reflector_in_authenticated_mode():
         c.bind(("127.0.0.1", 0))
         try:
             t1 = ntp_now()
-            for data in (stamp.SenderPacket(1, t1).encode(),             # unauthenticated: refused
-                         stamp.SenderPacket(2, t1).encode(112),          # right size, no HMAC
+            plain = stamp.UNAUTHENTICATED
+            for data in (plain.encode_sender(stamp.SenderPacket(1, t1)),        # unauthenticated: refused
+                         plain.encode_sender(stamp.SenderPacket(2, t1), 112),   # right size, no HMAC
                          sender_bytes(3, t1, 1)[:100],                   # truncated
-                         stamp.encode_sender_auth(stamp.SenderPacket(4, t1), b"wrong-key-0123456789"),
+                         stamp.StampCodec(b"wrong-key-0123456789").encode_sender(stamp.SenderPacket(4, t1)),
                          sender_bytes(5, t1, 1)):
                 c.sendto(data, r.bound)
             replies = []
@@ -158,7 +170,7 @@ def test_reflector_in_authenticated_mode():
 
     r, replies = asyncio.run(main())
     assert len(replies) == 1
-    got = stamp.decode_reflector_auth(replies[0], KEY)
+    got = CODEC.decode_reflector(replies[0])
     assert got.sender_sequence == 5 and got.sender_timestamp > 0
     assert (r.reflected, r.garbage, r.auth_failures) == (1, 4, 2)  # 2 truncated, 2 bad HMAC
 
@@ -201,4 +213,4 @@ def test_prober_feed_counts_forged_replies_and_ignores_them():
     forged = forged[:96] + bytes(16)
     p.feed(Datagram(forged, ("127.0.0.2", 862), time.time_ns(), None))
     p.feed(Datagram(b"\x00" * 44, ("127.0.0.2", 862), time.time_ns(), None))
-    assert (p.counters.garbage, p.counters.auth_failures) == (2, 1)
+    assert p.counters.garbage == 2 and p.snapshot("127.0.0.2").received == 0

@@ -24,11 +24,4 @@ function notifier.vterm(callback)
 	return check(backend.vterm(callback))
 end
 
--- Talk-era (Lunatik 3.x) names, present only when the host runs the talk's scripts.
-if backend.talk then
-	notifier.netdev = require("linux.netdev")
-	notifier.notify = require("linux.notify")
-	Notifier.delete = Notifier.stop
-end
-
 return notifier

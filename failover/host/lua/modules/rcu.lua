@@ -30,15 +30,4 @@ function rcu.map(t, cb)
 	end
 end
 
--- Talk-era (Lunatik 3.x) name registry, present only when the host runs the talk's scripts.
-if backend.talk then
-	function rcu.publish(name, t)
-		return check(backend.publish(name, unwrap(t)))
-	end
-
-	function rcu.subscribe(name)
-		return check(backend.subscribe(name))
-	end
-end
-
 return rcu

@@ -1,4 +1,4 @@
--- require("fib"): the talk-era rule API (removed from Lunatik in 61b27ab6).
+-- require("fib"), talk profile only: the talk-era rule API (removed from Lunatik in 61b27ab6).
 local backend, lib = ...
 local check = lib.check
 

@@ -1,0 +1,179 @@
+"""ICMP echo (RFC 792) for the path check's ``icmp`` targets: requests, and what comes back.
+
+Pure: bytes in, typed values out. A raw ICMP socket (what a router running as root can open in any
+network namespace; new namespaces forbid unprivileged ping sockets) receives every ICMP message the
+host gets, each with its IPv4 header: the replies to our probes, but also other programs' pings,
+echo requests sent to us, errors about anyone's packets. :func:`parse` therefore keeps only
+
+* an **echo reply** carrying our identifier, and
+* an **error** (destination unreachable, time exceeded) that quotes one of our echo requests —
+  RFC 792 quotes the original IPv4 header and its first 8 octets, which hold the echo's type,
+  identifier and sequence number;
+
+and returns None for everything else. A reply is matched to its probe by identifier and sequence
+number; the payload carries the full 32-bit sequence and the send time (T1, ns) so that a reply to
+another incarnation of a 16-bit sequence number is told apart, as STAMP's echoed timestamp does.
+
+An error is loss for the probe it quotes, never a reply: its sender is a router on the way, not the
+target, and its arrival says the target was not reached.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+__all__ = [
+    "ECHO_REPLY",
+    "ECHO_REQUEST",
+    "DEST_UNREACHABLE",
+    "TIME_EXCEEDED",
+    "EchoError",
+    "EchoReply",
+    "IcmpError",
+    "checksum",
+    "encode_echo_request",
+    "parse",
+]
+
+ECHO_REPLY = 0
+DEST_UNREACHABLE = 3
+ECHO_REQUEST = 8
+TIME_EXCEEDED = 11
+
+_HEADER = struct.Struct("!BBHHH")  # type, code, checksum, identifier, sequence
+#: Our payload: a magic word, the full 32-bit sequence number, T1 in ns.
+_PAYLOAD = struct.Struct("!4sIq")
+_MAGIC = b"AFo1"
+PAYLOAD_SIZE = _PAYLOAD.size
+#: Length of an echo request as :func:`encode_echo_request` makes it.
+REQUEST_SIZE = _HEADER.size + _PAYLOAD.size
+
+_UNREACHABLE = {
+    0: "network unreachable",
+    1: "host unreachable",
+    2: "protocol unreachable",
+    3: "port unreachable",
+    4: "fragmentation needed",
+    5: "source route failed",
+    9: "network administratively prohibited",
+    10: "host administratively prohibited",
+    13: "communication administratively prohibited",
+}
+
+
+class IcmpError(ValueError):
+    """Bytes that cannot be encoded as asked."""
+
+
+@dataclass(frozen=True, slots=True)
+class EchoReply:
+    """An echo reply to one of our requests."""
+
+    source: str
+    identifier: int
+    #: The 16-bit sequence number of the ICMP header.
+    sequence: int
+    #: From our payload: the full sequence number and the send time (ns), or None when the
+    #: target did not echo our payload intact (then only ``sequence`` matches it).
+    full_sequence: int | None
+    t1_ns: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EchoError:
+    """An ICMP error about one of our echo requests: that probe is lost."""
+
+    #: The router that sent the error.
+    source: str
+    #: The destination of the quoted request: the target the probe was for.
+    target: str
+    identifier: int
+    sequence: int
+    type: int
+    code: int
+
+    @property
+    def reason(self) -> str:
+        if self.type == TIME_EXCEEDED:
+            what = "TTL exceeded in transit" if self.code == 0 else "fragment reassembly time exceeded"
+        else:
+            what = _UNREACHABLE.get(self.code, f"destination unreachable (code {self.code})")
+        return f"{what} (ICMP from {self.source})"
+
+
+def checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071) of ``data``."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def encode_echo_request(identifier: int, sequence: int, t1_ns: int) -> bytes:
+    """An echo request; the ICMP header carries the low 16 bits of ``sequence``."""
+    if not 0 <= identifier <= 0xFFFF:
+        raise IcmpError(f"identifier {identifier} is not 16 bits")
+    if not 0 <= sequence <= 0xFFFF_FFFF:
+        raise IcmpError(f"sequence {sequence} is not 32 bits")
+    payload = _PAYLOAD.pack(_MAGIC, sequence, t1_ns)
+    header = _HEADER.pack(ECHO_REQUEST, 0, 0, identifier, sequence & 0xFFFF)
+    csum = checksum(header + payload)
+    return _HEADER.pack(ECHO_REQUEST, 0, csum, identifier, sequence & 0xFFFF) + payload
+
+
+def _ipv4_header(packet: bytes) -> tuple[int, int, str, str] | None:
+    """(header length, protocol, source, destination) of an IPv4 packet, or None."""
+    if len(packet) < 20 or packet[0] >> 4 != 4:
+        return None
+    ihl = (packet[0] & 0x0F) * 4
+    if ihl < 20 or len(packet) < ihl:
+        return None
+    return ihl, packet[9], _dotted(packet[12:16]), _dotted(packet[16:20])
+
+
+def _dotted(raw: bytes) -> str:
+    return ".".join(str(b) for b in raw)
+
+
+def parse(packet: bytes, identifier: int, *, ip_header: bool = True) -> EchoReply | EchoError | None:
+    """What ``packet`` says about our probes (identifier ``identifier``), None if nothing.
+
+    ``packet`` is what a raw ICMP socket reads: an IPv4 header, then the ICMP message
+    (``ip_header=False``: the ICMP message alone, with ``source`` unknown — as a ping socket reads
+    it; its errors come through the socket's error queue instead). Malformed messages, wrong
+    checksums, other programs' echoes and errors about other packets are all None.
+    """
+    source = ""
+    if ip_header:
+        ip = _ipv4_header(packet)
+        if ip is None or ip[1] != 1:  # not ICMP
+            return None
+        ihl, _, source, _ = ip
+        packet = packet[ihl:]
+    if len(packet) < _HEADER.size or checksum(packet) != 0:
+        return None
+    kind, code, _csum, ident, seq = _HEADER.unpack_from(packet)
+    if kind == ECHO_REPLY:
+        if ident != identifier or code != 0:
+            return None
+        full, t1 = None, None
+        if len(packet) >= _HEADER.size + _PAYLOAD.size:
+            magic, full_seq, t1_ns = _PAYLOAD.unpack_from(packet, _HEADER.size)
+            if magic == _MAGIC and full_seq & 0xFFFF == seq:
+                full, t1 = full_seq, t1_ns
+        return EchoReply(source, ident, seq, full, t1)
+    if kind in (DEST_UNREACHABLE, TIME_EXCEEDED):
+        # Checked above over the whole error; the quoted request follows the 8-octet header.
+        quoted = packet[_HEADER.size:]
+        ip = _ipv4_header(quoted)
+        if ip is None or ip[1] != 1 or len(quoted) < ip[0] + _HEADER.size:
+            return None
+        ihl, _, _, target = ip
+        q_type, _q_code, _q_csum, q_ident, q_seq = _HEADER.unpack_from(quoted, ihl)
+        if q_type != ECHO_REQUEST or q_ident != identifier:
+            return None
+        return EchoError(source, target, q_ident, q_seq, kind, code)
+    return None

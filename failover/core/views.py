@@ -1,0 +1,106 @@
+"""The measuring core as its interface shows it (:mod:`failover.sidecar.coreview`): one
+:class:`Snapshot` (state, gateways, counters, the path check; one consistent moment) and the
+errors of its commands. Plain data, no I/O: the core builds these, the link between the core's
+and the API's processes carries them, the API renders them, the domain events carry the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "CoreUnavailable",
+    "Counters",
+    "ElectedView",
+    "GatewayDown",
+    "GatewayView",
+    "PathProbeView",
+    "Snapshot",
+    "StateView",
+    "UnknownGateway",
+]
+
+
+class UnknownGateway(LookupError):
+    """pin: the address is not a configured gateway."""
+
+
+class GatewayDown(RuntimeError):
+    """pin: the gateway is not up, or the daemon cannot tell it up/down."""
+
+
+class CoreUnavailable(RuntimeError):
+    """A command could not reach the core (its process is gone, or did not answer in time)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ElectedView:
+    address: str | None
+    name: str | None
+    pinned: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StateView:
+    """``GET /api/v1/state``, field for field."""
+
+    interface: str
+    carrier: bool
+    path: bool
+    wan_up: bool
+    failover_active: bool
+    failover_since: float | None
+    rule: bool
+    elected: ElectedView
+    changes: int
+    daemon_connected: bool
+    daemon_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayView:
+    name: str
+    address: str
+    status: str
+    rtt_ms: float | None
+    jitter_ms: float | None
+    loss: float
+    score: float | None
+    elected: bool
+    sent: int
+    received: int
+    #: The daemon's up/down exchanges with it answer (False after failed ones; None: no daemon).
+    reachable: bool | None
+    #: The election may choose it: heartbeat not down and reachable not False.
+    usable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PathProbeView:
+    interface: str
+    probe: str
+    rtt_ms: float | None
+    loss: float
+    #: Replies that came after the blackout detect time: late, not lost (failover/core/silence.py).
+    late: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    failover_transitions: int = 0
+    election_changes: int = 0
+    gateway_transitions: int = 0
+    garbage: int = 0
+    send_errors: int = 0
+    stalls: int = 0
+    hook_runs: int = 0      # failover/sidecar/hooks.py: programs run and URLs posted
+    hook_failures: int = 0  # timeouts, non-zero exits, failed POST attempts
+    hook_drops: int = 0     # events a hook never got: queue full, every POST attempt failed
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    state: StateView
+    gateways: tuple[GatewayView, ...]
+    counters: Counters
+    path: PathProbeView | None

@@ -1,0 +1,362 @@
+"""``failover replay``: a decision journal fed through the same pure cores again.
+
+The journal (failover/core/journal.py) holds what the measuring core fed its cores; here they get
+it again, in the same order and with the same timestamps: the heartbeat sessions
+(:class:`failover.core.heartbeat.HeartbeatSession`, with the silence-or-delay check inside),
+the path check's session, the election, and the daemon's failover decision with its dampening,
+which is Lua (``kernel/failover/decision.lua``, ``dampening.lua``) and runs here in a Lua 5.5 state
+as the daemon runs it. What comes out is every decision with its time and reason, as the core's
+events say it (failover/core/events.py): gateway verdicts, path verdicts, elections and pins,
+WAN verdicts and failover on/off.
+
+With the recording config (the journal's header) the sidecar's decisions come out as the live
+core made them, to the nanosecond and the word. The daemon's (WAN verdict, failover on/off) come
+at the instant its inputs allowed them: the live daemon acts on the same inputs within one turn of
+its loop (at most 10 ms) and reads the link itself. With another config (``--config``) they answer
+"what if": thresholds, dampening, election margins and the gateway list may differ; the probe
+rates and the path check's target may not (the journal holds the probes that were sent).
+
+Elections run where the live core ran them (``elect`` records: every 50 ms and after each event).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import lupa.lua55 as lua55
+
+from ..config import Config
+from ..scripts.conflua import to_lua
+from ..core.election import Decision, Election, candidate
+from ..core.events import (
+    ElectionChanged,
+    FailoverChanged,
+    GatewayStatusChanged,
+    LogEvent,
+    PathVerdict,
+    PinChanged,
+    WanChanged,
+)
+from ..core.heartbeat import HeartbeatSession, Status, StatusChange
+from ..core.journal import (
+    Elect,
+    End,
+    Link,
+    Pin,
+    Reach,
+    Record,
+    Reload,
+    Reply,
+    Resume,
+    Send,
+    Tick,
+    Traffic,
+    Unpin,
+)
+from ..net.pathcheck import path_heartbeat_config
+from ..net.prober import gateway_heartbeat_config
+from ..package_data import kernel_root
+
+__all__ = ["Replay", "ReplayError", "format_event", "replay_config"]
+
+_MS = 1_000_000
+
+#: What a replay config may not change: the journal holds the probes sent at these rates, there.
+RECORDED = ("heartbeat.interval_ms", "wan.probe", "wan.probe_interval_ms", "wan.interface")
+
+
+class ReplayError(ValueError):
+    """A replay config that cannot apply to the journal."""
+
+
+def _get(cfg: Config, dotted: str) -> Any:
+    section, name = dotted.split(".")
+    return getattr(getattr(cfg, section), name)
+
+
+def replay_config(recorded: Config, other: Config | None) -> Config:
+    """The config to replay with: the recording one, or ``other`` if it keeps what was recorded."""
+    if other is None:
+        return recorded
+    fixed = [f"{f} (recorded {_get(recorded, f)}, here {_get(other, f)})"
+             for f in RECORDED if _get(recorded, f) != _get(other, f)]
+    if fixed:
+        raise ReplayError("the journal's probes were sent with these settings; a replay cannot change them: "
+                          + "; ".join(fixed))
+    return other
+
+
+@dataclass(frozen=True)
+class Summary:
+    records: int
+    skipped: int
+    sequence_mismatches: int
+    end: End | None
+
+
+class _WanDecision:
+    """kernel/failover/decision.lua in a Lua 5.5 state, fed as the daemon feeds it."""
+
+    def __init__(self, cfg: Config) -> None:
+        lua = self.lua = lua55.LuaRuntime(unpack_returned_tuples=True)
+        lua.globals().package.path = f"{kernel_root()}/?.lua"
+        # The daemon's own conf.lua (the gateways' key is not needed to decide).
+        conf_lua = to_lua(cfg.model_copy(update={"control": cfg.control.model_copy(update={"key_file": None})}))
+        conf = lua.execute(conf_lua)
+        self.d = lua.eval('(require("failover.decision"))').new(conf)
+
+    @property
+    def failover(self) -> bool:
+        return bool(self.d.failover)
+
+    @failover.setter
+    def failover(self, on: bool) -> None:
+        self.d.failover = on
+
+    def link(self, admin: bool, carrier: bool) -> None:
+        self.d.link(self.d, admin, carrier)
+
+    def set_path(self, up: bool) -> bool:
+        return bool(self.d.set_path(self.d, up))
+
+    def wanted(self, now_ms: int) -> bool:
+        return bool(self.d.wanted(self.d, now_ms))
+
+    def failback(self, now_ms: int) -> tuple[bool, int | None]:
+        ok, wait = self.d.failback(self.d, now_ms)
+        return bool(ok), None if wait is None else int(wait)
+
+    def inputs(self) -> tuple[bool, bool, bool]:
+        """admin, carrier, path."""
+        return bool(self.d.admin), bool(self.d.carrier), bool(self.d.path)
+
+    def view(self) -> tuple[bool, bool, bool]:
+        """carrier, path, up: the daemon's ``state`` fields."""
+        return bool(self.d.carrier), bool(self.d.path), bool(self.d.up(self.d))
+
+
+class Replay:
+    """Feed it the records of one journal (:meth:`feed`, then :meth:`finish`); ``events`` holds
+    the decisions."""
+
+    def __init__(self, cfg: Config, recording: bool = True) -> None:
+        self.recording = recording
+        self.events: list[LogEvent] = []
+        self.notes: list[str] = []
+        self.records = self.skipped = self.mismatches = 0
+        self.end: End | None = None
+        self.unreachable: frozenset[str] = frozenset()
+        self.decision: Decision | None = None
+        self.gw: dict[str, HeartbeatSession] = {}
+        self.path: dict[str, HeartbeatSession] = {}
+        self.cfg = cfg
+        self._configure(cfg, None)
+        self.wan = _WanDecision(cfg)
+        self.elected = cfg.gateway[0].address     # the daemon's, until the sidecar elects
+        self._view = self.wan.view()
+        self._failback_at: int | None = None      # ms: when dampening may next allow failback
+
+    # -- config ----------------------------------------------------------------------------
+
+    def _configure(self, cfg: Config, old: Config | None) -> None:
+        """The core's sessions and election for ``cfg``, as the core starts or reloads
+        (failover/sidecar/core.py: kept sessions go on, thresholds change in place)."""
+        hb = gateway_heartbeat_config(cfg)
+        self.gw = {g.address: self.gw.get(g.address) or HeartbeatSession(hb) for g in cfg.gateway}
+        for session in self.gw.values():
+            session.config = hb
+        self.names = {g.address: g.name for g in cfg.gateway}
+        if old is None:
+            self.election = Election(cfg.election.switch_margin, cfg.election.hold_ms)
+        else:
+            self.election.switch_margin, self.election.hold_ms = cfg.election.switch_margin, cfg.election.hold_ms
+            if self.election.pinned is not None and self.election.pinned not in self.names:
+                self.election.unpin()
+        if old is None or (cfg.wan, path_heartbeat_config(cfg)) != (old.wan, path_heartbeat_config(old)):
+            self.path = {cfg.wan.probe: HeartbeatSession(path_heartbeat_config(cfg))} if cfg.wan.probe else {}
+
+    # -- records ---------------------------------------------------------------------------
+
+    def feed(self, record: Record) -> None:
+        if self.end is not None:
+            raise ReplayError(f"a {record.kind!r} record after the journal's end")
+        self.records += 1
+        self._due(record.t)
+        handler = getattr(self, f"_on_{record.kind}")
+        handler(record)
+
+    def finish(self) -> Summary:
+        return Summary(self.records, self.skipped, self.mismatches, self.end)
+
+    def _sessions(self, prober: str) -> dict[str, HeartbeatSession]:
+        return self.gw if prober == "gw" else self.path
+
+    def _on_send(self, r: Send) -> None:
+        session = self._sessions(r.p).get(r.a)
+        if session is None:
+            self.skipped += 1  # a gateway the replay config does not have
+            return
+        if session.on_send(r.t) != r.s:
+            self.mismatches += 1
+
+    def _on_reply(self, r: Reply) -> None:
+        session = self._sessions(r.p).get(r.a)
+        if session is None:
+            self.skipped += 1
+            return
+        session.on_reply(r.t, r.s, r.t1, r.t2, r.t3)
+
+    def _on_traffic(self, r: Traffic) -> None:
+        for session in self._sessions(r.p).values():
+            session.on_traffic(r.t)
+
+    def _on_tick(self, r: Tick) -> None:
+        for address, session in list(self._sessions(r.p).items()):
+            change = session.on_timer(r.t)
+            if change is None:
+                continue
+            if r.p == "gw":
+                self._gateway(address, session, change, r.t)
+            else:
+                self._path_verdict(address, change, r.t)
+
+    def _gateway(self, address: str, session: HeartbeatSession, change: StatusChange, t: int) -> None:
+        stats = session.snapshot()
+        self._emit(GatewayStatusChanged(name=self.names[address], address=address, status=change.new.value,
+                                        previous=change.old.value, reason=change.reason, rtt_ms=stats.rtt_ms,
+                                        loss=stats.loss, ts=t / 1e9))
+
+    def _path_verdict(self, address: str, change: StatusChange, t: int) -> None:
+        if change.new is Status.UNKNOWN:
+            return
+        up = change.new is Status.UP
+        reason = f"path check via {self.cfg.wan.interface} to {address}: {change.reason}"
+        self._emit(PathVerdict(up=up, reason=reason, ts=t / 1e9))
+        if self.wan.set_path(up):
+            self._react(t)
+
+    def _on_link(self, r: Link) -> None:
+        self.wan.link(r.admin, r.carrier)
+        self._react(r.t)
+
+    def _on_elect(self, r: Elect) -> None:
+        # As the core's candidates (failover/sidecar/core.py): configuration order, the daemon's
+        # reachability as last reported.
+        candidates = [candidate(g.address, g.name, self.gw[g.address].snapshot(),
+                                reachable=g.address not in self.unreachable) for g in self.cfg.gateway]
+        decision = self.election.update(r.m, candidates)
+        event = ElectionChanged.after(self.decision, decision, ts=r.t / 1e9)
+        self.decision = decision
+        if event is not None:
+            self._emit(event)
+        self.elected = decision.address
+
+    def _on_pin(self, r: Pin) -> None:
+        self.election.pin(r.a)
+        self._emit(PinChanged(address=r.a, name=self.names.get(r.a), pinned=True, ts=r.t / 1e9))
+
+    def _on_unpin(self, r: Unpin) -> None:
+        was = self.election.pinned
+        self.election.unpin()
+        if was is not None:
+            self._emit(PinChanged(address=was, name=self.names.get(was), pinned=False, ts=r.t / 1e9))
+
+    def _on_reach(self, r: Reach) -> None:
+        self.unreachable = frozenset(r.unreachable)
+
+    def _on_resume(self, r: Resume) -> None:
+        # The daemon found the rule in place at its start (failed over before): it carries on so.
+        if r.failover and not self.wan.failover:
+            self._transition(True, r.t)
+            self._schedule(r.t // _MS)
+
+    def _on_reload(self, r: Reload) -> None:
+        if not self.recording:
+            self.notes.append(f"{_clock(r.t)} a reload was recorded here; the replay config stays")
+            return
+        try:
+            new = Config.model_validate(r.config)
+        except ValueError as e:
+            raise ReplayError(f"the reload at {_clock(r.t)} carries a config that does not load: {e}") from None
+        old, self.cfg = self.cfg, new
+        self._configure(new, old)
+        if to_lua(_keyless(new)) != to_lua(_keyless(old)):
+            # The scripts restart with the new conf.lua: a fresh daemon, which finds the rule in
+            # place if failed over, reads the link, and hears the sidecar's path verdict again.
+            wan, self.wan = self.wan, _WanDecision(new)
+            admin, carrier, path = wan.inputs()
+            self.wan.link(admin, carrier)
+            self.wan.set_path(path)
+            self.wan.failover = wan.failover
+            self._react(r.t)
+
+    def _on_end(self, r: End) -> None:
+        self.end = r
+
+    # -- the daemon's side -----------------------------------------------------------------
+
+    def _react(self, t: int) -> None:
+        """The daemon after an event: the WAN's verdict, then failover as wanted now."""
+        now = t // _MS
+        want = self.wan.wanted(now)
+        view = self.wan.view()
+        if view != self._view:
+            self._view = view
+            carrier, path, up = view
+            self._emit(WanChanged(interface=self.cfg.wan.interface, carrier=carrier, path=path, up=up, ts=t / 1e9))
+        if want != self.wan.failover:
+            self._transition(want, t)
+        self._schedule(now)
+
+    def _transition(self, on: bool, t: int) -> None:
+        self.wan.failover = on
+        carrier, path, _up = self.wan.view()
+        self._emit(FailoverChanged(active=on, elected=self.elected, elected_name=self.names.get(self.elected),
+                                   carrier=carrier, path=path, rule=on, ts=t / 1e9))
+
+    def _schedule(self, now_ms: int) -> None:
+        """When to ask dampening again whether the daemon may fail back. The daemon asks every
+        turn of its loop (at most 10 ms apart); here every millisecond of journal time (its
+        clock's unit) once failed over on a WAN that is up, so the answer comes at the first
+        instant dampening allows. (Its own wait is exact for the clean time but only a polling
+        hint while suppressed.)"""
+        _ok, wait = self.wan.failback(now_ms)
+        self._failback_at = now_ms + 1 if wait is not None else None
+
+    def _due(self, t: int) -> None:
+        while self._failback_at is not None and self._failback_at * _MS <= t:
+            at, self._failback_at = self._failback_at, None
+            self._react(at * _MS)
+
+    def _emit(self, event: LogEvent) -> None:
+        self.events.append(event)
+
+
+def _keyless(cfg: Config) -> Config:
+    return cfg.model_copy(update={"control": cfg.control.model_copy(update={"key_file": None})})
+
+
+def _clock(t_ns: int) -> str:
+    return datetime.fromtimestamp(t_ns / 1e9, timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+
+
+def format_event(event: LogEvent) -> str:
+    """One decision as ``failover replay`` prints it: UTC time (µs), kind, the event's message."""
+    ts = datetime.fromtimestamp(event.ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return f"{ts} {event.kind:<8} {event.message}"
+
+
+def run(header_config: dict[str, Any], records: Iterable[Record], other: Config | None = None) -> Replay:
+    """Replay ``records`` with the recording config (``header_config``) or ``other``."""
+    try:
+        recorded = Config.model_validate(header_config)
+    except ValueError as e:
+        raise ReplayError(f"the journal's header carries a config that does not load: {e}") from None
+    replay = Replay(replay_config(recorded, other), recording=other is None)
+    for record in records:
+        replay.feed(record)
+    return replay
