@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.api_latency [--rates 500,1000] [--seconds 30] [--gateways 100]
     .venv/bin/python -m bench.api_latency --flood [--seconds 60] [--flood-rate 2000] [--sse 200]
 
-Topology: tests/topotests/heartbeat_topology.py (router, ISP, internet host with a STAMP reflector
+Topology: failover/lab/sidecarlab.py (router, ISP, internet host with a STAMP reflector
 as `wan.probe`) with no agent namespaces; instead one namespace on the router's LAN bridge holds
 --gateways addresses (10.10.0.20 ...) served by one bench/reflectors.py process (the agent's
 StampReflector on each address). The router runs `failover run` (host + measuring core in one

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.event_to_rule [--trials 100] [--same-ifindex]
 
-Topology: tests/topotests/topology.py (router, ISP, two gateways), `failover host` running on the
+Topology: failover/lab/routerlab.py (router, ISP, two gateways), `failover host` running on the
 router as in production. Each trial takes the ISP side of the WAN veth down, then up again.
 Timestamps, all on this machine's one clock (CLOCK_REALTIME):
   t_link  the kernel's RTM_NEWLINK for wan0 losing carrier  (rtnetlink listener, link group)

@@ -7,7 +7,7 @@ Carrier flaps (the ISP side of the WAN veth) and path flaps (the `path up|down` 
 sidecar sends), each for --seconds on a router with the default dampening, and, on a second
 router at the same time, the same schedule with the penalty off (only the 1 s clean time holds
 failback). The up periods straddle the clean time. Rule changes are rule additions and removals
-counted by an rtnetlink listener in each router (tests/topotests/rulewatch.py), not the daemon's
+counted by an rtnetlink listener in each router (failover/lab/rulewatch.py), not the daemon's
 counter. Target: at most 3 in 90 s with the default dampening (the first failover, at most one
 failback, one more failover). Then the time to fail back once the WAN is stable.
 """

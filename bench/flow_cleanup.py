@@ -3,12 +3,12 @@
     .venv/bin/python -m bench.flow_cleanup [--entries 100000]
     .venv/bin/python -m bench.flow_cleanup --method dump [--entries 20000]
 
-Topology: tests/topotests/flow_topology.py (router masquerading out of wan0 with nftables, gw1 on
+Topology: failover/lab/flowlab.py (router masquerading out of wan0 with nftables, gw1 on
 the LAN with its own NATed uplink, a client, the internet host with a STAMP reflector as
 `wan.probe`). The router runs `failover run` (host + sidecar in one process, as on an
 appliance): heartbeats to gw1 every 20 ms, path check every 5 ms, failback after 1 clean second.
 
-Entries: real UDP flows from the client, one datagram each (tests/topotests/flow_scale.py), UDP
+Entries: real UDP flows from the client, one datagram each (failover/lab/flow_scale.py), UDP
 timeouts raised so none expires: half to the internet host through the WAN (the router NATs them
 to 198.51.100.2), half to the router's LAN address (LAN-local, not NATed). During failover the
 first half again, now through gw1 (not NATed by the router).

@@ -57,6 +57,20 @@ class FlowTopology:
         self.hb.cleanup()
 
 
+def fail_over(t: FlowTopology) -> None:
+    """The WAN's carrier cut; until the rule is in and gw1 forwards."""
+    t.topo.set_isp(False)
+    wait_for(lambda: t.topo.rules() and t.topo.forwarding(1) == "1", what="failover via gw1")
+
+
+
+def fail_back(t: FlowTopology) -> None:
+    """The WAN's carrier back; until the rule is gone."""
+    t.topo.set_isp(True)
+    wait_for(lambda: not t.topo.rules(), timeout=10, what="failback: rule 1000 gone")
+
+
+
 class Holder:
     def __init__(self, proc, status: Path) -> None:
         self.proc, self.path = proc, status
@@ -86,4 +100,4 @@ class Holder:
         return True
 
 
-__all__ = ["CLIENT", "ECHO_PORT", "FlowTopology", "Holder", "INTERNET", "LAN_PORT", "WAN", "uplink"]
+__all__ = ["CLIENT", "ECHO_PORT", "FlowTopology", "Holder", "fail_back", "fail_over", "INTERNET", "LAN_PORT", "WAN", "uplink"]

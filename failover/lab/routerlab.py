@@ -111,6 +111,13 @@ def router_topology(prefix: str, n_gateways: int = 2, *, agents: bool = True, ur
     return Topology(prefix, tuple(nodes), tuple(segments), tuple(routes), tuple(processes))
 
 
+def failover_rule(topo: RouterTopology) -> list[dict] | bool:
+    """The one failover rule (as ``ip -j rule`` lists it) if it is the only one and looks up T."""
+    rules = topo.rules()
+    return len(rules) == 1 and rules[0].get("table") == str(TABLE) and rules
+
+
+
 def config_model(socket_path: str, gateways: list[str], **sections: dict | list[dict]) -> Config:
     """The scenarios' failover.toml as a model: the router's interfaces, its table and priority,
     the gateways (gw1, gw2, … in order) and any section given as a dict of fields (merged into
@@ -262,6 +269,20 @@ class RouterTopology:
             if r.get("dst") == "default":
                 return r.get("gateway")
         return None
+
+    def routing(self) -> dict:
+        """The router's routing state as a scenario's expected.toml writes it: the rules at the
+        failover priority, table T's routes (``dst = "via GW dev DEV"``), each gateway's forwarding."""
+        table = {r["dst"]: (f"via {r['gateway']} " if r.get("gateway") else "") + f"dev {r['dev']}"
+                 for r in self.table_routes()}
+        return {"rules": [{"priority": r["priority"], "table": r.get("table")} for r in self.rules()],
+                "table": table,
+                "forwarding": {f"gw{i}": self.forwarding(i) for i in range(1, len(self.gateways) + 1)}}
+
+    def routing_is(self, expected: dict) -> bool:
+        """The routing state is ``expected`` in every part it names (rules, table, forwarding)."""
+        state = self.routing()
+        return all(state[part] == want for part, want in expected.items())
 
     def add_raw_rule(self, table: int = TABLE, priority: int = PRIORITY) -> None:
         """A rule added without NLM_F_EXCL: duplicates are possible, as after old tools."""

@@ -128,6 +128,19 @@ class HeartbeatTopology:
             self.topo.cleanup()
 
 
+def path_verdicts(hb: HeartbeatTopology) -> list[bool]:
+    """The path check's verdicts so far, from the sidecar's event log."""
+    return [e["path"] for e in hb.http.get("/api/v1/log").json()
+            if e["kind"] == "wan" and e.get("source") == "path-check"]
+
+
+
+def failover_switches(hb: HeartbeatTopology) -> list[bool]:
+    """Failover on/off as the sidecar's event log tells it, in order."""
+    return [e["active"] for e in hb.http.get("/api/v1/log").json() if e["kind"] == "failover" and "active" in e]
+
+
+
 def hb_fixture(tmp_path, n_gateways: int = 2):
     """Generator for the test modules' fixtures: built, yielded, always torn down."""
     t = HeartbeatTopology.build(tmp_path, n_gateways=n_gateways)

@@ -2,12 +2,20 @@
 (tests/topotests/<scenario>/: its test file, and its expected routing state beside it), built
 by the topology engine in failover/lab and torn down by these fixtures, even on failure."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from failover.lab.routerlab import RouterTopology
 from failover.lab.sidecarlab import hb_fixture
+
+
+@pytest.fixture
+def expected(request) -> dict:
+    """The scenario's expected routing state, by name: expected.toml beside its test file
+    (RouterTopology.routing_is compares the parts a state names)."""
+    return tomllib.loads((request.path.parent / "expected.toml").read_text())
 
 
 @pytest.fixture

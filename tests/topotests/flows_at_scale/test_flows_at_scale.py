@@ -1,8 +1,8 @@
 """Flow clean-up at router scale: 20,000 conntrack entries, the failed path's gone within 1 s.
 
-Topology: tests/topotests/flow_topology.py (router masquerading out of wan0, gw1 on the LAN, a
+Topology: failover/lab/flowlab.py (router masquerading out of wan0, gw1 on the LAN, a
 client), `failover host` and `failover sidecar` in the router as deployed. Real UDP flows from the
-client (tests/topotests/flow_scale.py), one datagram each, UDP timeouts raised so none expires:
+client (failover/lab/flow_scale.py), one datagram each, UDP timeouts raised so none expires:
 
     wan    10,000  client -> internet host, ports 10000-19999, via the WAN: NATed to 198.51.100.2
     local  10,000  client -> router 10.10.0.1, ports 10000-19999: LAN-local, not NATed
@@ -29,7 +29,7 @@ from failover.lab.netns import wait_for
 
 from failover.lab.flow_scale import Watch, conntrack_count, fill, gone_after, key, long_udp_timeouts, table, touched
 from failover.lab.flowlab import CLIENT, INTERNET, WAN, FlowTopology
-from .test_flows_moved import fail_back, fail_over
+from failover.lab.flowlab import fail_back, fail_over
 from failover.lab.routerlab import PRIORITY, ROUTER_LAN
 
 N = 10_000

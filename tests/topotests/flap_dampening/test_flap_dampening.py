@@ -1,7 +1,7 @@
 """A flapping WAN does not make the rule churn, the penalty is what holds failback, and the end
 state is right.
 
-Schedule (tests/topotests/flapping.py): WAN carrier down 0.1-0.5 s, up 0.1-5 s, for 90 s; the up
+Schedule (failover/lab/flapping.py): WAN carrier down 0.1-0.5 s, up 0.1-5 s, for 90 s; the up
 periods straddle the 1 s clean time. Rule changes are counted by an rtnetlink listener in the
 router, not by the daemon.
 

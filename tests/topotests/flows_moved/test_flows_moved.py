@@ -1,6 +1,6 @@
 """Flows moved, not stranded: conntrack clean-up on failover and failback, in namespaces.
 
-Topology: tests/topotests/flow_topology.py (router masquerading on wan0, gw1 NATing its own
+Topology: failover/lab/flowlab.py (router masquerading on wan0, gw1 NATing its own
 uplink, a LAN client). Flows from the client, held open and pinged every 50 ms:
 
     wan     TCP client -> internet :9000, set up over the WAN (NATed to 198.51.100.2)
@@ -28,7 +28,7 @@ import pytest
 
 from failover.lab.netns import wait_for
 
-from failover.lab.flowlab import CLIENT, ECHO_PORT, INTERNET, LAN_PORT, WAN, FlowTopology
+from failover.lab.flowlab import CLIENT, ECHO_PORT, INTERNET, LAN_PORT, WAN, FlowTopology, fail_back, fail_over
 from failover.lab.routerlab import ROUTER_LAN
 
 TO_NET = f"tcp:{INTERNET}:{ECHO_PORT}"
@@ -59,14 +59,8 @@ def cleanups(t, transition):
             if e["kind"] == "failover" and e.get("transition") == transition]
 
 
-def fail_over(t):
-    t.topo.set_isp(False)
-    wait_for(lambda: t.topo.rules() and t.topo.forwarding(1) == "1", what="failover via gw1")
 
 
-def fail_back(t):
-    t.topo.set_isp(True)
-    wait_for(lambda: not t.topo.rules(), timeout=10, what="failback: rule 1000 gone")
 
 
 def test_failover_and_failback_reset_or_move_only_the_flows_of_the_dead_path(flows):

@@ -1,6 +1,6 @@
 """The WAN device comes and goes: wan0 deleted and created again (same name, new ifindex), 5 times.
 
-Topology: tests/topotests/heartbeat_topology.py (router, ISP, internet host with a reflector, gw1
+Topology: failover/lab/sidecarlab.py (router, ISP, internet host with a reflector, gw1
 and gw2 with agents); host (daemon) and sidecar on the router, path check to the internet host
 through wan0. Failback hold-down off (failover/lab/routerlab.py NO_HOLD: only min_clean_ms = 1 s), so each
 return fails back as after a single outage; dampening's growth is tested elsewhere.
@@ -21,8 +21,8 @@ import pytest
 from failover.lab.netns import wait_for
 from failover.lab.routerlab import NO_HOLD
 
-from .test_heartbeats import path_verdicts
-from .test_wan_failover import failover_rule
+from failover.lab.sidecarlab import path_verdicts
+from failover.lab.routerlab import failover_rule
 
 CYCLES = 5
 

@@ -14,7 +14,7 @@ import pytest
 
 from failover.lab.netns import wait_for
 
-from .test_wan_failover import failover_rule
+from failover.lab.routerlab import failover_rule
 
 HOUR_MS = 3_600_000
 HOLD_S = 3.0

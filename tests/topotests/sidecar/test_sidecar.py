@@ -1,6 +1,6 @@
 """The sidecar's REST API driving real routing, and its commands, in namespaces.
 
-Topology: tests/topotests/heartbeat_topology.py; host (daemon) and sidecar on the router; the
+Topology: failover/lab/sidecarlab.py; host (daemon) and sidecar on the router; the
 WAN carrier is cut (ISP side down) so that failover is active and the elected gateway routes.
 
 Expected routing state, per scenario:

@@ -1,6 +1,6 @@
 """Heartbeats drive failover: the WAN path check and the gateways' STAMP sessions, in namespaces.
 
-Topology: tests/topotests/heartbeat_topology.py (router, ISP, internet host with a reflector,
+Topology: failover/lab/sidecarlab.py (router, ISP, internet host with a reflector,
 gw1 10.10.0.11 and gw2 10.10.0.12 with agents). Host (daemon) and sidecar run on the router.
 
 Expected routing state, per scenario:
@@ -19,7 +19,8 @@ import pytest
 
 from failover.lab.netns import wait_for
 
-from .test_wan_failover import failover_rule
+from failover.lab.routerlab import failover_rule
+from failover.lab.sidecarlab import failover_switches, path_verdicts
 
 
 @pytest.fixture
@@ -36,13 +37,8 @@ def running(hb):
     return hb
 
 
-def path_verdicts(hb) -> list[bool]:
-    return [e["path"] for e in hb.http.get("/api/v1/log").json()
-            if e["kind"] == "wan" and e.get("source") == "path-check"]
 
 
-def failover_switches(hb) -> list[bool]:
-    return [e["active"] for e in hb.http.get("/api/v1/log").json() if e["kind"] == "failover" and "active" in e]
 
 
 def test_silent_blackout_fails_over_via_heartbeats(running):

@@ -1,5 +1,5 @@
 """Gateways are reconciled, not assumed: told again after a restart, leased, left when they cannot
-be told. Topology: tests/topotests/flow_topology.py (router masquerading on wan0, each gwN with
+be told. Topology: failover/lab/flowlab.py (router masquerading on wan0, each gwN with
 its own NATed uplink to the internet host, a LAN client), `failover host` and `failover sidecar`
 on the router, heartbeats without a WAN path check (carrier faults only).
 

@@ -13,7 +13,7 @@ import socket
 
 from failover.lab.netns import wait_for
 
-from .test_wan_failover import failover_rule
+from failover.lab.routerlab import failover_rule
 from failover.lab.routerlab import LAN_PREFIX
 
 

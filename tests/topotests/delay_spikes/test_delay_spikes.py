@@ -1,7 +1,7 @@
 """Late is not lost: the path target holds its replies in delay spikes while a flow runs through
 the WAN; no failover. A silent blackout right after is still caught.
 
-Topology: tests/topotests/flow_topology.py (client behind the router's NAT, the internet host
+Topology: failover/lab/flowlab.py (client behind the router's NAT, the internet host
 echoing UDP on 9000, gw1 with an agent); host (daemon) and sidecar on the router, path check to
 the internet host through wan0 every 5 ms. The internet host's reflector is bench/spike_reflector.py:
 every 3 s it holds every reply for 150-400 ms, then releases them all, in order (nothing lost).
@@ -28,8 +28,8 @@ from bench.netutil import parse_metrics
 from failover.lab.netns import wait_for
 
 from failover.lab.flowlab import ECHO_PORT, INTERNET, FlowTopology
-from .test_heartbeats import path_verdicts
-from .test_wan_failover import failover_rule
+from failover.lab.sidecarlab import path_verdicts
+from failover.lab.routerlab import failover_rule
 from failover.lab.routerlab import REPO
 
 RUN_S = 20
