@@ -13,6 +13,8 @@ import secrets
 import shutil
 import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from failover.config import Dampening, to_toml
@@ -37,6 +39,24 @@ def print_errors(errors: list[str]) -> None:
         print("router log errors:", *errors[:10], sep="\n  ")
 
 
+@contextmanager
+def running(internet_reflector: list[str] | None = None) -> Iterator[BenchLab]:
+    """A started BenchLab for one benchmark; afterwards what it ``closes`` is closed, the lab torn
+    down and the router's logged errors printed after the figures."""
+    lab = BenchLab()
+    lab.internet_reflector = internet_reflector
+    try:
+        lab.build()
+        lab.start()
+        yield lab
+    finally:
+        for thing in reversed(lab.to_close):
+            thing.close()
+        errors = lab.router_errors()
+        lab.cleanup()
+        print_errors(errors)
+
+
 class BenchLab(Lab):
     def __init__(self, dampening: dict | None = NO_HOLD, prefix: str | None = None) -> None:
         topo = load(DEFAULT_LAB)
@@ -47,6 +67,12 @@ class BenchLab(Lab):
         #: A module and its arguments (``python -m``) to run as the path check's target instead of
         #: the agent's reflector, e.g. bench.spike_reflector; set before start().
         self.internet_reflector: list[str] | None = None
+        self.to_close: list = []
+
+    def closes(self, thing):
+        """``thing`` (a flow, a listener, an HTTP client) is closed before the lab goes."""
+        self.to_close.append(thing)
+        return thing
 
     def ns(self, role: str) -> str:
         return self.topo.ns(role)

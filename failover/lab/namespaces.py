@@ -30,36 +30,16 @@ class Lab:
         self.topo = topo
         self.state = state
         self.api_port = api_port  # where the dashboard appears on this machine's 127.0.0.1
+        self.logs = state / "logs"
+        self.control_socket = state / "control.sock"
+        self.token_file = state / "token"
+        self.flow_file = state / "flow.json"
+        self.config_file = state / "router.toml"
+        self.pidfile = state / "pids.json"
         fault = f"{sys.executable} -m failover.cli lab --prefix {topo.prefix} fault"
         self.spec = topo.network(config=str(self.config_file), flow_file=str(self.flow_file) if demo else None,
                                  fault_command=fault if demo else None, proxy_port=api_port if demo else None)
         self._net: Network | None = None
-
-    # -- paths --------------------------------------------------------------------------------
-
-    @property
-    def logs(self) -> Path:
-        return self.state / "logs"
-
-    @property
-    def control_socket(self) -> Path:
-        return self.state / "control.sock"
-
-    @property
-    def token_file(self) -> Path:
-        return self.state / "token"
-
-    @property
-    def flow_file(self) -> Path:
-        return self.state / "flow.json"
-
-    @property
-    def config_file(self) -> Path:
-        return self.state / "router.toml"
-
-    @property
-    def pidfile(self) -> Path:
-        return self.state / "pids.json"
 
     @property
     def net(self) -> Network:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from failover.lab.flowlab import FlowTopology
 from failover.lab.routerlab import RouterTopology
 from failover.lab.sidecarlab import hb_fixture
 
@@ -47,6 +48,16 @@ def running(topo):
 def hb(tmp_path):
     """The router with the internet host (heartbeats, path check, REST) and two gateways."""
     yield from hb_fixture(tmp_path)
+
+
+@pytest.fixture
+def ft(tmp_path):
+    """Flows across failover: client, NAT, one gateway with its own uplink, the echoes."""
+    t = FlowTopology.build(tmp_path)
+    try:
+        yield t
+    finally:
+        t.cleanup()
 
 
 HERE = Path(__file__).parent

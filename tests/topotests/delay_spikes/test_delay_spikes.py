@@ -21,28 +21,17 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from bench.event_to_rule import rtnl_listener
 from bench.netutil import parse_metrics
 from failover.lab.netns import wait_for
 
-from failover.lab.flowlab import ECHO_PORT, INTERNET, FlowTopology
+from failover.lab.flowlab import ECHO_PORT, INTERNET
 from failover.lab.sidecarlab import path_verdicts
 from failover.lab.routerlab import failover_rule
 from failover.lab.routerlab import REPO
 
 RUN_S = 20
 RATE = 500
-
-
-@pytest.fixture
-def ft(tmp_path):
-    t = FlowTopology.build(tmp_path)
-    try:
-        yield t
-    finally:
-        t.cleanup()
 
 
 def spiky_internet(ft) -> object:

@@ -53,12 +53,9 @@ def failed_over(t: FlowTopology, via: str) -> bool:
 
 
 @pytest.fixture
-def one(tmp_path):
-    t = FlowTopology.build(tmp_path)
-    try:
-        yield t
-    finally:
-        t.cleanup()
+def one(ft):
+    """One gateway (conftest's ``ft``)."""
+    return ft
 
 
 @pytest.fixture
