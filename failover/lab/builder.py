@@ -83,11 +83,12 @@ class Network:
 
     def add(self, name: str) -> str:
         """One more plain node (no forwarding, default sysctls), at run time; its namespace's name."""
-        self.topology = self.topology.adding(nodes=(Node(name),))
-        self.add_node(self.topology.node(name))
+        self.add_node(Node(name))
         return self.ns(name)
 
     def add_node(self, node: Node) -> None:
+        if node not in self.topology.nodes:  # one joining at run time (a gateway more, a test's box)
+            self.topology = self.topology.adding(nodes=(node,))
         ns = self.registry.add_namespace(self.ns(node.name))
         sh("ip", "-n", ns, "link", "set", "lo", "up")
         if not node.rp_filter:

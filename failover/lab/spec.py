@@ -48,10 +48,6 @@ class Iface:
     index: int | None = None
     port: str | None = None  # on a bridged segment: the bridge-side veth's name (default <bridge>p<n>)
 
-    @property
-    def ip(self) -> str | None:
-        return None if self.address is None else self.address.split("/")[0]
-
 
 @dataclass(frozen=True)
 class Segment:
@@ -143,18 +139,9 @@ class Topology:
         return dataclasses.replace(self, nodes=(*self.nodes, *nodes), segments=(*self.segments, *segments),
                                    routes=(*self.routes, *routes), processes=(*self.processes, *processes))
 
-    def without_processes(self, *names: str) -> Topology:
-        return dataclasses.replace(self, processes=tuple(p for p in self.processes if p.name not in names))
-
     def replacing_process(self, process: Process) -> Topology:
         return dataclasses.replace(
             self, processes=tuple(process if p.name == process.name else p for p in self.processes))
-
-    def replacing_node(self, node: Node) -> Topology:
-        return dataclasses.replace(self, nodes=tuple(node if n.name == node.name else n for n in self.nodes))
-
-    def with_prefix(self, prefix: str) -> Topology:
-        return dataclasses.replace(self, prefix=prefix)
 
 
 __all__ = ["Iface", "Nat", "Node", "Process", "Route", "Segment", "Topology"]
