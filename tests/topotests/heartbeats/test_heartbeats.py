@@ -37,13 +37,9 @@ def running(hb):
     return hb
 
 
-
-
-
-
-def test_silent_blackout_fails_over_via_heartbeats(running):
+def test_silent_blackout_fails_over_via_heartbeats(running, expected):
     topo = running.topo
-    assert topo.rules() == [] and topo.state()["wan"] == "up"
+    assert topo.routing_is(expected["wan_up"]) and topo.state()["wan"] == "up", topo.routing()
     t0 = time.monotonic()
     running.isp_forwarding(False)
     wait_for(lambda: failover_rule(topo), timeout=5, what="the failover rule")
@@ -51,7 +47,7 @@ def test_silent_blackout_fails_over_via_heartbeats(running):
     wait_for(lambda: topo.forwarding(1) == "1", what="gw1 told up")
     st = topo.state()
     assert (st["carrier"], st["path"], st["wan"], st["failover"]) == ("up", "down", "down", "on")
-    assert topo.default_via() == "10.10.0.11" and topo.forwarding(2) == "0"
+    assert topo.routing_is(expected["failed_over"]), topo.routing()
     # The sidecar reads the daemon's state back every 100 ms.
     s = wait_for(lambda: (s := running.state())["failover"]["active"] and s, what="REST state: failover on")
     assert s["wan"] == {"interface": "wan0", "carrier": True, "path": False, "up": False}
@@ -60,28 +56,28 @@ def test_silent_blackout_fails_over_via_heartbeats(running):
     assert took < 2.0, f"silent blackout took {took:.2f} s to fail over"  # generous: not a benchmark
 
 
-def test_recovery_fails_back_after_the_path_recovers(running):
+def test_recovery_fails_back_after_the_path_recovers(running, expected):
     topo = running.topo
     running.isp_forwarding(False)
     wait_for(lambda: topo.forwarding(1) == "1", timeout=5, what="failover to gw1")
     # While failed over, the path check still probes through wan0 (bound to the device).
     running.isp_forwarding(True)
     wait_for(lambda: topo.rules() == [], timeout=5, what="failback: rule removed")
-    wait_for(lambda: topo.forwarding(1) == "0", what="gw1 told down")
+    wait_for(lambda: topo.routing_is(expected["wan_up"]), what="gw1 told down")
     assert topo.state()["path"] == "up"
     assert path_verdicts(running) == [True, False, True]
     # Failover on, then off (the conntrack clean-up's reports are "failover" entries too).
     wait_for(lambda: failover_switches(running) == [True, False], what="failover on and off in the log")
 
 
-def test_elected_gateway_dies_election_moves_and_routing_follows(running):
+def test_elected_gateway_dies_election_moves_and_routing_follows(running, expected):
     topo = running.topo
     topo.set_isp(False)  # carrier loss: failover via gw1
     wait_for(lambda: topo.default_via() == "10.10.0.11" and topo.forwarding(1) == "1", what="failover via gw1")
     topo.nets.ip("gw1", "link", "set", "eth0", "down")  # gw1 dies
     wait_for(lambda: topo.default_via() == "10.10.0.12", timeout=3, what="table 100 default via gw2")
     wait_for(lambda: topo.forwarding(2) == "1", what="gw2 told up")
-    assert len(topo.rules()) == 1
+    assert topo.routing_is(expected["gw2_elected"]), topo.routing()
     wait_for(lambda: running.state()["elected"] == {"address": "10.10.0.12", "name": "gw2", "pinned": False},
              what="REST state follows the daemon")
     gws = running.gateways()
