@@ -59,10 +59,6 @@ def cleanups(t, transition):
             if e["kind"] == "failover" and e.get("transition") == transition]
 
 
-
-
-
-
 def test_failover_and_failback_reset_or_move_only_the_flows_of_the_dead_path(flows):
     t = flows
     t.hb.start_sidecar()

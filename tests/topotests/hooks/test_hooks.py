@@ -27,7 +27,6 @@ from pathlib import Path
 from failover.lab.netns import wait_for
 
 
-
 SECRET = b"hook-secret-of-32-bytes-or-more!!"
 RECEIVER = '''
 import http.server, json, sys

@@ -22,8 +22,6 @@ def error_style(request):
     return request.param
 
 
-
-
 def test_wan_up_means_no_rule(running, expected):
     assert running.routing_is(expected["wan_up"]), running.routing()
     assert running.state()["failover"] == "off"
