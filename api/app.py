@@ -31,7 +31,7 @@ from . import auth, metrics
 from .events import EventHub
 from .lab import CommandLab, Lab, LabError
 from .limits import LimitMiddleware, Limits
-from .models import ElectedState, ElectRequest, Gateway, LabFault, LabStatus, LogEvent, Ok, Problem, State
+from .models import ElectedState, ElectRequest, Gateway, LabFault, LabStatus, LogEvent, Ok, Problem, State, Target
 from .views import RenderCache, elected_model
 
 log = logging.getLogger("failover.api")
@@ -94,6 +94,11 @@ def create_app(
     @app.get("/api/v1/gateways", response_model=list[Gateway])
     async def get_gateways() -> Response:
         return Response(rendered.get().gateways_json, media_type="application/json")
+
+    @app.get("/api/v1/targets", response_model=list[Target])
+    async def get_targets() -> Response:
+        """The WAN path check's targets: their own verdicts, RTT and loss (empty without a path check)."""
+        return Response(rendered.get().targets_json, media_type="application/json")
 
     @app.post("/api/v1/elect", response_model=ElectedState, dependencies=authorized, responses=problems)
     async def pin(body: ElectRequest) -> ElectedState:

@@ -81,6 +81,7 @@ class SnapshotCollector(Collector):
                                   value=c.hook_failures)
         yield CounterMetricFamily("failover_hook_drops", "Events a hook never got (queue full, every POST failed)",
                                   value=c.hook_drops)
+        yield from _targets(snap)
         p = snap.path
         if p is not None:
             probe = [p.interface, p.probe]
@@ -95,6 +96,33 @@ class SnapshotCollector(Collector):
                                       "blackout detect time (counted late, not lost)", labels=["interface", "probe"])
             fam.add_metric(probe, p.late)
             yield fam
+
+
+def _targets(snap: Snapshot):
+    """Every path-check target, its faults, and the confirmation bursts."""
+    labels = ["address", "kind"]
+    up = GaugeMetricFamily("failover_wan_target_up", "Path-check target answering (1 up, 0 down or unknown)",
+                           labels=labels)
+    rtt = GaugeMetricFamily("failover_wan_target_rtt_seconds", "Path-check target smoothed RTT", labels=labels)
+    loss = GaugeMetricFamily("failover_wan_target_loss_ratio", "Path-check target loss over the long window",
+                             labels=labels)
+    faults = CounterMetricFamily("failover_wan_target_faults", "Times a target went down while the quorum "
+                                 "still answered (no failover)", labels=labels)
+    errors = CounterMetricFamily("failover_wan_target_icmp_errors", "ICMP errors (unreachable, TTL exceeded) "
+                                 "quoting our probes to a target", labels=labels)
+    for t in snap.targets:
+        lv = [t.address, t.kind]
+        up.add_metric(lv, 1.0 if t.status == "up" else 0.0)
+        if t.rtt_ms is not None:
+            rtt.add_metric(lv, t.rtt_ms / 1000)
+        loss.add_metric(lv, t.loss)
+        faults.add_metric(lv, t.faults)
+        errors.add_metric(lv, t.errors)
+    yield from (up, rtt, loss, faults, errors)
+    yield CounterMetricFamily("failover_wan_confirmation_rounds", "Confirmation bursts started (a target went "
+                              "down while the path was up)", value=snap.confirmation_rounds)
+    yield CounterMetricFamily("failover_wan_confirmed_silent", "Targets a confirmation burst found silent",
+                              value=snap.confirmed_silent)
 
 
 def render(snapshot: Snapshot) -> bytes:

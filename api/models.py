@@ -65,6 +65,16 @@ class Gateway(BaseModel):
     usable: bool = Field(description="the election may choose it: heartbeat not down and reachable not false")
 
 
+class Target(BaseModel):
+    """A path-check target (``[[wan.target]]``, or the one ``wan.probe`` means)."""
+
+    address: str
+    kind: Literal["stamp", "icmp"]
+    status: GatewayStatus
+    rtt_ms: float | None
+    loss: float
+
+
 class ElectRequest(_Body):
     address: str = Field(description="IPv4 address of a configured gateway")
 

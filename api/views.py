@@ -9,10 +9,10 @@ snapshot rate), and the JSON is not rebuilt per request.
 from __future__ import annotations
 
 import json
-from failover.core.views import ElectedView, GatewayView, Snapshot, StateView
+from failover.core.views import ElectedView, GatewayView, Snapshot, StateView, TargetView
 
 from . import metrics
-from .models import DaemonStatus, ElectedState, FailoverState, Gateway, State, WanState
+from .models import DaemonStatus, ElectedState, FailoverState, Gateway, State, Target, WanState
 
 
 def elected_model(e: ElectedView) -> ElectedState:
@@ -34,10 +34,14 @@ def gateway_model(g: GatewayView) -> Gateway:
                    loss=g.loss, score=g.score, elected=g.elected, reachable=g.reachable, usable=g.usable)
 
 
+def target_model(t: TargetView) -> Target:
+    return Target(address=t.address, kind=t.kind, status=t.status, rtt_ms=t.rtt_ms, loss=t.loss)
+
+
 class Rendered:
     """The answers of one snapshot; ``/metrics`` is rendered on first demand only."""
 
-    __slots__ = ("snapshot", "state", "state_json", "gateways_json", "_metrics")
+    __slots__ = ("snapshot", "state", "state_json", "gateways_json", "targets_json", "_metrics")
 
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
@@ -45,6 +49,8 @@ class Rendered:
         self.state_json = self.state.model_dump_json().encode()
         self.gateways_json = json.dumps([gateway_model(g).model_dump() for g in snapshot.gateways],
                                         separators=(",", ":")).encode()
+        self.targets_json = json.dumps([target_model(t).model_dump() for t in snapshot.targets],
+                                       separators=(",", ":")).encode()
         self._metrics: bytes | None = None
 
     @property

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from failover.config import Dampening, to_toml
+from failover.config import Config, Dampening, to_toml
 from failover.core.controlline import STATE, state_fields
 from failover.lab.namespaces import Lab
 from failover.lab.netns import wait_for
@@ -40,11 +40,11 @@ def print_errors(errors: list[str]) -> None:
 
 
 @contextmanager
-def running(internet_reflector: list[str] | None = None) -> Iterator[BenchLab]:
-    """A started BenchLab for one benchmark; afterwards what it ``closes`` is closed, the lab torn
-    down and the router's logged errors printed after the figures."""
-    lab = BenchLab()
-    lab.internet_reflector = internet_reflector
+def running(lab: BenchLab | None = None, internet_reflector: list[str] | None = None) -> Iterator[BenchLab]:
+    """A started BenchLab (``lab``, or a plain one) for one benchmark; afterwards what it ``closes``
+    is closed, the lab torn down and the router's logged errors printed after the figures."""
+    lab = lab or BenchLab()
+    lab.internet_reflector = internet_reflector or lab.internet_reflector
     try:
         lab.build()
         lab.start()
@@ -52,9 +52,9 @@ def running(internet_reflector: list[str] | None = None) -> Iterator[BenchLab]:
     finally:
         for thing in reversed(lab.to_close):
             thing.close()
-        errors = lab.router_errors()
+        lab.router_errors_seen = lab.router_errors()
         lab.cleanup()
-        print_errors(errors)
+        print_errors(lab.router_errors_seen)
 
 
 class BenchLab(Lab):
@@ -68,6 +68,7 @@ class BenchLab(Lab):
         #: the agent's reflector, e.g. bench.spike_reflector; set before start().
         self.internet_reflector: list[str] | None = None
         self.to_close: list = []
+        self.router_errors_seen: list[str] = []  # what the router logged, kept after cleanup
 
     def closes(self, thing):
         """``thing`` (a flow, a listener, an HTTP client) is closed before the lab goes."""
@@ -78,10 +79,14 @@ class BenchLab(Lab):
         return self.topo.ns(role)
 
     def build(self) -> None:
+        super().build(config=to_toml(self.router_model()))
+
+    def router_model(self) -> Config:
+        """The router's config: the lab's, with ``dampening`` (a subclass adds what it measures)."""
         cfg = self.router_config()
         if self.dampening is not None:
             cfg = cfg.model_copy(update={"dampening": Dampening(**self.dampening)})
-        super().build(config=to_toml(cfg))
+        return cfg
 
     def start(self) -> None:
         if self.internet_reflector:
@@ -90,6 +95,10 @@ class BenchLab(Lab):
         super().start()
         wait_for(lambda: self.state_or_none() is not None, timeout=30, interval=0.1, what="the daemon")
         wait_for(self.steady, timeout=30, interval=0.1, what="WAN up, path up, failover off")
+
+    def router_toml(self) -> str:
+        """The router's failover.toml: the lab's, plus ``extra_config``."""
+        return self.topo.router_config(str(self.control_socket), str(self.token_file)) + self.extra_config
 
     def start_agent(self, name: str) -> None:
         self.net.start(f"agent-{name}")

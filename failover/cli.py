@@ -213,6 +213,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     end = summary.end
     tail = ("the journal has no end line (the recorder did not finish: a crash, or still recording)" if end is None
             else f"recording {end.reason}" + (f", {end.dropped} records left out" if end.dropped else ""))
+    if records.cut_line is not None:
+        tail += f"; line {records.cut_line} is cut short (written when the recorder stopped): not replayed"
     print(f"failover replay: {summary.records} records, {len(replay.events)} decisions"
           + (f", {summary.skipped} records of gateways not in the replay config" if summary.skipped else "")
           + f"; {tail}", file=sys.stderr)

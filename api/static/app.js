@@ -1,7 +1,7 @@
 // Adaptive Failover dashboard.
 //
 // Plain JavaScript, no build step, no third-party code. It uses only the sidecar's public API:
-//   GET  api/v1/state, api/v1/gateways, api/v1/log, api/v1/lab
+//   GET  api/v1/state, api/v1/gateways, api/v1/targets, api/v1/log, api/v1/lab
 //   GET  api/v1/events            (server-sent events: state, gateways, wan/failover/election/gateway)
 //   POST/DELETE api/v1/elect      (Bearer token)
 //   POST api/v1/lab/fault         (Bearer token, lab only)
@@ -241,6 +241,45 @@
         : "A gateway that does not answer up/down cannot be pinned";
     });
     for (const stale of existing.values()) stale.remove();
+  }
+
+  // ---------------------------------------------------------------- path check targets
+  // Polled once a second (the event stream carries gateways, not targets); a router without a
+  // path check has none and the panel stays hidden.
+  function renderTargets(list) {
+    const targets = Array.isArray(list) ? list : [];
+    byTestId("targets-panel").hidden = targets.length === 0;
+    const up = targets.filter((t) => t.status === "up").length;
+    byTestId("targets-quorum").textContent = targets.length ? `(${up} of ${targets.length} up)` : "";
+    const body = $("tbody", byTestId("target-list"));
+    const existing = new Map([...body.children].map((r) => [r.dataset.address, r]));
+    targets.forEach((t, i) => {
+      let row = existing.get(t.address);
+      if (!row) {
+        row = document.createElement("tr");
+        row.dataset.testid = "target-row";
+        row.dataset.address = t.address;
+        row.innerHTML = `<th scope="row" data-testid="target-address"></th><td data-testid="target-kind"></td>
+          <td><span data-testid="target-status" class="pill pill-unknown">unknown</span></td>
+          <td data-testid="target-rtt">—</td><td data-testid="target-loss">—</td>`;
+      }
+      existing.delete(t.address);
+      if (body.children[i] !== row) body.insertBefore(row, body.children[i] || null);
+      row.dataset.status = t.status;
+      byTestId("target-address", row).textContent = t.address;
+      byTestId("target-kind", row).textContent = t.kind;
+      const tone = t.status === "up" ? "good" : t.status === "down" ? "bad" : "unknown";
+      setPill(byTestId("target-status", row), t.status || "unknown", tone);
+      byTestId("target-rtt", row).textContent = fmtMs(t.rtt_ms);
+      byTestId("target-loss", row).textContent = fmtLoss(t.loss);
+    });
+    for (const stale of existing.values()) stale.remove();
+  }
+
+  async function refreshTargets() {
+    try {
+      renderTargets(await getJSON("targets"));
+    } catch { /* the stream's banner tells when the sidecar is gone */ }
   }
 
   function recordHistory(list) {
@@ -558,6 +597,7 @@
   // Once a second: keep "since … ago" current and catch a stream that went silent.
   setInterval(() => {
     renderSince();
+    refreshTargets();
     if (source && source.readyState === EventSource.OPEN && Date.now() - lastMessage > STALE_AFTER_MS) {
       scheduleReconnect();
     }
@@ -569,6 +609,7 @@
     for (const b of document.querySelectorAll("[data-fault]")) b.addEventListener("click", () => fault(b.dataset.fault));
     let resizeTimer = null;
     window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(renderCharts, 100); });
+    refreshTargets();
     loadSnapshot().catch(() => {
       if (!source || source.readyState !== EventSource.OPEN) setConn("unreachable", "sidecar unreachable");
     });

@@ -136,5 +136,7 @@ class Confirmation:
 
     def describe(self, address: str) -> str:
         peer = self._peers[address]
-        return (f"no reply to {peer.sent} confirmation probe(s) {self.config.spacing_ms} ms apart "
+        # The plan, not the count sent: the same words when the round is replayed from a journal
+        # (failover replay feeds the recorded sends, not the round's own).
+        return (f"no reply to {peer.plan.probes} confirmation probe(s) {self.config.spacing_ms} ms apart "
                 f"(+{peer.plan.wait_ns / _MS:.1f} ms wait) after {self.trigger} went down")

@@ -33,6 +33,8 @@ __all__ = [
     "PinChanged",
     "StateChanged",
     "Subscribers",
+    "TargetFaulted",
+    "TargetStatusChanged",
     "WanChanged",
     "log_entry",
 ]
@@ -176,6 +178,49 @@ class PathVerdict(LogEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TargetStatusChanged(LogEvent):
+    """One of the path check's targets changed its own verdict (a ``wan`` log entry: it is
+    evidence about the WAN path, and the log's kinds stay the contract's)."""
+
+    kind: ClassVar[str] = "wan"
+    address: str
+    target_kind: str
+    status: str
+    previous: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"target {self.target_kind} {self.address} {self.status}: {self.reason}"
+
+    def fields(self) -> dict[str, Any]:
+        return {"source": "target", "address": self.address, "target_kind": self.target_kind,
+                "status": self.status, "previous": self.previous}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TargetFaulted(LogEvent):
+    """A target went down while the quorum still answers: a target fault, never a failover."""
+
+    kind: ClassVar[str] = "wan"
+    address: str
+    target_kind: str
+    reason: str
+    up: int
+    targets: int
+    reliability: int
+
+    @property
+    def message(self) -> str:
+        return (f"target fault: {self.target_kind} {self.address} down while {self.up} of {self.targets} "
+                f"targets answer (reliability {self.reliability}), no failover: {self.reason}")
+
+    def fields(self) -> dict[str, Any]:
+        return {"source": "target", "address": self.address, "target_kind": self.target_kind,
+                "status": "down", "fault": True}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WanChanged(LogEvent):
     """The daemon reports a new WAN carrier/path/usable combination."""
 
@@ -248,7 +293,7 @@ class StateChanged:
 
 
 Event = GatewayStatusChanged | GatewayReachabilityChanged | ElectionChanged | PinChanged | PathVerdict | \
-    WanChanged | FailoverChanged | FlowsMoved | StateChanged
+    TargetStatusChanged | TargetFaulted | WanChanged | FailoverChanged | FlowsMoved | StateChanged
 
 #: Every log event class by name, for decoding (the IPC between core and API).
 LOG_EVENTS: dict[str, type[LogEvent]] = {cls.__name__: cls for cls in LogEvent.__subclasses__()}

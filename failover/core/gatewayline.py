@@ -14,9 +14,9 @@ import hmac
 import re
 from dataclasses import dataclass
 
-__all__ = ["COMMANDS", "LineRefused", "Signed", "parse_plain", "parse_signed", "sign"]
+__all__ = ["LineRefused", "Signed", "parse_plain", "parse_signed", "sign"]
 
-COMMANDS = ("up", "down")
+_PLAIN = (b"up", b"down")
 _SIGNED = re.compile(rb"(up|down) ([0-9]{1,16}) ([0-9a-f]{32}) ([0-9a-f]{64})")
 
 
@@ -57,7 +57,7 @@ def parse_plain(line: bytes) -> str:
     line = _one_line(line)
     if b"\n" in line:
         raise ValueError("one line only")
-    if line in (b"up", b"down"):
+    if line in _PLAIN:
         return line.decode()
     raise ValueError("expected up or down")
 
@@ -66,7 +66,7 @@ def parse_signed(line: bytes, key: bytes) -> Signed:
     """The signed line in ``line`` once its MAC verifies (constant-time compare), or
     :class:`LineRefused`: ``unauthenticated`` (a plain line), ``malformed``, ``bad_mac``."""
     line = _one_line(line)
-    if line in (b"up", b"down"):
+    if line in _PLAIN:
         raise LineRefused("unauthenticated", "authentication required")
     m = _SIGNED.fullmatch(line)
     if m is None:

@@ -220,6 +220,10 @@ class HeartbeatSession:
         # The first probe sent after the session was last declared up again: probes before it
         # that are found lost later belong to the outage just ended, not to a brown-out.
         self._outage_end_seq: int | None = None
+        # Down for silence (its own blackout verdict, or declare_down) and not up again: every
+        # probe found lost meanwhile is the outage's, even once traffic or a first reply came back
+        # (the backlog a returning path resolves is not evidence of a lossy one).
+        self._silent_down = False
 
         # RTT statistics (ns ints keep them deterministic).
         self._srtt: int | None = None
@@ -329,6 +333,7 @@ class HeartbeatSession:
                     traffic = (f", nothing received for {quiet_ns / _MS:.1f} ms" if quiet_ns >= k * self._interval_ns
                                else f", though traffic came in {quiet_ns / _MS:.1f} ms ago (reply timeout "
                                     f"{self.config.reply_timeout_ms} ms)")
+                self._silent_down = True
                 return self._change(
                     Status.DOWN, now_ns,
                     f"blackout: no reply for {silent_ns / _MS:.1f} ms since the {since}{traffic} "
@@ -363,6 +368,9 @@ class HeartbeatSession:
         then the usual one: ``recover_count`` fresh replies."""
         if self.status is Status.DOWN:
             return None
+        # Silence, not loss: what it does not answer from now on is the outage's, not evidence of
+        # a lossy path (which would stretch its blackout run length, and the next burst, each time).
+        self._silent_down = True
         return self._change(Status.DOWN, now_ns, reason)
 
     # -- read-only views -----------------------------------------------------
@@ -417,7 +425,7 @@ class HeartbeatSession:
         seq = self._oldest
         self._oldest = (seq + 1) & _SEQ_MASK
         self._run = 0
-        if self._in_blackout or self._sent_during_outage(seq):
+        if self._in_blackout or self._silent_down or self._sent_during_outage(seq):
             # Part of a blackout, already handled by that detector. Counting it
             # as random loss would push the brown-out statistic to its cap and
             # stretch the next blackout detect time. The same holds for a probe
@@ -481,4 +489,5 @@ class HeartbeatSession:
             self._run = 0  # recovery needs recover_count fresh replies
         elif old is Status.DOWN:
             self._outage_end_seq = self._next_seq
+            self._silent_down = False
         return StatusChange(old, new, reason, now_ns)

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 __all__ = [
-    "ProbeTap", "Elect", "End", "Header", "JournalError", "Link", "Pin", "Reach", "Record", "Reload", "Reply",
+    "ProbeTap", "Elect", "End", "Header", "JournalError", "Link", "Pin", "Reach", "Record", "Records", "Reload", "Reply",
     "Resume", "Send", "Tick", "Traffic", "Unpin", "VERSION", "encode", "read",
 ]
 
@@ -215,25 +215,41 @@ def _decode_record(obj: Any, where: str) -> Record:
     return cls(**{name: _check(obj, name, typ, where) for name, typ in names.items()})
 
 
-def read(lines: Iterable[str], source: str = "<journal>") -> tuple[Header, Iterator[Record]]:
+class Records:
+    """The records of a journal, decoded as iterated. A last line without its newline that is
+    not JSON is a write cut short (the recorder died mid-line): iteration ends before it and
+    ``cut_line`` names it; anywhere else a bad line is a :class:`JournalError`."""
+
+    def __init__(self, lines: Iterator[tuple[int, str]], source: str) -> None:
+        self._lines, self._source = lines, source
+        self.cut_line: int | None = None
+
+    def __iter__(self) -> Iterator[Record]:
+        for number, line in self._lines:
+            if not line.strip():
+                continue
+            try:
+                obj = _parse(number, line, self._source)
+            except JournalError:
+                if line.endswith("\n") or next(self._lines, None) is not None:
+                    raise
+                self.cut_line = number
+                return
+            yield _decode_record(obj, f"{self._source}:{number}")
+
+
+def _parse(number: int, line: str, source: str) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as e:
+        raise JournalError(f"{source}:{number}: not JSON: {e.msg} at column {e.colno}") from None
+
+
+def read(lines: Iterable[str], source: str = "<journal>") -> tuple[Header, Records]:
     """The header (read now) and the records (read as iterated); JournalError on a bad line."""
     it = iter(enumerate(lines, 1))
-
-    def parse(number: int, line: str) -> Any:
-        try:
-            return json.loads(line)
-        except json.JSONDecodeError as e:
-            raise JournalError(f"{source}:{number}: not JSON: {e.msg} at column {e.colno}") from None
-
     try:
         number, first = next(it)
     except StopIteration:
         raise JournalError(f"{source}: empty, not a journal") from None
-    header = _decode_header(parse(number, first), f"{source}:{number}")
-
-    def records() -> Iterator[Record]:
-        for number, line in it:
-            if line.strip():
-                yield _decode_record(parse(number, line), f"{source}:{number}")
-
-    return header, records()
+    return _decode_header(_parse(number, first, source), f"{source}:{number}"), Records(it, source)

@@ -85,8 +85,9 @@ class TargetView:
 
     spec: TargetSpec
     stats: SessionStats
-    #: ICMP errors (unreachable, TTL exceeded) quoting our probes to it.
+    #: ICMP errors (unreachable, TTL exceeded) quoting our probes to it, and the last one.
     errors: int
+    last_error: str
     #: Why its verdict last moved ("" before it did).
     reason: str
     #: How often it went down while the path stayed up.
@@ -99,6 +100,7 @@ class _Target:
     session: HeartbeatSession
     next_send_ns: int | None = None
     errors: int = 0
+    last_error: str = ""
     reason: str = ""
     faults: int = 0
 
@@ -136,11 +138,14 @@ class PathVerdict:
     def specs(self) -> tuple[TargetSpec, ...]:
         return tuple(t.spec for t in self._targets.values())
 
+    def __contains__(self, address: str) -> bool:
+        return address in self._targets
+
     def session(self, address: str) -> HeartbeatSession:
         return self._targets[address].session
 
     def views(self) -> list[TargetView]:
-        return [TargetView(t.spec, t.session.snapshot(), t.errors, t.reason, t.faults)
+        return [TargetView(t.spec, t.session.snapshot(), t.errors, t.last_error, t.reason, t.faults)
                 for t in self._targets.values()]
 
     def count_up(self) -> int:
@@ -195,11 +200,12 @@ class PathVerdict:
 
     def on_error(self, address: str, reason: str) -> None:
         """An ICMP error quoting a probe to ``address``: that probe was not answered and will not
-        be (its timeout counts it lost); kept as the target's last reason."""
+        be (its timeout counts it lost, never a reply); counted, and kept as its last error. The
+        verdicts do not read it, so a replay without the errors decides the same."""
         target = self._targets.get(address)
         if target is not None:
             target.errors += 1
-            target.reason = f"ICMP error: {reason}"
+            target.last_error = reason
 
     def on_traffic(self, now_ns: int) -> None:
         """The WAN received something at ``now_ns``: the path is slow, not silent."""

@@ -17,6 +17,7 @@ __all__ = [
     "PathProbeView",
     "Snapshot",
     "StateView",
+    "TargetView",
     "UnknownGateway",
 ]
 
@@ -86,6 +87,26 @@ class PathProbeView:
 
 
 @dataclass(frozen=True, slots=True)
+class TargetView:
+    """One path-check target (``GET /api/v1/targets`` shows the first five fields)."""
+
+    address: str
+    kind: str
+    status: str
+    rtt_ms: float | None
+    loss: float
+    jitter_ms: float | None = None
+    sent: int = 0
+    received: int = 0
+    #: ICMP errors (unreachable, TTL exceeded) that quoted our probes to it.
+    errors: int = 0
+    #: Times it went down while the quorum still answered (target faults, never a failover).
+    faults: int = 0
+    #: Why its verdict last moved.
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Counters:
     failover_transitions: int = 0
     election_changes: int = 0
@@ -104,3 +125,7 @@ class Snapshot:
     gateways: tuple[GatewayView, ...]
     counters: Counters
     path: PathProbeView | None
+    targets: tuple[TargetView, ...] = ()
+    #: Path-check confirmation bursts started, and targets they found silent.
+    confirmation_rounds: int = 0
+    confirmed_silent: int = 0

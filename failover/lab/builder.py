@@ -81,6 +81,16 @@ class Network:
             if node.nat:
                 self.nft(node.name, _nat_table(node))
 
+    def extend(self, nodes=(), segments=(), routes=()) -> None:
+        """More of the topology at run time (hosts added to a built network), built the same way."""
+        for node in nodes:
+            self.add_node(node)
+        self.topology = self.topology.adding(segments=segments, routes=routes)
+        for seg in segments:
+            self.add_segment(seg)
+        for route in routes:
+            self.ip(route.node, "route", "add", *route.args())
+
     def add(self, name: str) -> str:
         """One more plain node (no forwarding, default sysctls), at run time; its namespace's name."""
         self.add_node(Node(name))

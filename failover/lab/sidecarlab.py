@@ -83,7 +83,7 @@ class HeartbeatTopology:
         """The router's failover.toml: path check at the internet host (``probe``), the REST API
         on the router's 127.0.0.1:8080, and any more ``sections`` (dicts of fields)."""
         self.token_file.write_text(TOKEN + "\n")
-        wan = {"probe": INTERNET} if probe else {}
+        wan = ({"probe": INTERNET} if probe else {}) | sections.pop("wan", {})
         self.config_path = self.topo.config(gateways, wan=wan, election={"hold_ms": hold_ms},
                                             api={"listen": "127.0.0.1:8080", "token_file": str(self.token_file)},
                                             **sections)

@@ -4,8 +4,8 @@ The lines themselves are :mod:`failover.core.controlline`. :func:`request` is on
 :class:`DaemonLink` is what the sidecar holds: it polls ``state``, remembers the election and
 path verdict the sidecar wants the daemon to have, and re-sends them whenever they are not what
 the daemon reports — which covers a (re)connect and a daemon that restarted between two polls
-with its defaults. A missing daemon is a reported
-condition (``connected``/``message``), never an exception that stops the sidecar.
+with its defaults. A missing daemon is a reported condition (``connected``/``message``), never
+an exception that stops the sidecar.
 """
 
 from __future__ import annotations

@@ -46,8 +46,12 @@ class WanLink:
         # Subscribe before the read, so no change falls between them.
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK,
                              socket.NETLINK_ROUTE)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        sock.bind((0, RTMGRP_LINK))
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            sock.bind((0, RTMGRP_LINK))
+        except OSError:
+            sock.close()
+            raise
         self._sock = sock
         asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
         self._resync()

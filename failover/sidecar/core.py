@@ -45,6 +45,7 @@ from ..core.views import (
     PathProbeView,
     Snapshot,
     StateView,
+    TargetView,
     UnknownGateway,
 )
 from ..core.election import Candidate, Decision, Election, candidate, measured_score
@@ -60,12 +61,15 @@ from ..core.events import (
     PinChanged,
     StateChanged,
     Subscribers,
+    TargetFaulted,
+    TargetStatusChanged,
     WanChanged,
 )
 from ..core.heartbeat import SessionStats, Status, StatusChange
 from .hooks import Hooks
 from .recorder import open_recorder
-from ..net.pathcheck import PathCheck, path_heartbeat_config
+from ..core.quorum import TargetChange, TargetFault
+from ..net.pathcheck import PathCheck, path_timing
 from ..net.prober import Prober, Target, gateway_heartbeat_config
 
 __all__ = ["GatewayDown", "Sidecar", "UnknownGateway"]
@@ -97,7 +101,7 @@ class Sidecar:
         )
         self.election = Election(cfg.election.switch_margin, cfg.election.hold_ms)
         self.daemon = DaemonLink(cfg.control.socket, poll_s=POLL_S, on_state=self._daemon_state)
-        self.pathcheck = PathCheck(cfg, self._path_verdict, self.journal.tap("path")) if cfg.wan.probe else None
+        self.pathcheck = self._path_check(cfg)
         # Conntrack entries of flows stranded by a transition go once the rule is in place (docs/design.md, "Routing").
         self.flows = FlowMover(cfg.wan.interface, cfg.failover.lan_interface, on_report=self._flows_moved)
         # Operators' programs and webhooks on events: queued here, run beside the core (never in its way).
@@ -129,7 +133,8 @@ class Sidecar:
         ]
         log.info("sidecar started: %d gateways every %d ms, path check %s, daemon at %s",
                  len(self.targets), self.cfg.heartbeat.interval_ms,
-                 f"to {self.cfg.wan.probe} via {self.cfg.wan.interface}" if self.pathcheck else "off",
+                 f"to {', '.join(t.address for t in self.cfg.wan.targets)} via {self.cfg.wan.interface}"
+                 if self.pathcheck else "off",
                  self.cfg.control.socket)
 
     async def stop(self) -> None:
@@ -164,11 +169,12 @@ class Sidecar:
         if cfg.election != old.election:
             changed.append(f"election switch_margin {cfg.election.switch_margin}, hold_ms {cfg.election.hold_ms}")
             self.election.switch_margin, self.election.hold_ms = cfg.election.switch_margin, cfg.election.hold_ms
-        if (cfg.wan, path_heartbeat_config(cfg)) != (old.wan, path_heartbeat_config(old)):
-            changed.append(f"path check {cfg.wan.probe or 'off'} via {cfg.wan.interface}")
+        if (cfg.wan, path_timing(cfg)) != (old.wan, path_timing(old)):
+            changed.append(f"path check {', '.join(t.address for t in cfg.wan.targets) or 'off'} "
+                           f"via {cfg.wan.interface}")
             if self.pathcheck is not None:
                 await self.pathcheck.close()
-            self.pathcheck = PathCheck(cfg, self._path_verdict, self.journal.tap("path")) if cfg.wan.probe else None
+            self.pathcheck = self._path_check(cfg)
             if self.pathcheck is not None:
                 await self.pathcheck.start()
         if cfg.hook != old.hook:
@@ -185,7 +191,9 @@ class Sidecar:
     # -- the narrow interface (failover.sidecar.coreview.CoreView) ---------------------------------
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(self.state(), tuple(self.gateways()), self.counters(), self.path_probe())
+        v = self.pathcheck.verdict if self.pathcheck else None
+        return Snapshot(self.state(), tuple(self.gateways()), self.counters(), self.path_probe(),
+                        tuple(self.path_targets()), v.rounds if v else 0, v.confirmed_silent if v else 0)
 
     def history(self) -> Sequence[LogEvent]:
         return tuple(self._history)
@@ -195,7 +203,7 @@ class Sidecar:
 
     def counters(self) -> Counters:
         c = self.prober.counters
-        path_garbage = self.pathcheck.prober.counters.garbage if self.pathcheck else 0
+        path_garbage = self.pathcheck.counters.garbage if self.pathcheck else 0
         h = self.hooks.counters
         return Counters(self.failover_transitions, self.election_changes, self.gateway_transitions,
                         c.garbage + path_garbage, c.send_errors, c.stalls, h.runs, h.failures, h.drops)
@@ -203,8 +211,16 @@ class Sidecar:
     def path_probe(self) -> PathProbeView | None:
         if self.pathcheck is None:
             return None
+        # The first target's (with wan.probe, the only one); every target: path_targets().
         p = self.pathcheck.stats
-        return PathProbeView(self.cfg.wan.interface, str(self.cfg.wan.probe), p.rtt_ms, p.loss, p.late)
+        return PathProbeView(self.cfg.wan.interface, self.cfg.wan.targets[0].address, p.rtt_ms, p.loss, p.late)
+
+    def path_targets(self) -> list[TargetView]:
+        if self.pathcheck is None:
+            return []
+        return [TargetView(v.spec.address, v.spec.kind, v.stats.status.value, v.stats.rtt_ms, v.stats.loss,
+                           v.stats.jitter_ms, v.stats.sent, v.stats.received, v.errors, v.faults, v.reason)
+                for v in self.pathcheck.verdict.views()]
 
     def name_of(self, address: str | None) -> str | None:
         return self._names.get(address or "")
@@ -329,6 +345,19 @@ class Sidecar:
             # Back after a loss: it may have restarted and forgotten what it was told.
             self._spawn(self.daemon.reassert(target.address))
         self._elect_now.set()
+
+    def _path_check(self, cfg: Config) -> PathCheck | None:
+        return PathCheck(cfg, self._path_verdict, self._target_event, self.journal.tap("path")) if cfg.wan.targets else None
+
+    def _target_event(self, event: TargetChange | TargetFault) -> None:
+        if isinstance(event, TargetChange):
+            c = event.change
+            self._emit(TargetStatusChanged(address=event.target.address, target_kind=event.target.kind,
+                                           status=c.new.value, previous=c.old.value, reason=c.reason))
+        elif self.pathcheck is not None:
+            v = self.pathcheck.verdict
+            self._emit(TargetFaulted(address=event.target.address, target_kind=event.target.kind, reason=event.reason,
+                                     up=v.count_up(), targets=len(v.specs), reliability=v.reliability))
 
     def _path_verdict(self, up: bool, reason: str) -> None:
         self._emit(PathVerdict(up=up, reason=reason))

@@ -46,6 +46,7 @@ from ..core.views import (
     GatewayDown,
     GatewayView,
     PathProbeView,
+    TargetView,
     Snapshot,
     StateView,
     UnknownGateway,
@@ -88,12 +89,15 @@ def encode_snapshot(s: Snapshot) -> dict[str, Any]:
     # Gateways as rows: the snapshot goes out ten times a second with up to hundreds of them.
     return {"state": encode_state(s.state), "gateways": [_gateway_row(g) for g in s.gateways],
             "counters": dataclasses.asdict(s.counters),
-            "path": dataclasses.asdict(s.path) if s.path is not None else None}
+            "path": dataclasses.asdict(s.path) if s.path is not None else None,
+            "targets": [dataclasses.asdict(t) for t in s.targets],
+            "rounds": [s.confirmation_rounds, s.confirmed_silent]}
 
 
 def decode_snapshot(d: dict[str, Any]) -> Snapshot:
     return Snapshot(decode_state(d["state"]), tuple(GatewayView(*row) for row in d["gateways"]),
-                    Counters(**d["counters"]), PathProbeView(**d["path"]) if d["path"] is not None else None)
+                    Counters(**d["counters"]), PathProbeView(**d["path"]) if d["path"] is not None else None,
+                    tuple(TargetView(**t) for t in d["targets"]), *d["rounds"])
 
 
 def encode_event(e: LogEvent) -> dict[str, Any]:

@@ -39,9 +39,11 @@ from ..core.events import (
     LogEvent,
     PathVerdict,
     PinChanged,
+    TargetFaulted,
+    TargetStatusChanged,
     WanChanged,
 )
-from ..core.heartbeat import HeartbeatSession, Status, StatusChange
+from ..core.heartbeat import HeartbeatSession, StatusChange
 from ..core.journal import (
     Elect,
     End,
@@ -57,7 +59,8 @@ from ..core.journal import (
     Traffic,
     Unpin,
 )
-from ..net.pathcheck import path_heartbeat_config
+from ..core.quorum import PathChange, PathVerdict as PathQuorum, TargetChange
+from ..net.pathcheck import path_timing, path_verdict
 from ..net.prober import gateway_heartbeat_config
 from ..package_data import kernel_root
 
@@ -66,7 +69,7 @@ __all__ = ["Replay", "ReplayError", "format_event", "replay_config"]
 _MS = 1_000_000
 
 #: What a replay config may not change: the journal holds the probes sent at these rates, there.
-RECORDED = ("heartbeat.interval_ms", "wan.probe", "wan.probe_interval_ms", "wan.interface")
+RECORDED = ("heartbeat.interval_ms", "wan.probe", "wan.probe_interval_ms", "wan.target", "wan.interface")
 
 
 class ReplayError(ValueError):
@@ -152,7 +155,7 @@ class Replay:
         self.unreachable: frozenset[str] = frozenset()
         self.decision: Decision | None = None
         self.gw: dict[str, HeartbeatSession] = {}
-        self.path: dict[str, HeartbeatSession] = {}
+        self.path: PathQuorum | None = None
         self.cfg = cfg
         self._configure(cfg, None)
         self.wan = _WanDecision(cfg)
@@ -176,8 +179,9 @@ class Replay:
             self.election.switch_margin, self.election.hold_ms = cfg.election.switch_margin, cfg.election.hold_ms
             if self.election.pinned is not None and self.election.pinned not in self.names:
                 self.election.unpin()
-        if old is None or (cfg.wan, path_heartbeat_config(cfg)) != (old.wan, path_heartbeat_config(old)):
-            self.path = {cfg.wan.probe: HeartbeatSession(path_heartbeat_config(cfg))} if cfg.wan.probe else {}
+        if old is None or (cfg.wan, path_timing(cfg)) != (old.wan, path_timing(old)):
+            # As the core does on a reload: a new path check with its own targets' sessions.
+            self.path = path_verdict(cfg) if cfg.wan.targets else None
 
     # -- records ---------------------------------------------------------------------------
 
@@ -192,11 +196,14 @@ class Replay:
     def finish(self) -> Summary:
         return Summary(self.records, self.skipped, self.mismatches, self.end)
 
-    def _sessions(self, prober: str) -> dict[str, HeartbeatSession]:
-        return self.gw if prober == "gw" else self.path
-
     def _on_send(self, r: Send) -> None:
-        session = self._sessions(r.p).get(r.a)
+        if r.p != "gw":
+            if self.path is None or r.a not in self.path:
+                self.skipped += 1
+            elif self.path.on_send(r.a, r.t) != r.s:
+                self.mismatches += 1
+            return
+        session = self.gw.get(r.a)
         if session is None:
             self.skipped += 1  # a gateway the replay config does not have
             return
@@ -204,25 +211,36 @@ class Replay:
             self.mismatches += 1
 
     def _on_reply(self, r: Reply) -> None:
-        session = self._sessions(r.p).get(r.a)
+        if r.p != "gw":
+            if self.path is None or r.a not in self.path:
+                self.skipped += 1
+            else:
+                self.path.on_reply(r.a, r.t, r.s, r.t1, r.t2, r.t3)
+            return
+        session = self.gw.get(r.a)
         if session is None:
             self.skipped += 1
             return
         session.on_reply(r.t, r.s, r.t1, r.t2, r.t3)
 
     def _on_traffic(self, r: Traffic) -> None:
-        for session in self._sessions(r.p).values():
+        if r.p != "gw":
+            if self.path is not None:
+                self.path.on_traffic(r.t)
+            return
+        for session in self.gw.values():
             session.on_traffic(r.t)
 
     def _on_tick(self, r: Tick) -> None:
-        for address, session in list(self._sessions(r.p).items()):
+        if r.p != "gw":
+            if self.path is not None:
+                for event in self.path.on_timer(r.t):
+                    self._path_event(event, r.t)
+            return
+        for address, session in list(self.gw.items()):
             change = session.on_timer(r.t)
-            if change is None:
-                continue
-            if r.p == "gw":
+            if change is not None:
                 self._gateway(address, session, change, r.t)
-            else:
-                self._path_verdict(address, change, r.t)
 
     def _gateway(self, address: str, session: HeartbeatSession, change: StatusChange, t: int) -> None:
         stats = session.snapshot()
@@ -230,14 +248,24 @@ class Replay:
                                         previous=change.old.value, reason=change.reason, rtt_ms=stats.rtt_ms,
                                         loss=stats.loss, ts=t / 1e9))
 
-    def _path_verdict(self, address: str, change: StatusChange, t: int) -> None:
-        if change.new is Status.UNKNOWN:
-            return
-        up = change.new is Status.UP
-        reason = f"path check via {self.cfg.wan.interface} to {address}: {change.reason}"
-        self._emit(PathVerdict(up=up, reason=reason, ts=t / 1e9))
-        if self.wan.set_path(up):
-            self._react(t)
+    def _path_event(self, event, t: int) -> None:
+        """As the core turns the path check's events into its own (failover/sidecar/core.py)."""
+        ts = t / 1e9
+        if isinstance(event, PathChange):
+            reason = f"path check via {self.cfg.wan.interface}: {event.reason}"
+            self._emit(PathVerdict(up=event.up, reason=reason, ts=ts))
+            if self.wan.set_path(event.up):
+                self._react(t)
+        elif isinstance(event, TargetChange):
+            c = event.change
+            self._emit(TargetStatusChanged(address=event.target.address, target_kind=event.target.kind,
+                                           status=c.new.value, previous=c.old.value, reason=c.reason, ts=ts))
+        else:
+            path = self.path
+            assert path is not None
+            self._emit(TargetFaulted(address=event.target.address, target_kind=event.target.kind,
+                                     reason=event.reason, up=path.count_up(), targets=len(path.specs),
+                                     reliability=path.reliability, ts=ts))
 
     def _on_link(self, r: Link) -> None:
         self.wan.link(r.admin, r.carrier)

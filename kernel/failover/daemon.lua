@@ -18,11 +18,14 @@ local control    = require("failover.control")
 local decision   = require("failover.decision")
 local clock      = require("failover.clock")
 
+-- conf.lua carries every field (`failover conf lua` writes them all): one written by an older
+-- version that lacks some is refused here, not run on defaults of this script's own.
+assert(conf.refresh_ms and conf.dampening, "failover.conf lacks refresh_ms or dampening: generate it again")
+
 local IDLE_MS = 10        -- control socket latency bound while nothing happens
 local BUSY_MS = 1         -- while a gateway exchange is in flight
 local RECONCILE_MS = 1000 -- full convergence even without events (self-healing)
 local SETTLE_MS = 100     -- full convergence this long after an event, once the fast path is done
-local REFRESH_MS = 10000  -- gateways are told their state again this often (older conf.lua files)
 
 -- Every deadline below (and the gateways' and control clients') runs on this clock, which
 -- ignores steps of the wall clock: this loop never sleeps longer than IDLE_MS.
@@ -39,7 +42,7 @@ local ctl = control.listen(conf.socket)
 
 local gateways, order = {}, {}
 for i, g in ipairs(conf.gateways) do
-	local gw = gateway.new(g.name, g.address, conf.port, conf.key, conf.refresh_ms or REFRESH_MS)
+	local gw = gateway.new(g.name, g.address, conf.port, conf.key, conf.refresh_ms)
 	gateways[g.address] = gw
 	order[i] = gw
 end

@@ -6,18 +6,13 @@
 --
 local dampening = require("failover.dampening")
 
--- Older generated conf.lua files have no dampening section: the documented defaults.
-local DEFAULTS = {
-	penalty = 1000, half_life_ms = 15000, suppress = 1500, reuse = 750, max_penalty = 12000, min_clean_ms = 1000,
-}
-
 local decision = {}
 decision.__index = decision
 
 -- conf: the conf.lua table (its dampening section, and whether a path check is configured).
 function decision.new(conf)
 	return setmetatable({
-		damp = dampening.new(conf.dampening or DEFAULTS),
+		damp = dampening.new(conf.dampening),
 		admin = false, carrier = false,
 		path = true,                       -- until the path check says otherwise
 		-- With a path check the path starts assumed up; its first verdict replaces that.

@@ -27,6 +27,7 @@ from failover.core.views import (
     GatewayView,
     Snapshot,
     StateView,
+    TargetView,
     UnknownGateway,
 )
 from failover.core.events import Event, LogEvent, PinChanged, StateChanged, Subscribers
@@ -93,6 +94,8 @@ class FakeCore:
     def __init__(self) -> None:
         self.state = default_state()
         self.gateways = default_gateways()
+        #: The path check's targets, REST-shaped (``GET /api/v1/targets``); none by default.
+        self.targets: list[dict[str, Any]] = []
         self.wobble = False
         #: As the real sidecar under load: a pin shows in the state (and is pushed) ``pin_delay``
         #: after the pin answered, once "the daemon" applied it; a GET of the state answers the
@@ -117,7 +120,8 @@ class FakeCore:
         gws = tuple(GatewayView(**{"reachable": True, "usable": g["status"] != "down", "sent": 0, "received": 0,
                                    **{k: v for k, v in g.items() if not k.startswith("_")}})
                     for g in self.gateways)
-        return Snapshot(state_view(self.state), gws, Counters(), None)
+        return Snapshot(state_view(self.state), gws, Counters(), None,
+                        tuple(TargetView(**t) for t in self.targets))
 
     def history(self) -> list[LogEvent]:
         return self.log[-200:]

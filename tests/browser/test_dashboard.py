@@ -381,3 +381,25 @@ def test_wall_screen_layout_and_screenshot(new_page, sidecar):
     shot = ARTIFACTS / "dashboard.png"
     page.screenshot(path=str(shot), full_page=True)
 
+
+
+def test_targets_panel_shows_each_target_and_follows_its_status(page: Page, sidecar):
+    open_live(page)
+    expect(tid(page, "targets-panel")).to_be_hidden()  # no path check targets: no panel
+    sidecar.call(lambda: setattr(sidecar.fake, "targets", [
+        {"address": "203.0.113.1", "kind": "stamp", "status": "up", "rtt_ms": 0.4, "loss": 0.0},
+        {"address": "192.0.2.53", "kind": "icmp", "status": "up", "rtt_ms": 12.5, "loss": 0.01},
+        {"address": "198.18.0.53", "kind": "icmp", "status": "up", "rtt_ms": 23.0, "loss": 0.0}]))
+    expect(tid(page, "targets-panel")).to_be_visible()
+    rows = page.locator('[data-testid="target-row"]')
+    expect(rows).to_have_count(3)
+    expect(tid(page, "targets-quorum")).to_have_text("(3 of 3 up)")
+    row = page.locator('[data-testid="target-row"][data-address="192.0.2.53"]')
+    expect(tid(row, "target-kind")).to_have_text("icmp")
+    expect(tid(row, "target-rtt")).to_have_text("12.5 ms")
+    expect(tid(row, "target-loss")).to_have_text("1.0 %")
+    # one target silenced: shown down within a couple of seconds (polled every second)
+    sidecar.call(lambda: sidecar.fake.targets[1].update(status="down", rtt_ms=None, loss=1.0))
+    expect(tid(row, "target-status")).to_have_text("down", timeout=3000)
+    expect(tid(row, "target-status")).to_have_class("pill pill-bad")
+    expect(tid(page, "targets-quorum")).to_have_text("(2 of 3 up)")

@@ -121,3 +121,14 @@ def test_refused_with_exit_2_naming_the_field(runs, name, text, field):
     assert r.returncode == 2, f"exit {r.returncode}\n{r.stderr[-800:]}"
     assert f"{field}:" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_the_shipped_examples_targets_parse_when_uncommented():
+    shipped = (REPO / "conf" / "failover.toml").read_text()
+    text = "\n".join(line[2:] if line.startswith(("# reliability", "# [[wan.target]]", "# address", "# kind",
+                                                  "# interval_ms")) else line
+                     for line in shipped.splitlines())
+    cfg = config.parse(text)
+    assert [(t.address, t.kind, t.interval_ms) for t in cfg.wan.targets] == [
+        ("1.1.1.1", "icmp", 100), ("9.9.9.9", "icmp", 100), ("8.8.8.8", "icmp", 100)]
+    assert cfg.wan.quorum == 2

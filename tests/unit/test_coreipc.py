@@ -19,6 +19,7 @@ from failover.core.views import (
     PathProbeView,
     Snapshot,
     StateView,
+    TargetView,
     UnknownGateway,
 )
 from failover.core.events import (
@@ -32,6 +33,8 @@ from failover.core.events import (
     PinChanged,
     StateChanged,
     Subscribers,
+    TargetFaulted,
+    TargetStatusChanged,
     WanChanged,
     log_entry,
 )
@@ -41,7 +44,9 @@ STATE = StateView(interface="wan0", carrier=True, path=False, wan_up=False, fail
                   daemon_connected=True, daemon_message="ok")
 SNAPSHOT = Snapshot(STATE, (GatewayView("a", "10.0.0.1", "up", 1.25, 0.5, 0.0, 2.25, False, 10, 9, True, True),
                             GatewayView("b", "10.0.0.2", "down", None, None, 1.0, None, True, 5, 0, None, False)),
-                    Counters(1, 2, 3, 4, 5, 6), PathProbeView("wan0", "192.0.2.1", 3.5, 0.01))
+                    Counters(1, 2, 3, 4, 5, 6), PathProbeView("wan0", "192.0.2.1", 3.5, 0.01),
+                    (TargetView("192.0.2.1", "stamp", "up", 3.5, 0.01, 0.2, 100, 99, 0, 0, "10 consecutive replies"),
+                     TargetView("192.0.2.53", "icmp", "down", None, 1.0, None, 7, 0, 2, 1, "ICMP error: x")), 3, 1)
 EVENTS = [
     GatewayStatusChanged(name="a", address="10.0.0.1", status="down", previous="up", reason="blackout",
                          rtt_ms=None, loss=0.5),
@@ -49,6 +54,8 @@ EVENTS = [
     ElectionChanged(address="10.0.0.2", name="b", pinned=False, pinned_down=False, reason="r", moved=True),
     PinChanged(address="10.0.0.2", name="b", pinned=True),
     PathVerdict(up=False, reason="silence"),
+    TargetStatusChanged(address="192.0.2.53", target_kind="icmp", status="down", previous="up", reason="blackout"),
+    TargetFaulted(address="192.0.2.53", target_kind="icmp", reason="blackout", up=2, targets=3, reliability=2),
     WanChanged(interface="wan0", carrier=False, path=True, up=False),
     FailoverChanged(active=True, elected="10.0.0.2", elected_name="b", carrier=False, path=True, rule=True),
     FlowsMoved(transition="failover", text="flows: ...", removed=2, flows=("f1", "f2"), error=None),

@@ -491,3 +491,30 @@ def test_arbitrary_event_streams_keep_the_invariants(stream: list[tuple[str, int
         assert stats.received <= stats.sent
         assert 0.0 <= s.brownout_level <= 1.0
         assert 3 <= s.detect_multiplier_now <= 25
+
+
+def test_the_backlog_a_returning_path_resolves_is_the_outages_not_random_loss():
+    # Down for a blackout; traffic comes back before any reply (the ISP forwards again), which
+    # clears the blackout state; then the first reply resolves every probe sent meanwhile. Those
+    # losses are the outage's: counted as random loss they stretched the blackout run length
+    # (k 3 -> 11 at 100 ms in the lab) and with it the next detect time.
+    cfg = HeartbeatConfig(interval_ms=100, detect_multiplier=3, recover_count=10, brownout=False,
+                          max_detect_multiplier=25)
+    s = HeartbeatSession(cfg)
+    now, ms = 0, 1_000_000
+    for _ in range(20):  # up
+        seq = s.on_send(now)
+        s.on_reply(now + ms, seq, now, 0, 0)
+        now += 100 * ms
+        s.on_timer(now)
+    assert s.status is Status.UP
+    for _ in range(8):  # silence: down after 3 intervals
+        s.on_send(now)
+        now += 100 * ms
+        s.on_timer(now)
+    assert s.status is Status.DOWN
+    s.on_traffic(now)
+    s.on_timer(now + ms)  # traffic: no longer silent
+    seq = s.on_send(now + 2 * ms)
+    s.on_reply(now + 3 * ms, seq, now + 2 * ms, 0, 0)  # resolves the 8 unanswered probes
+    assert s.detect_multiplier_now == 3

@@ -68,11 +68,24 @@ def test_records_round_trip():
     ("[1, 2]", "expected a JSON object"),
 ])
 def test_a_bad_line_is_named_by_its_number(line, error):
-    lines = journal_text([Tick(T0, "gw")]) + [line]
+    lines = journal_text([Tick(T0, "gw")]) + [line + "\n"]
     _, records = read(lines, "j.jsonl")
     with pytest.raises(JournalError) as e:
         list(records)
     assert str(e.value).startswith("j.jsonl:3: ") and error in str(e.value)
+
+
+def test_a_last_line_cut_short_ends_the_records_and_is_named():
+    lines = journal_text([Tick(T0, "gw"), Tick(T0 + 1, "gw")])
+    cut = lines[:-1] + [lines[-1][:12]]           # the recorder died writing it: no newline
+    _, records = read(cut, "j")
+    assert list(records) == [Tick(T0, "gw")] and records.cut_line == 3
+    _, records = read(lines[:-1] + [lines[-1][:12] + "\n"], "j")   # a whole line that is bad
+    with pytest.raises(JournalError, match="j:3: not JSON"):
+        list(records)
+    _, records = read(lines[:2] + [lines[2][:12]] + lines[2:], "j")  # cut short, then more: not an end
+    with pytest.raises(JournalError, match="j:3: not JSON"):
+        list(records)
 
 
 def test_the_header_is_checked():
