@@ -99,7 +99,8 @@ def test_the_registry_is_read_back_by_another_process(tmp_path):
     pid = net.registry.pids()["sleeper"]
     try:
         again = Registry.reopen(prefix, pidfile)
-        assert again.pids() == {"sleeper": pid} and again.running("sleeper")
+        assert again.pids() == {"sleeper": pid}, (again.pids(), pid)
+        assert again.running("sleeper"), open(f"/proc/{pid}/cmdline", "rb").read()
         again.teardown()
         assert existing(prefix) == []
         net.registry.children["sleeper"].wait(5)
