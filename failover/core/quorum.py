@@ -268,7 +268,8 @@ class PathVerdict:
 
     def _set(self, up: bool, now_ns: int, events: list[Event]) -> None:
         self.up = up
-        self.round = None if not up else self.round
+        if not up:
+            self.round = None  # nothing left to confirm: the path is down
         parts = []
         for t in self._targets.values():
             status = t.session.status.value
