@@ -163,7 +163,7 @@ class PinChanged(LogEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PathVerdict(LogEvent):
-    """The WAN path check's verdict on its probe target moved."""
+    """The WAN path check's verdict moved (on its one target, or its targets' quorum)."""
 
     kind: ClassVar[str] = "wan"
     up: bool

@@ -3,7 +3,8 @@
 ``[[hook]] on = [...]`` picks hook events, made from the core's domain events
 (:func:`hook_event`): ``failover`` and ``failback`` (the rule went in / out), ``elected`` (the
 elected gateway moved), ``gateway`` (a gateway's heartbeat verdict or its reachability changed),
-``target`` (the path check's verdict on its probe target) and ``wan`` (the WAN's verdict).
+``target`` (the path check's verdict on its targets: with several, their quorum's; one target's own
+verdicts and faults are log entries, not hook events) and ``wan`` (the WAN's verdict).
 
 Bounded, so a hook can never hold up the measuring core: the core only appends to the hook's
 queue (``queue`` events; beyond that the event is dropped and counted). One worker per hook runs
