@@ -7,6 +7,7 @@ path (``heartbeat.interval_ms: ...``) so an operator can fix it without reading 
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import shlex
 import tomllib
@@ -361,6 +362,43 @@ def load(path: str | Path = DEFAULT_CONFIG) -> Config:
         if key_file:
             read_key(key_file, field)
     return cfg
+
+
+def to_toml(cfg: BaseModel) -> str:
+    """A config model as TOML text, generic over the model: every field it was given, a field added
+    to the model included with no change here; a default it was not given stays unsaid (the reader
+    applies it), and ``parse(to_toml(cfg)) == cfg``. Sections are ``[name]``, lists of sections
+    ``[[name]]`` (so more can be appended as text); None and empty lists are left out (TOML has no
+    null, and an empty list of sections has no ``[[ ]]`` form: the model's default, [], applies)."""
+    return _toml_table(cfg.model_dump(exclude_none=True, exclude_unset=True), ())
+
+
+def _toml_table(data: dict, path: tuple[str, ...]) -> str:
+    def tables(v: object) -> bool:
+        return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+    out = "".join(f"{k} = {_toml_value(v)}\n" for k, v in data.items()
+                  if not isinstance(v, dict) and not tables(v) and v != [])
+    for k, v in data.items():
+        name = ".".join((*path, k))
+        if isinstance(v, dict):
+            out += f"\n[{name}]\n" + _toml_table(v, (*path, k))
+        elif tables(v):
+            out += "".join(f"\n[[{name}]]\n" + _toml_table(item, (*path, k)) for item in v)
+    return out
+
+
+def _toml_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        # A JSON string is a TOML basic string, but for DEL, which TOML wants escaped.
+        return json.dumps(v, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"no TOML form for {type(v).__name__}: {v!r}")
 
 
 def read_key(path: str, field: str = "control.key_file") -> bytes:

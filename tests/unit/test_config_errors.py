@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.topotests.topology import REPO
+from failover.lab.routerlab import REPO
 
 BASE = {
     "wan": {"interface": "wan0", "probe": "203.0.113.1", "probe_interval_ms": 5},

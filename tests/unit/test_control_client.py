@@ -3,7 +3,7 @@ sockets.
 
 The peer is a small stand-in speaking the daemon's line protocol (docs/design.md, "Control socket")
 with the same parser and formatter; the lines are checked against the contract's text here, and
-the real daemon is exercised with this client in tests/topotests/test_sidecar*.py.
+the real daemon is exercised with this client in tests/topotests/sidecar/.
 """
 
 from __future__ import annotations
