@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from failover.lab.builder import build
-from failover.lab.netns import existing
+from failover.lab.netns import existing, wait_for
 from failover.lab.registry import Registry
 from failover.lab.spec import Iface, Node, Process, Route, Segment, Topology
 
@@ -94,13 +94,15 @@ def test_the_registry_is_read_back_by_another_process(tmp_path):
     prefix = f"te{uuid.uuid4().hex[:5]}"
     pidfile = tmp_path / "pids.json"
     # a command line the registry recognises as one of the lab's (ours() reads /proc/PID/cmdline)
-    sleeper = Process("sleeper", "c", ("python3", "-c", "import time; time.sleep(600)  # failover"))
+    sleeper = Process("sleeper", "c", ("python", "-c", "import time; time.sleep(600)  # failover"))
     net = build(two_hosts(prefix).replacing_process(sleeper), tmp_path, registry=Registry(prefix, pidfile))
     pid = net.registry.pids()["sleeper"]
     try:
         again = Registry.reopen(prefix, pidfile)
         assert again.pids() == {"sleeper": pid}, (again.pids(), pid)
-        assert again.running("sleeper"), open(f"/proc/{pid}/cmdline", "rb").read()
+        # While `ip netns exec` execs the program its command line reads empty for an instant: a
+        # lab is taken down long after it started, so the process has settled by then.
+        wait_for(lambda: again.running("sleeper"), timeout=5, what="the sleeper recognised as ours")
         again.teardown()
         assert existing(prefix) == []
         net.registry.children["sleeper"].wait(5)
