@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.api_latency [--rates 500,1000] [--seconds 30] [--gateways 100]
     .venv/bin/python -m bench.api_latency --flood [--seconds 60] [--flood-rate 2000] [--sse 200]
 
-Topology: tests/topotests/heartbeat_topology.py (router, ISP, internet host with a STAMP reflector
+Topology: failover/lab/sidecarlab.py (router, ISP, internet host with a STAMP reflector
 as `wan.probe`) with no agent namespaces; instead one namespace on the router's LAN bridge holds
 --gateways addresses (10.10.0.20 ...) served by one bench/reflectors.py process (the agent's
 StampReflector on each address). The router runs `failover run` (host + measuring core in one
@@ -52,7 +52,7 @@ from bench.labnet import NO_HOLD, log_errors, print_errors
 from bench.netutil import REPO, add_reflectors, cpu_seconds, in_netns, loadavg, parse_metrics
 from bench.stats import percentile, summary
 from failover.lab.netns import wait_for
-from tests.topotests.heartbeat_topology import HeartbeatTopology
+from failover.lab.sidecarlab import HeartbeatTopology
 
 HOST, PORT = "127.0.0.1", 8080
 REQUEST = b"GET /api/v1/state HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n"
@@ -294,8 +294,7 @@ def main() -> int:
         try:
             reflectors = add_reflectors(hb.nets, "refl", addresses, 24, tmp, bridge="lan0")
             gateway_listener(hb.nets.ns("refl"), addresses[0], queue.Queue())  # answers the daemon's up/down
-            cfg = hb.write_config(gateways=addresses, probe=True, hold_ms=2000)
-            cfg.write_text(cfg.read_text() + NO_HOLD)
+            cfg = hb.write_config(gateways=addresses, probe=True, hold_ms=2000, dampening=NO_HOLD)
             router = hb.nets.spawn("router", [sys.executable, "-m", "failover.cli", "run", "--config", str(cfg)],
                                    log=tmp / "router.log", cwd=REPO)
             hb.sidecar = router

@@ -28,11 +28,11 @@ import sys
 import time
 
 from bench.event_to_rule import expect, rtnl_listener
-from bench.labnet import BenchLab, print_errors
+from bench.labnet import BenchLab, running
 from bench.netutil import loadavg, parse_metrics
 from bench.stats import summary
 from failover.lab.netns import wait_for
-from tests.topotests.heartbeat_topology import NetnsHttp
+from failover.lab.sidecarlab import NetnsHttp
 
 TARGET_S = 2.0
 
@@ -48,14 +48,11 @@ def main() -> int:
     ap.add_argument("--both-directions", action="store_true")
     args = ap.parse_args()
     both = args.both_directions
-    lab = BenchLab()
     failed = False
-    try:
-        lab.build()
-        lab.start()
+    with running() as lab:
         events: queue.Queue = queue.Queue()
-        listener = rtnl_listener(lab.ns("router"), events)
-        http = NetnsHttp(lab.ns("router"))
+        lab.closes(rtnl_listener(lab.ns("router"), events))
+        http = lab.closes(NetnsHttp(lab.ns("router")))
         print(f"brownout: nftables numgen random loss in the ISP's forward chain "
               f"({'both directions' if both else 'router->internet only: P = round-trip loss'}), "
               f"`failover run`, path check 5 ms (load average {loadavg()})")
@@ -106,12 +103,6 @@ def main() -> int:
             print(f"  10 % loss for {args.minutes:g} min        : {rules} false failovers (failover rules added), "
                   f"{downs} path-down verdicts, {changes} daemon rule changes; path-check loss over its last 30 s "
                   f"{'?' if loss is None else f'{loss * 100:.1f} %'}  target zero {'MET' if rules == downs == 0 else 'MISSED'}")
-        http.close()
-        listener.close()
-    finally:
-        errors = lab.router_errors()
-        lab.cleanup()
-    print_errors(errors)
     return 1 if failed else 0
 
 

@@ -3,7 +3,7 @@ hold; time convergence and count early failbacks.
 
     .venv/bin/python -m bench.crash_convergence [--hold-kills 100] [--seed 2439]
 
-Each trial (tests/topotests/crash.py): the WAN goes down or comes back, the host is killed
+Each trial (failover/lab/crash.py): the WAN goes down or comes back, the host is killed
 0-1.5 s later (so in the transition or in the 1 s failback hold; sometimes the WAN changes again
 while it is dead), the host restarts. Times are from the restart to a FIB and gateways in the
 state the contract requires (`converged`). Trials go on until --hold-kills kills have landed in a
@@ -21,9 +21,9 @@ import tempfile
 from pathlib import Path
 
 from bench.stats import summary
-from tests.topotests.crash import trial
-from tests.topotests.rulewatch import RuleWatch
-from tests.topotests.topology import RouterTopology
+from failover.lab.crash import trial
+from failover.lab.rulewatch import RuleWatch
+from failover.lab.routerlab import RouterTopology
 
 MIN_CLEAN_S = 1.0  # the default dampening.min_clean_ms
 

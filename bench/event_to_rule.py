@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.event_to_rule [--trials 100] [--same-ifindex]
 
-Topology: tests/topotests/topology.py (router, ISP, two gateways), `failover host` running on the
+Topology: failover/lab/routerlab.py (router, ISP, two gateways), `failover host` running on the
 router as in production. Each trial takes the ISP side of the WAN veth down, then up again.
 Timestamps, all on this machine's one clock (CLOCK_REALTIME):
   t_link  the kernel's RTM_NEWLINK for wan0 losing carrier  (rtnetlink listener, link group)
@@ -41,10 +41,10 @@ from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
 from failover.lab.nsocket import socket_in
 from bench.stats import percentile, summary
-from tests.topotests.topology import PRIORITY, RouterTopology, gateway_address
+from failover.lab.routerlab import PRIORITY, RouterTopology, gateway_address
 
 RTMGRP_LINK, RTMGRP_IPV4_RULE = 0x1, 0x80
-NO_HOLD_DAMPENING = "penalty = 1\nsuppress = 1000000\nmax_penalty = 1000000\nreuse = 0\nmin_clean_ms = 0\n"
+NO_HOLD_DAMPENING = {"penalty": 1, "suppress": 1_000_000, "max_penalty": 1_000_000, "reuse": 0, "min_clean_ms": 0}
 IFF_RUNNING = 0x40
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # SCM_TIMESTAMPNS has the same number
 TARGET_P99_MS = 5.0

@@ -7,7 +7,7 @@ Carrier flaps (the ISP side of the WAN veth) and path flaps (the `path up|down` 
 sidecar sends), each for --seconds on a router with the default dampening, and, on a second
 router at the same time, the same schedule with the penalty off (only the 1 s clean time holds
 failback). The up periods straddle the clean time. Rule changes are rule additions and removals
-counted by an rtnetlink listener in each router (tests/topotests/rulewatch.py), not the daemon's
+counted by an rtnetlink listener in each router (failover/lab/rulewatch.py), not the daemon's
 counter. Target: at most 3 in 90 s with the default dampening (the first failover, at most one
 failback, one more failover). Then the time to fail back once the WAN is stable.
 """
@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 
 from failover.lab.netns import wait_for
-from tests.topotests.flapping import flap
-from tests.topotests.test_flap_dampening import PENALTY_OFF
-from tests.topotests.topology import RouterTopology
+from failover.lab.flapping import flap
+from failover.lab.routerlab import NO_HOLD, RouterTopology
 
 TARGET = 3
 
@@ -43,7 +42,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             routers = {}
             try:
-                for name, dampening in (("default dampening", None), ("penalty off", PENALTY_OFF)):
+                for name, dampening in (("default dampening", None), ("penalty off", NO_HOLD)):
                     (Path(tmp) / name).mkdir()
                     topo = routers[name] = RouterTopology.build(Path(tmp) / name, n_gateways=2)
                     topo.start_host(topo.config(dampening=dampening) if dampening else None)

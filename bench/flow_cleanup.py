@@ -3,12 +3,12 @@
     .venv/bin/python -m bench.flow_cleanup [--entries 100000]
     .venv/bin/python -m bench.flow_cleanup --method dump [--entries 20000]
 
-Topology: tests/topotests/flow_topology.py (router masquerading out of wan0 with nftables, gw1 on
+Topology: failover/lab/flowlab.py (router masquerading out of wan0 with nftables, gw1 on
 the LAN with its own NATed uplink, a client, the internet host with a STAMP reflector as
 `wan.probe`). The router runs `failover run` (host + sidecar in one process, as on an
 appliance): heartbeats to gw1 every 20 ms, path check every 5 ms, failback after 1 clean second.
 
-Entries: real UDP flows from the client, one datagram each (tests/topotests/flow_scale.py), UDP
+Entries: real UDP flows from the client, one datagram each (failover/lab/flow_scale.py), UDP
 timeouts raised so none expires: half to the internet host through the WAN (the router NATs them
 to 198.51.100.2), half to the router's LAN address (LAN-local, not NATed). During failover the
 first half again, now through gw1 (not NATed by the router).
@@ -50,9 +50,9 @@ from bench.labnet import NO_HOLD, log_errors, print_errors
 from bench.netutil import REPO, cpu_seconds, in_netns, loadavg
 from failover.lab.netns import wait_for
 from failover.lab.nsocket import socket_in
-from tests.topotests.flow_scale import Watch, fill, gone_after, key, long_udp_timeouts, table, touched
-from tests.topotests.flow_topology import CLIENT, INTERNET, WAN, FlowTopology
-from tests.topotests.topology import PRIORITY, ROUTER_LAN
+from failover.lab.flow_scale import Watch, fill, gone_after, key, long_udp_timeouts, table, touched
+from failover.lab.flowlab import CLIENT, INTERNET, WAN, FlowTopology
+from failover.lab.routerlab import PRIORITY, ROUTER_LAN
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 ETH_P_ALL, ETH_P_IP, PACKET_OUTGOING = 0x0003, 0x0800, 4
@@ -144,8 +144,7 @@ def pace(cap: ProbeCapture, start: float, end: float, path_end: float | None = N
 
 def transitions(t: FlowTopology, half: int, tmp: Path) -> bool:
     router_ns, client_ns = t.nets.ns("router"), t.nets.ns("client")
-    cfg = t.hb.write_config(probe=True)
-    cfg.write_text(cfg.read_text() + NO_HOLD)
+    cfg = t.hb.write_config(probe=True, dampening=NO_HOLD)
     proc = t.nets.spawn("router", [sys.executable, "-m", "failover.cli", "run", "--config", str(cfg)],
                         log=tmp / "router.log", cwd=REPO)
     t.hb.sidecar = proc

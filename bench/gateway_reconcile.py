@@ -35,12 +35,12 @@ import time
 import httpx
 
 from bench.event_to_rule import expect, rtnl_listener
-from bench.labnet import BenchLab, print_errors
+from bench.labnet import BenchLab, running
 from bench.netutil import loadavg
 from bench.outage import Flow
 from bench.stats import percentile, summary
 from failover.lab.netns import wait_for
-from tests.topotests.heartbeat_topology import NetnsHttp
+from failover.lab.sidecarlab import NetnsHttp
 
 RESTART_TARGET_MS = 1000.0
 UNTOLD_TARGET_MS = 3000.0
@@ -66,7 +66,7 @@ class Reconcile:
         return s and s["elected"]
 
     def forwarding(self, name: str) -> str:
-        return self.lab.nets.read_sysctl(name, "net.ipv4.ip_forward")
+        return self.lab.net.read_sysctl(name, "net.ipv4.ip_forward")
 
     def flowing(self) -> bool:
         return self.flow.healthy(self.rate)
@@ -125,7 +125,7 @@ class Reconcile:
         wait_for(self.flowing, timeout=5, interval=0, what="the flow through alt1")
         self.mark()
         self.lab.stop_agent("alt1", signal.SIGKILL)
-        self.lab.nets.sysctl("alt1", "net.ipv4.ip_forward", 0)
+        self.lab.net.sysctl("alt1", "net.ipv4.ip_forward", 0)
         wait_for(lambda: self.gateway("alt1")["status"] == "down", timeout=5, what="alt1's heartbeat lost")
         t_start = time.time_ns()
         self.lab.start_agent("alt1")
@@ -197,55 +197,43 @@ def main() -> int:
     ap.add_argument("--rate", type=int, default=200, help="flow datagrams per second")
     ap.add_argument("--kind", choices=["restart", "untold", "both"], default="both")
     args = ap.parse_args()
-    lab = BenchLab()
     missed = False
-    try:
-        lab.build()
-        lab.start()
+    with running() as lab:
         events: queue.Queue = queue.Queue()
-        listener = rtnl_listener(lab.ns("router"), events)
-        http = NetnsHttp(lab.ns("router"))
-        flow = Flow(lab, args.rate)
+        lab.closes(rtnl_listener(lab.ns("router"), events))
+        http = lab.closes(NetnsHttp(lab.ns("router")))
+        flow = lab.closes(Flow(lab, args.rate))
         b = Reconcile(lab, flow, http, args.rate)
-        try:
-            print(f"gateway_reconcile: {args.rate} packet/s UDP echo client -> internet host, {args.trials} trials "
-                  f"per case; `failover run`, heartbeats 20 ms x 3, recovery 10 replies (load average {loadavg()})")
-            if args.kind in ("untold", "both"):
-                fault, rule, back, invalid = [], [], [], 0
-                while len(fault) < args.trials:
-                    trial = b.untold_trial(events)
-                    if trial is None:
-                        invalid += 1
-                        if invalid > args.trials:
-                            raise RuntimeError("the election keeps leaving alt1 for its score: machine overloaded?")
-                        continue
-                    f, r, s = trial
-                    fault.append(f), rule.append(r), back.append(s)
-                if invalid:
-                    print(f"  note: {invalid} trials repeated: the election had left alt1 on its score before it "
-                          "was found untold")
-                missed |= max(fault) > UNTOLD_TARGET_MS
-                print(f"  untold  carrier lost -> flow via alt2 : {summary(fault)}  {verdict(fault, UNTOLD_TARGET_MS)}")
-                print(f"  untold  failover rule -> flow via alt2: {summary(rule)}")
-                print(f"  untold  drop removed -> alt1 elected and up again: {summary(back, 's')}")
-            if args.kind in ("restart", "both"):
-                for name in ("alt2", "alt3"):
-                    lab.stop_agent(name)
-                hb, start = [], []
-                for _ in range(args.trials):
-                    h, s = b.restart_trial()
-                    hb.append(h), start.append(s)
-                missed |= max(hb) > RESTART_TARGET_MS
-                print(f"  restart heartbeat back -> flow back   : {summary(hb)}  {verdict(hb, RESTART_TARGET_MS)}")
-                print(f"  restart agent started -> flow back    : {summary(start)}")
-        finally:
-            flow.close()
-            http.close()
-            listener.close()
-    finally:
-        errors = lab.router_errors()
-        lab.cleanup()
-    print_errors(errors)
+        print(f"gateway_reconcile: {args.rate} packet/s UDP echo client -> internet host, {args.trials} trials "
+              f"per case; `failover run`, heartbeats 20 ms x 3, recovery 10 replies (load average {loadavg()})")
+        if args.kind in ("untold", "both"):
+            fault, rule, back, invalid = [], [], [], 0
+            while len(fault) < args.trials:
+                trial = b.untold_trial(events)
+                if trial is None:
+                    invalid += 1
+                    if invalid > args.trials:
+                        raise RuntimeError("the election keeps leaving alt1 for its score: machine overloaded?")
+                    continue
+                f, r, s = trial
+                fault.append(f), rule.append(r), back.append(s)
+            if invalid:
+                print(f"  note: {invalid} trials repeated: the election had left alt1 on its score before it "
+                      "was found untold")
+            missed |= max(fault) > UNTOLD_TARGET_MS
+            print(f"  untold  carrier lost -> flow via alt2 : {summary(fault)}  {verdict(fault, UNTOLD_TARGET_MS)}")
+            print(f"  untold  failover rule -> flow via alt2: {summary(rule)}")
+            print(f"  untold  drop removed -> alt1 elected and up again: {summary(back, 's')}")
+        if args.kind in ("restart", "both"):
+            for name in ("alt2", "alt3"):
+                lab.stop_agent(name)
+            hb, start = [], []
+            for _ in range(args.trials):
+                h, s = b.restart_trial()
+                hb.append(h), start.append(s)
+            missed |= max(hb) > RESTART_TARGET_MS
+            print(f"  restart heartbeat back -> flow back   : {summary(hb)}  {verdict(hb, RESTART_TARGET_MS)}")
+            print(f"  restart agent started -> flow back    : {summary(start)}")
     return 1 if missed else 0
 
 

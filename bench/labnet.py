@@ -1,34 +1,31 @@
-"""Shared set-up for the lab-based benchmarks (bench.outage, bench.brownout).
+"""Shared set-up for the lab-based benchmarks (bench.outage, bench.brownout, ...).
 
-``BenchLab`` is failover/lab/namespaces.py's ``Lab`` (same topology, same processes) with a
-private prefix and state folder, so it runs beside a `failover lab up` lab. Its ``start`` is the
-lab's minus the two things that would collide or disturb a measurement: the host-side proxy on
-127.0.0.1:8080 (one per machine) and the 50 packet/s demo flow (the benchmark runs its own).
-It may append a ``[dampening]`` section to the router's config (see ``NO_HOLD``).
+``BenchLab`` is failover/lab/namespaces.py's ``Lab`` (conf/lab.toml's topology, built by the
+engine in failover/lab) with ``demo=False`` — no relay of the dashboard to 127.0.0.1:8080 (one per
+machine) and no 50 packet/s demo flow (the benchmark runs its own) — under a private prefix and
+state folder, so it runs beside a `failover lab up` lab. Its router's config may carry a
+``[dampening]`` section (see ``NO_HOLD``).
 """
 
 from __future__ import annotations
 
-import os
 import secrets
+import shutil
 import signal
-import subprocess
-import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from failover.config import Config, Dampening, to_toml
 from failover.core.controlline import STATE, state_fields
-from failover.net.control_client import request_blocking
 from failover.lab.namespaces import Lab
-from failover.lab.topology import load
 from failover.lab.netns import wait_for
+from failover.lab.routerlab import NO_HOLD
+from failover.lab.spec import Process
+from failover.lab.topology import DEFAULT_LAB, load
+from failover.net.control_client import request_blocking
 
-#: Failback hold-down that never holds: trials follow each other every few seconds, and the default
-#: dampening (penalty 1000, suppress 1500, half-life 15 s) would hold failback for tens of seconds
-#: after the second trial. Failover itself is never held by dampening (docs/design.md, kernel/failover/
-#: dampening.lua), so this changes nothing in what is measured, only the wait between trials.
-NO_HOLD = ("[dampening]\npenalty = 1\nsuppress = 1000000\nmax_penalty = 1000000\nreuse = 0\n"
-           "min_clean_ms = 1000\n")
 
 
 def log_errors(text: str) -> list[str]:
@@ -42,46 +39,60 @@ def print_errors(errors: list[str]) -> None:
         print("router log errors:", *errors[:10], sep="\n  ")
 
 
-def _zombie(pid: int) -> bool:
+@contextmanager
+def running(lab: BenchLab | None = None, internet_reflector: list[str] | None = None) -> Iterator[BenchLab]:
+    """A started BenchLab (``lab``, or a plain one) for one benchmark; afterwards what it ``closes``
+    is closed, the lab torn down and the router's logged errors printed after the figures."""
+    lab = lab or BenchLab()
+    lab.internet_reflector = internet_reflector or lab.internet_reflector
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
+        lab.build()
+        lab.start()
+        yield lab
+    finally:
+        for thing in reversed(lab.to_close):
+            thing.close()
+        lab.router_errors_seen = lab.router_errors()
+        lab.cleanup()
+        print_errors(lab.router_errors_seen)
 
 
 class BenchLab(Lab):
-    def __init__(self, extra_config: str = NO_HOLD, prefix: str | None = None) -> None:
-        topo = load("conf/lab.toml")
+    def __init__(self, dampening: dict | None = NO_HOLD, prefix: str | None = None) -> None:
+        topo = load(DEFAULT_LAB)
         topo = topo.model_copy(update={"prefix": prefix or f"afb{secrets.token_hex(2)}"})
         self._tmp = Path(tempfile.mkdtemp(prefix="bench-lab-"))
-        super().__init__(topo, state=self._tmp / "state")
-        self.extra_config = extra_config
+        super().__init__(topo, state=self._tmp / "state", demo=False)
+        self.dampening = dampening
         #: A module and its arguments (``python -m``) to run as the path check's target instead of
         #: the agent's reflector, e.g. bench.spike_reflector; set before start().
         self.internet_reflector: list[str] | None = None
-        self.nets.names = {role: topo.ns(role) for role in topo.roles}
+        self.to_close: list = []
+        self.router_errors_seen: list[str] = []  # what the router logged, kept after cleanup
+
+    def closes(self, thing):
+        """``thing`` (a flow, a listener, an HTTP client) is closed before the lab goes."""
+        self.to_close.append(thing)
+        return thing
 
     def ns(self, role: str) -> str:
         return self.topo.ns(role)
 
+    def build(self) -> None:
+        super().build(config=to_toml(self.router_model()))
+
+    def router_model(self) -> Config:
+        """The router's config: the lab's, with ``dampening`` (a subclass adds what it measures)."""
+        cfg = self.router_config()
+        if self.dampening is not None:
+            cfg = cfg.model_copy(update={"dampening": Dampening(**self.dampening)})
+        return cfg
+
     def start(self) -> None:
-        t = self.topo
-        cli = [sys.executable, "-m", "failover.cli"]
-        self.token_file.write_text(secrets.token_urlsafe(24) + "\n")
-        self.token_file.chmod(0o600)
-        config = self.state / "router.toml"
-        config.write_text(self.router_toml())
-        for g in t.gateway:
-            self.start_agent(g.name)
-        reflector = ([sys.executable, "-u", "-m", *self.internet_reflector] if self.internet_reflector
-                     else [*cli, "agent", "--listen", t.internet.host])
-        self._spawn("internet", "reflector-internet", reflector)
-        # Bound to the host's address: a reply to a gateway's NATed uplink must leave from
-        # 203.0.113.1, or the gateway's conntrack does not match it and drops it.
-        self._spawn("internet", "flow-echo",
-                    [*cli, "lab", "echo", "--port", str(t.flow.port), "--bind", t.internet.host])
-        self._spawn("router", "router", [*cli, "run", "--config", str(config)])
+        if self.internet_reflector:
+            self.net.topology = self.net.topology.replacing_process(
+                Process("reflector-internet", "internet", ("python", "-u", "-m", *self.internet_reflector)))
+        super().start()
         wait_for(lambda: self.state_or_none() is not None, timeout=30, interval=0.1, what="the daemon")
         wait_for(self.steady, timeout=30, interval=0.1, what="WAN up, path up, failover off")
 
@@ -90,23 +101,14 @@ class BenchLab(Lab):
         return self.topo.router_config(str(self.control_socket), str(self.token_file)) + self.extra_config
 
     def start_agent(self, name: str) -> None:
-        g = next(g for g in self.topo.gateway if g.name == name)
-        self._spawn(g.name, f"agent-{g.name}", [sys.executable, "-m", "failover.cli", "agent", "--listen",
-                                                g.address, "--lab-delay-ms", str(g.delay_ms)])
+        self.net.start(f"agent-{name}")
 
     def stop_agent(self, name: str, sig: int = signal.SIGTERM) -> None:
         """Stop the agent this lab started on gateway ``name`` (its process group), and wait."""
-        pid = self._pids()[f"agent-{name}"]
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid), timeout=10, interval=0.01,
-                 what=f"agent-{name} stopped")
+        self.net.stop(f"agent-{name}", sig)
 
     def log(self, name: str) -> str:
-        p = self.logs / f"{name}.log"
-        return p.read_text(errors="replace") if p.exists() else ""
+        return self.net.log(name)
 
     def router_errors(self) -> list[str]:
         """Tracebacks and errors the router logged: a benchmark with any is not a clean run."""
@@ -131,39 +133,33 @@ class BenchLab(Lab):
     # -- faults -------------------------------------------------------------------------------
 
     def isp_forwarding(self, on: bool) -> None:
-        self.nets.sysctl("isp", "net.ipv4.ip_forward", 1 if on else 0)
+        self.net.forwarding("isp", on)
 
     def isp_carrier(self, up: bool) -> None:
         """wan0 loses carrier when the ISP's end of the veth goes down. Taking isp0 down also
         deletes the ISP's route back to the LAN, so it is put back with the carrier (the lab's own
         `fault clear` does not, and the client's traffic via the ISP stays broken afterwards)."""
-        self.nets.ip("isp", "link", "set", "isp0", "up" if up else "down")
+        self.net.ip("isp", "link", "set", "isp0", "up" if up else "down")
         if up:
-            self.nets.ip("isp", "route", "replace", self.topo.lan.prefix, "via", self.topo.wan.router)
+            self.net.ip("isp", "route", "replace", self.topo.lan.prefix, "via", self.topo.wan.router)
 
     def delete_wan(self) -> None:
         """wan0 destroyed (its veth peer isp0 with it), as when PPPoE drops or a modem re-enumerates."""
-        self.nets.ip("router", "link", "del", "wan0")
+        self.net.ip("router", "link", "del", "wan0")
 
     # created again: Lab.add_wan(index) with a new index
 
     def isp_loss(self, percent: int | None, both: bool = False) -> None:
         """Random loss in the ISP's forward chain (nftables numgen), or none."""
-        ns = self.ns("isp")
-        subprocess.run(["ip", "netns", "exec", ns, "nft", "delete", "table", "ip", "benchloss"],
-                       capture_output=True)
+        self.net.exec("isp", "nft", "delete", "table", "ip", "benchloss", check=False)
         if percent is None:
             return
         match = "" if both else 'iifname "isp0" '
-        rules = ("table ip benchloss {\n chain forward_loss {\n  type filter hook forward priority 0; policy accept;\n"
-                 f"  {match}numgen random mod 100 < {percent} drop\n }}\n}}\n")
-        proc = subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=rules,
-                              capture_output=True, text=True)
-        if proc.returncode:
-            raise RuntimeError(f"nft in the ISP: {proc.stderr.strip()}")
+        self.net.nft("isp", "table ip benchloss {\n chain forward_loss {\n  type filter hook forward priority 0; "
+                     f"policy accept;\n  {match}numgen random mod 100 < {percent} drop\n }}\n}}\n")
 
     def cleanup(self) -> None:
         try:
             self.down()
         finally:
-            subprocess.run(["rm", "-rf", str(self._tmp)])
+            shutil.rmtree(self._tmp, ignore_errors=True)

@@ -9,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from failover.lab.netns import Namespaces, wait_for
+from failover.lab.builder import Network
+from failover.lab.netns import wait_for
+from failover.lab.spec import Iface
 from failover.lab.nsocket import run_in
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,13 +20,13 @@ REPO = Path(__file__).resolve().parents[1]
 in_netns = run_in  # the bench's name for it
 
 
-def add_reflectors(nets: Namespaces, role: str, addresses: list[str], prefixlen: int, tmp: Path,
+def add_reflectors(nets: Network, role: str, addresses: list[str], prefixlen: int, tmp: Path,
                    *, bridge: str | None = None, router_if: str = "refl0",
                    router_address: str | None = None) -> subprocess.Popen:
     """Namespace ``role`` linked to the router (a port of ``bridge``, or a point-to-point veth with
     ``router_address``), every address on its eth0, one bench.reflectors process serving them all."""
     nets.add(role)
-    nets.veth("router", router_if, role, "eth0")
+    nets.veth(Iface("router", router_if), Iface(role, "eth0"))
     if bridge:
         nets.ip("router", "link", "set", router_if, "master", bridge)
     elif router_address:

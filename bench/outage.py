@@ -7,7 +7,7 @@ Topology: conf/lab.toml's lab (failover/lab/namespaces.py) under a private prefi
 == isp0 ISP up0 == internet host; each gateway has its own NATed uplink to the internet host.
 The router runs `failover run` (host + sidecar) with the lab's config: heartbeats 20 ms x 3,
 `wan.probe` = the internet host (beyond the ISP), path check every 5 ms, hold-down dampening
-disabled between trials (bench/labnet.py NO_HOLD; failover is never held). Agents on the
+disabled between trials (failover/lab/routerlab.py NO_HOLD; failover is never held). Agents on the
 gateways turn forwarding on when told "up".
 
 The flow (bench/udpflow.py, in the client's namespace): --rate datagrams/s to a UDP echo on the
@@ -32,7 +32,7 @@ import sys
 import time
 
 from bench.event_to_rule import expect, rtnl_listener
-from bench.labnet import BenchLab, print_errors
+from bench.labnet import BenchLab, running
 from bench.stats import percentile, summary
 from failover.lab.netns import wait_for
 
@@ -127,36 +127,25 @@ def main() -> int:
     ap.add_argument("--kind", choices=["blackout", "carrier", "both"], default="both")
     args = ap.parse_args()
     kinds = ["blackout", "carrier"] if args.kind == "both" else [args.kind]
-    lab = BenchLab()
     missed = False
-    try:
-        lab.build()
-        lab.start()
+    with running() as lab:
         events: queue.Queue = queue.Queue()
-        listener = rtnl_listener(lab.ns("router"), events)
-        flow = Flow(lab, args.rate)
-        try:
-            with open("/proc/loadavg") as f:
-                load = f.read().split()[:3]
-            print(f"outage: {args.rate} packet/s UDP echo client -> internet host through the router, "
-                  f"{args.trials} trials per fault; `failover run`, heartbeats 20 ms x 3, path check 5 ms "
-                  f"(load average at start {' '.join(load)})")
-            for kind in kinds:
-                outages, failbacks, fault_rule = run_kind(lab, flow, events, kind, args.trials, args.rate)
-                p95 = percentile(outages, 95)
-                ok = p95 <= TARGET_MS[kind]
-                missed |= not ok
-                print(f"  {kind:8} outage        : {summary(outages)}  target p95 <= {TARGET_MS[kind]:.0f} ms "
-                      f"{'MET' if ok else 'MISSED'}")
-                print(f"  {kind:8} fault -> rule : {summary(fault_rule)}")
-                print(f"  {kind:8} failback gap  : {summary(failbacks)}  (no target)")
-        finally:
-            flow.close()
-            listener.close()
-    finally:
-        errors = lab.router_errors()
-        lab.cleanup()
-    print_errors(errors)
+        lab.closes(rtnl_listener(lab.ns("router"), events))
+        flow = lab.closes(Flow(lab, args.rate))
+        with open("/proc/loadavg") as f:
+            load = f.read().split()[:3]
+        print(f"outage: {args.rate} packet/s UDP echo client -> internet host through the router, "
+              f"{args.trials} trials per fault; `failover run`, heartbeats 20 ms x 3, path check 5 ms "
+              f"(load average at start {' '.join(load)})")
+        for kind in kinds:
+            outages, failbacks, fault_rule = run_kind(lab, flow, events, kind, args.trials, args.rate)
+            p95 = percentile(outages, 95)
+            ok = p95 <= TARGET_MS[kind]
+            missed |= not ok
+            print(f"  {kind:8} outage        : {summary(outages)}  target p95 <= {TARGET_MS[kind]:.0f} ms "
+                  f"{'MET' if ok else 'MISSED'}")
+            print(f"  {kind:8} fault -> rule : {summary(fault_rule)}")
+            print(f"  {kind:8} failback gap  : {summary(failbacks)}  (no target)")
     return 1 if missed else 0
 
 

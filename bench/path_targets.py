@@ -31,23 +31,14 @@ import sys
 import time
 
 from bench.event_to_rule import rtnl_listener
-from bench.labnet import BenchLab, print_errors
+from bench.labnet import BenchLab, running
 from bench.outage import Flow, run_kind
 from bench.stats import percentile, summary
+from failover.config import Config, Wan
 from failover.lab.netns import wait_for
+from failover.lab.targets import ICMP1, ICMP2, icmp_hosts, wan_targets
 
-ICMP1, ICMP2 = "192.0.2.53", "198.18.0.53"
-#: (role, the ISP's interface, the ISP's address, the host's address)
-ICMP_HOSTS = (("icmp1", "tgt1", "192.0.2.254", ICMP1), ("icmp2", "tgt2", "198.18.0.254", ICMP2))
 TARGET_MS = {"icmp": 400.0, "mixed": 120.0}
-
-
-def targets_toml(internet: str, internet_kind: str) -> str:
-    interval = 5 if internet_kind == "stamp" else 100
-    text = f'reliability = 2\n\n[[wan.target]]\naddress = "{internet}"\nkind = "{internet_kind}"\ninterval_ms = {interval}\n'
-    for _, _, _, address in ICMP_HOSTS:
-        text += f'\n[[wan.target]]\naddress = "{address}"\nkind = "icmp"\ninterval_ms = 100\n'
-    return text
 
 
 class TargetsLab(BenchLab):
@@ -59,19 +50,14 @@ class TargetsLab(BenchLab):
 
     def build(self) -> None:
         super().build()
-        n = self.nets
-        for role, isp_if, isp_addr, address in ICMP_HOSTS:
-            n.add(role)
-            n.veth("isp", isp_if, role, "eth0")
-            n.ip("isp", "addr", "add", f"{isp_addr}/24", "dev", isp_if)
-            n.ip(role, "addr", "add", f"{address}/24", "dev", "eth0")
-            n.ip(role, "route", "add", "default", "via", isp_addr)
+        self.net.extend(*icmp_hosts())
 
-    def router_toml(self) -> str:
-        probe = f'probe = "{self.topo.internet.host}"\n'
-        text = super().router_toml()
-        assert probe in text, "the lab's router config no longer sets wan.probe"
-        return text.replace(probe, targets_toml(self.topo.internet.host, self.internet_kind), 1)
+    def router_model(self) -> Config:
+        cfg = super().router_model()
+        assert cfg.wan.probe == self.topo.internet.host, "the lab's router config no longer sets wan.probe"
+        wan = Wan.model_validate({"interface": cfg.wan.interface,
+                                  **wan_targets(self.topo.internet.host, self.internet_kind)})
+        return cfg.model_copy(update={"wan": wan})
 
     def start(self) -> None:
         super().start()
@@ -86,19 +72,13 @@ class TargetsLab(BenchLab):
         return subprocess.run(["ip", "netns", "exec", self.ns("router"), sys.executable, "-c", get],
                               capture_output=True, text=True).stdout.strip()
 
-    def nft(self, role: str, rules: str) -> None:
-        proc = subprocess.run(["ip", "netns", "exec", self.ns(role), "nft", "-f", "-"], input=rules,
-                              capture_output=True, text=True)
-        if proc.returncode:
-            raise RuntimeError(f"nft in {role}: {proc.stderr.strip()}")
-
     def silence(self, address: str) -> None:
-        self.nft("isp", "add table ip silence\nadd chain ip silence drops { type filter hook forward priority 0; }\n"
-                        f"add rule ip silence drops ip daddr {address} drop\n")
+        self.net.nft("isp", "add table ip silence\nadd chain ip silence drops { type filter hook forward priority 0; }\n"
+                            f"add rule ip silence drops ip daddr {address} drop\n")
 
     def echo_loss(self, role: str, percent: int) -> None:
-        self.nft(role, "add table ip lossy\nadd chain ip lossy inbound { type filter hook input priority 0; }\n"
-                       f"add rule ip lossy inbound icmp type echo-request numgen random mod 100 < {percent} drop\n")
+        self.net.nft(role, "add table ip lossy\nadd chain ip lossy inbound { type filter hook input priority 0; }\n"
+                           f"add rule ip lossy inbound icmp type echo-request numgen random mod 100 < {percent} drop\n")
 
 
 def load() -> str:
@@ -107,66 +87,45 @@ def load() -> str:
 
 
 def blackout(scenario: str, trials: int, rate: int) -> bool:
-    lab = TargetsLab("icmp" if scenario == "icmp" else "stamp")
-    try:
-        lab.build()
-        lab.start()
+    with running(TargetsLab("icmp" if scenario == "icmp" else "stamp")) as lab:
         events: queue.Queue = queue.Queue()
-        listener = rtnl_listener(lab.ns("router"), events)
-        flow = Flow(lab, rate)
-        try:
-            what = ("3 icmp targets at 100 ms" if scenario == "icmp"
-                    else "stamp target at 5 ms + 2 icmp targets at 100 ms")
-            print(f"path_targets {scenario}: ISP blackout, {what}, reliability 2; {rate} packet/s UDP flow, "
-                  f"{trials} trials (load average at start {load()})")
-            outages, failbacks, fault_rule = run_kind(lab, flow, events, "blackout", trials, rate)
-            p95 = percentile(outages, 95)
-            ok = p95 <= TARGET_MS[scenario]
-            print(f"  outage        : {summary(outages)}  target p95 <= {TARGET_MS[scenario]:.0f} ms "
-                  f"{'MET' if ok else 'MISSED'}")
-            print(f"  fault -> rule : {summary(fault_rule)}")
-            print(f"  failback gap  : {summary(failbacks)}  (no target)")
-        finally:
-            flow.close()
-            listener.close()
-    finally:
-        errors = lab.router_errors()
-        lab.cleanup()
-    print_errors(errors)
-    return ok and not errors
+        lab.closes(rtnl_listener(lab.ns("router"), events))
+        flow = lab.closes(Flow(lab, rate))
+        what = ("3 icmp targets at 100 ms" if scenario == "icmp"
+                else "stamp target at 5 ms + 2 icmp targets at 100 ms")
+        print(f"path_targets {scenario}: ISP blackout, {what}, reliability 2; {rate} packet/s UDP flow, "
+              f"{trials} trials (load average at start {load()})")
+        outages, failbacks, fault_rule = run_kind(lab, flow, events, "blackout", trials, rate)
+        p95 = percentile(outages, 95)
+        ok = p95 <= TARGET_MS[scenario]
+        print(f"  outage        : {summary(outages)}  target p95 <= {TARGET_MS[scenario]:.0f} ms "
+              f"{'MET' if ok else 'MISSED'}")
+        print(f"  fault -> rule : {summary(fault_rule)}")
+        print(f"  failback gap  : {summary(failbacks)}  (no target)")
+    return ok and not lab.router_errors_seen
 
 
 def misbehaving(scenario: str, minutes: float) -> bool:
-    lab = TargetsLab("stamp")
-    try:
-        lab.build()
-        lab.start()
+    with running(TargetsLab("stamp")) as lab:
         events: queue.Queue = queue.Queue()
-        listener = rtnl_listener(lab.ns("router"), events)
-        try:
-            if scenario == "faults":
-                what = f"{ICMP2} silenced, {ICMP1} dropping 30 % of echo requests"
-                lab.echo_loss("icmp1", 30)
-                lab.silence(ICMP2)
-            else:
-                what = f"{ICMP1} dropping 50 % of echo requests"
-                lab.echo_loss("icmp1", 50)
-            print(f"path_targets {scenario}: stamp target at 5 ms + 2 icmp targets at 100 ms, reliability 2; "
-                  f"{what}; {minutes:g} min (load average at start {load()})")
-            time.sleep(minutes * 60)
-            rules = 0
-            while not events.empty():
-                rules += events.get()[0] == "rule"
-            ok = rules == 0
-            print(f"  failover rules added: {rules}  target 0 {'MET' if ok else 'MISSED'}")
-            print(f"  targets at the end: {lab.targets()}")
-        finally:
-            listener.close()
-    finally:
-        errors = lab.router_errors()
-        lab.cleanup()
-    print_errors(errors)
-    return ok and not errors
+        lab.closes(rtnl_listener(lab.ns("router"), events))
+        if scenario == "faults":
+            what = f"{ICMP2} silenced, {ICMP1} dropping 30 % of echo requests"
+            lab.echo_loss("icmp1", 30)
+            lab.silence(ICMP2)
+        else:
+            what = f"{ICMP1} dropping 50 % of echo requests"
+            lab.echo_loss("icmp1", 50)
+        print(f"path_targets {scenario}: stamp target at 5 ms + 2 icmp targets at 100 ms, reliability 2; "
+              f"{what}; {minutes:g} min (load average at start {load()})")
+        time.sleep(minutes * 60)
+        rules = 0
+        while not events.empty():
+            rules += events.get()[0] == "rule"
+        ok = rules == 0
+        print(f"  failover rules added: {rules}  target 0 {'MET' if ok else 'MISSED'}")
+        print(f"  targets at the end: {lab.targets()}")
+    return ok and not lab.router_errors_seen
 
 
 def main() -> int:

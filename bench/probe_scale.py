@@ -37,10 +37,13 @@ from pathlib import Path
 
 from bench.netutil import REPO, add_reflectors, cpu_seconds, loadavg, parse_metrics
 from bench.stats import summary
-from failover.lab.netns import Namespaces, wait_for
+from failover.config import Config, to_toml
+from failover.lab.builder import Network
+from failover.lab.netns import wait_for
+from failover.lab.spec import Topology
 from failover.lab.nsocket import socket_in
 from failover.core.stamp import UNAUTHENTICATED, StampError, ntp_to_unix_ns
-from tests.topotests.heartbeat_topology import NetnsHttp
+from failover.lab.sidecarlab import NetnsHttp
 
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
@@ -53,13 +56,14 @@ def addresses(n: int) -> list[str]:
 
 
 def config(tmp: Path, gws: list[str]) -> Path:
-    text = ('[wan]\ninterface = "wan0"\n[failover]\nlan_interface = "lan0"\n'
-            f'[control]\nsocket = "{tmp}/control.sock"\n[heartbeat]\ninterval_ms = 100\n'
-            f'[api]\nlisten = "127.0.0.1:8080"\ntoken_file = "{tmp}/token"\n')
-    text += "".join(f'[[gateway]]\nname = "g{i}"\naddress = "{a}"\n' for i, a in enumerate(gws))
+    cfg = Config.model_validate({
+        "wan": {"interface": "wan0"}, "failover": {"lan_interface": "lan0"},
+        "control": {"socket": f"{tmp}/control.sock"}, "heartbeat": {"interval_ms": 100},
+        "api": {"listen": "127.0.0.1:8080", "token_file": f"{tmp}/token"},
+        "gateway": [{"name": f"g{i}", "address": a} for i, a in enumerate(gws)]})
     (tmp / "token").write_text("bench-token\n")
     path = tmp / f"scale-{len(gws)}.toml"
-    path.write_text(text)
+    path.write_text(to_toml(cfg))
     return path
 
 
@@ -117,7 +121,7 @@ def capture(netns: str, seconds: float) -> tuple[list[float], dict[str, list[flo
     return errors, wire, unmatched
 
 
-def run(nets: Namespaces, tmp: Path, n: int, args, refl_pid: int) -> bool:
+def run(nets: Network, tmp: Path, n: int, args, refl_pid: int) -> bool:
     http = NetnsHttp(nets.ns("router"))
     proc = nets.spawn("router", [sys.executable, "-m", "failover.cli", "sidecar", "--config", str(config(tmp, addresses(n)))],
                       log=tmp / f"sidecar-{n}.log", cwd=REPO)
@@ -165,7 +169,7 @@ def main() -> int:
     ap.add_argument("--capture-seconds", type=float, default=3)
     args = ap.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
-    nets = Namespaces(f"afp{secrets.token_hex(2)}")
+    nets = Network(Topology(f"afp{secrets.token_hex(2)}"))
     ok = True
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
@@ -177,7 +181,7 @@ def main() -> int:
             for n in counts:
                 ok &= run(nets, tmp, n, args, refl.pid)
         finally:
-            nets.cleanup()
+            nets.teardown()
     return 0 if ok else 1
 
 

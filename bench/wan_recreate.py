@@ -5,7 +5,7 @@ is gone, failback once it is back.
 
 Topology and system under test as bench.outage (conf/lab.toml's lab under a private prefix,
 `failover run` on the router, path check every 5 ms to the internet host; failback hold-down
-off between trials, bench/labnet.py NO_HOLD: min_clean_ms = 1 s is all that holds failback).
+off between trials, failover/lab/routerlab.py NO_HOLD: min_clean_ms = 1 s is all that holds failback).
 
 Each trial: `ip link del wan0` in the router (its veth peer isp0 goes with it), --gone-s seconds
 later wan0 is created again with the next ifindex (veth, addresses, the router's default and the
@@ -27,7 +27,7 @@ import sys
 import time
 
 from bench.event_to_rule import expect, rtnl_listener
-from bench.labnet import BenchLab, print_errors
+from bench.labnet import running
 from bench.netutil import loadavg
 from bench.outage import Flow
 from bench.stats import summary
@@ -42,59 +42,48 @@ def main() -> int:
     ap.add_argument("--gone-s", type=float, default=3.0)
     ap.add_argument("--rate", type=int, default=1000)
     args = ap.parse_args()
-    lab = BenchLab()
     failed = False
-    try:
-        lab.build()
-        lab.start()
+    with running() as lab:
         events: queue.Queue = queue.Queue()
-        listener = rtnl_listener(lab.ns("router"), events)
-        flow = Flow(lab, args.rate)
+        lab.closes(rtnl_listener(lab.ns("router"), events))
+        flow = lab.closes(Flow(lab, args.rate))
         indexes = [int(subprocess.run(["ip", "-n", lab.ns("router"), "-o", "link", "show", "wan0"],
                                       capture_output=True, text=True, check=True).stdout.split(":")[0])]
-        try:
-            print(f"wan_recreate: wan0 deleted, created again {args.gone_s:g} s later with a new ifindex, "
-                  f"{args.trials} trials; `failover run`, path check 5 ms (load average {loadavg()})")
-            to_rule, to_failback, late = [], [], 0
-            for i in range(args.trials):
-                wait_for(lab.steady, timeout=60, interval=0.05, what="WAN up and failover off")
-                wait_for(lambda: flow.healthy(args.rate), timeout=15, interval=0, what="the flow echoing via the ISP")
-                while not events.empty():
-                    events.get()
-                t0 = time.time_ns()
-                lab.delete_wan()
-                to_rule.append((expect(events, "rule", timeout=10) - t0) / 1e6)
-                time.sleep(args.gone_s)
-                while not events.empty():
-                    events.get()
-                index = (150 + i, 250 + i)
-                lab.add_wan(index)
-                indexes.append(index[0])
-                t_back = expect(events, "link", timeout=10, when=bool)  # wan0 back, with carrier
-                try:
-                    t_unrule = expect(events, "unrule", timeout=30)
-                except (TimeoutError, queue.Empty):
-                    late += 1
-                    print(f"  trial {i}: no failback within 30 s of wan0's return", file=sys.stderr)
-                    continue
-                to_failback.append((t_unrule - t_back) / 1e9)
-                wait_for(lambda: flow.healthy(args.rate), timeout=15, interval=0, what="the flow echoing via the WAN again")
-            ok = late == 0 and bool(to_failback) and max(to_failback) <= TARGET_S
-            failed |= not ok
-            print(f"  ifindexes of wan0      : {' -> '.join(map(str, indexes))}")
-            print(f"  delete -> failover rule: {summary(to_rule)}")
-            if to_failback:
-                print(f"  return -> failback     : {summary(to_failback, 's')}  target <= {TARGET_S:.0f} s in every "
-                      f"trial {'MET' if ok else 'MISSED'} ({len(to_failback)}/{args.trials} failed back, {late} never)")
-            else:
-                print(f"  return -> failback     : never, in {args.trials} trials  target <= {TARGET_S:.0f} s MISSED")
-        finally:
-            flow.close()
-            listener.close()
-    finally:
-        errors = lab.router_errors()
-        lab.cleanup()
-    print_errors(errors)
+        print(f"wan_recreate: wan0 deleted, created again {args.gone_s:g} s later with a new ifindex, "
+              f"{args.trials} trials; `failover run`, path check 5 ms (load average {loadavg()})")
+        to_rule, to_failback, late = [], [], 0
+        for i in range(args.trials):
+            wait_for(lab.steady, timeout=60, interval=0.05, what="WAN up and failover off")
+            wait_for(lambda: flow.healthy(args.rate), timeout=15, interval=0, what="the flow echoing via the ISP")
+            while not events.empty():
+                events.get()
+            t0 = time.time_ns()
+            lab.delete_wan()
+            to_rule.append((expect(events, "rule", timeout=10) - t0) / 1e6)
+            time.sleep(args.gone_s)
+            while not events.empty():
+                events.get()
+            index = (150 + i, 250 + i)
+            lab.add_wan(index)
+            indexes.append(index[0])
+            t_back = expect(events, "link", timeout=10, when=bool)  # wan0 back, with carrier
+            try:
+                t_unrule = expect(events, "unrule", timeout=30)
+            except (TimeoutError, queue.Empty):
+                late += 1
+                print(f"  trial {i}: no failback within 30 s of wan0's return", file=sys.stderr)
+                continue
+            to_failback.append((t_unrule - t_back) / 1e9)
+            wait_for(lambda: flow.healthy(args.rate), timeout=15, interval=0, what="the flow echoing via the WAN again")
+        ok = late == 0 and bool(to_failback) and max(to_failback) <= TARGET_S
+        failed |= not ok
+        print(f"  ifindexes of wan0      : {' -> '.join(map(str, indexes))}")
+        print(f"  delete -> failover rule: {summary(to_rule)}")
+        if to_failback:
+            print(f"  return -> failback     : {summary(to_failback, 's')}  target <= {TARGET_S:.0f} s in every "
+                  f"trial {'MET' if ok else 'MISSED'} ({len(to_failback)}/{args.trials} failed back, {late} never)")
+        else:
+            print(f"  return -> failback     : never, in {args.trials} trials  target <= {TARGET_S:.0f} s MISSED")
     return 1 if failed else 0
 
 

@@ -7,6 +7,7 @@ path (``heartbeat.interval_ms: ...``) so an operator can fix it without reading 
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import shlex
 import tomllib
@@ -34,6 +35,22 @@ def _ipv4(value: str) -> str:
         return str(ipaddress.IPv4Address(value))
     except ValueError:
         raise ValueError(f"not an IPv4 address: {value!r}") from None
+
+
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+_ULA = ipaddress.IPv6Network("fc00::/7")
+
+
+def _ipv6_lan(value: str) -> str:
+    """A gateway's IPv6 address on the LAN: global unicast or ULA (never link-local, which would
+    need the interface beside it), canonical text."""
+    try:
+        address = ipaddress.IPv6Address(value)
+    except ValueError:
+        raise ValueError(f"not an IPv6 address: {value!r}") from None
+    if address.scope_id is not None or not (address in _GLOBAL_UNICAST or address in _ULA):
+        raise ValueError(f"{value!r} is neither a global nor a unique local (ULA) IPv6 address")
+    return str(address)
 
 
 #: Probe interval of a ``[[wan.target]]`` without ``interval_ms``, by kind.
@@ -190,8 +207,11 @@ class Dampening(_Section):
 class Gateway(_Section):
     name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
     address: str
+    #: The gateway's IPv6 address on the LAN (global or ULA); without it, it serves IPv4 only.
+    address6: str | None = None
 
     _address = field_validator("address")(lambda cls, v: _ipv4(v))
+    _address6 = field_validator("address6")(lambda cls, v: None if v is None else _ipv6_lan(v))
 
 
 class Api(_Section):
@@ -294,6 +314,9 @@ class Config(_Section):
             raise ValueError("gateway names must be distinct")
         if len(set(addresses)) != len(addresses):
             raise ValueError("gateway addresses must be distinct")
+        addresses6 = [g.address6 for g in self.gateway if g.address6 is not None]
+        if len(set(addresses6)) != len(addresses6):
+            raise ValueError("gateway address6 values must be distinct")
         if self.wan.interface == self.failover.lan_interface:
             raise ValueError("wan.interface and failover.lan_interface must differ")
         return self
@@ -339,6 +362,43 @@ def load(path: str | Path = DEFAULT_CONFIG) -> Config:
         if key_file:
             read_key(key_file, field)
     return cfg
+
+
+def to_toml(cfg: BaseModel) -> str:
+    """A config model as TOML text, generic over the model: every field it was given, a field added
+    to the model included with no change here; a default it was not given stays unsaid (the reader
+    applies it), and ``parse(to_toml(cfg)) == cfg``. Sections are ``[name]``, lists of sections
+    ``[[name]]`` (so more can be appended as text); None and empty lists are left out (TOML has no
+    null, and an empty list of sections has no ``[[ ]]`` form: the model's default, [], applies)."""
+    return _toml_table(cfg.model_dump(exclude_none=True, exclude_unset=True), ())
+
+
+def _toml_table(data: dict, path: tuple[str, ...]) -> str:
+    def tables(v: object) -> bool:
+        return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+    out = "".join(f"{k} = {_toml_value(v)}\n" for k, v in data.items()
+                  if not isinstance(v, dict) and not tables(v) and v != [])
+    for k, v in data.items():
+        name = ".".join((*path, k))
+        if isinstance(v, dict):
+            out += f"\n[{name}]\n" + _toml_table(v, (*path, k))
+        elif tables(v):
+            out += "".join(f"\n[[{name}]]\n" + _toml_table(item, (*path, k)) for item in v)
+    return out
+
+
+def _toml_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        # A JSON string is a TOML basic string, but for DEL, which TOML wants escaped.
+        return json.dumps(v, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"no TOML form for {type(v).__name__}: {v!r}")
 
 
 def read_key(path: str, field: str = "control.key_file") -> bytes:

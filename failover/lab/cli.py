@@ -71,13 +71,12 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .netns import existing
-    from .namespaces import _ours
 
     lab = _lab(args)
-    pids = lab._pids()
+    registry = lab.net.registry
     status = {
         "namespaces": existing(lab.topo.prefix),
-        "processes": {name: {"pid": pid, "running": _ours(pid)} for name, pid in pids.items()},
+        "processes": {name: {"pid": pid, "running": registry.running(name)} for name, pid in registry.pids().items()},
         "daemon": None,
         "flow": None,
     }

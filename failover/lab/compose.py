@@ -1,4 +1,8 @@
-"""docker-compose.yml for the lab, generated from the same LabTopology as the namespace lab.
+"""docker-compose.yml for the lab, generated from the same data as the namespace lab.
+
+Both are made from ``LabTopology.network`` (failover/lab/spec.py's ``Topology``): a segment is a
+Docker network, an interface an attachment, a node a service with its routes, NAT, forwarding and
+processes (the first its command, the others ``--bg``).
 
 ``render(topo)`` is pure: same topology, same bytes. ``failover lab compose`` writes it to
 docker-compose.yml; tests/unit/test_compose.py checks that the committed file is what this makes.
@@ -29,11 +33,14 @@ What Docker forces on us, and how it is handled (docs/compose.md says the same f
 from __future__ import annotations
 
 import ipaddress
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import yaml
 
+from ..config import to_toml
+from .spec import Topology
 from .topology import API_PORT, LabError, LabTopology
 
 IMAGE = "adaptive-failover-lab:dev"
@@ -86,34 +93,25 @@ class DockerNetwork:
     internal: bool = True
 
 
-def uplink_network(gateway_name: str) -> str:
-    return f"uplink-{gateway_name}"
+def spec(topo: LabTopology) -> Topology:
+    """The lab's data as the containers run it (their paths; no fault hook, no proxy)."""
+    return topo.network(config=ROUTER_CONFIG, flow_file=FLOW_FILE)
 
 
 def lab_prefixes(topo: LabTopology) -> dict[str, str]:
     """Every lab network and the topology prefix it carries."""
-    nets = {"lan": topo.lan.prefix, "wan": topo.wan.prefix, "internet": topo.internet.prefix}
-    for g in topo.gateway:
-        nets[uplink_network(g.name)] = str(g.uplink_net)
-    return nets
+    return {seg.name: seg.prefix for seg in spec(topo).segments}
 
 
 def attachments(topo: LabTopology) -> dict[str, list[Attachment]]:
-    """Service -> interfaces; the names are those namespaces.py gives the same roles."""
-    lan, wan, inet = topo.lan.length, topo.wan.length, topo.internet.length
-    plan = {
-        "router": [Attachment("lan", "lan0", topo.lan.router, lan),
-                   Attachment("wan", "wan0", topo.wan.router, wan)],
-        "isp": [Attachment("wan", "isp0", topo.wan.isp, wan),
-                Attachment("internet", "up0", topo.internet.isp, inet)],
-        "internet": [Attachment("internet", "eth0", topo.internet.host, inet)],
-        "client": [Attachment("lan", "eth0", topo.lan.client, lan)],
-    }
-    for g in topo.gateway:
-        up = uplink_network(g.name)
-        plan["internet"].append(Attachment(up, f"up-{g.name}", g.uplink_internet, g.uplink_net.prefixlen))
-        plan[g.name] = [Attachment("lan", "eth0", g.address, lan),
-                        Attachment(up, "up0", g.uplink_gateway, g.uplink_net.prefixlen)]
+    """Service -> interfaces, from the segments the namespace lab builds."""
+    t = spec(topo)
+    plan: dict[str, list[Attachment]] = {n.name: [] for n in t.nodes}
+    for seg in t.segments:
+        for i in (seg.bridge, *seg.ends):
+            if i is not None and i.address:
+                iface = ipaddress.IPv4Interface(i.address)
+                plan[i.node].append(Attachment(seg.name, i.name, str(iface.ip), iface.network.prefixlen))
     return plan
 
 
@@ -195,22 +193,30 @@ def _lab_service(atts: list[Attachment], command: list[str], *, sysctls: dict[st
     return svc
 
 
+def _node_service(t: Topology, name: str, atts: list[Attachment], *, rules: Sequence[str] = (),
+                  sysctls: dict[str, int] | None = None, unconfined: bool = False) -> dict:
+    node = t.node(name)
+    routes = [" ".join(r.args()) for r in t.routes if r.node == name]
+    procs = [p for p in t.processes if p.node == name]
+    command = list(procs[0].argv) if procs else ["sleep", "infinity"]
+    setup = _netsetup(atts, routes, rules=rules, masquerade=[n.oifname for n in node.nat],
+                      background=[shlex.join(p.argv) for p in procs[1:]])
+    return _lab_service(atts, [*setup, *command], unconfined=unconfined,
+                        sysctls={"net.ipv4.ip_forward": int(node.forwarding), **(sysctls or {})})
+
+
 def services(topo: LabTopology) -> dict:
-    t = topo
-    plan = attachments(t)
+    t = spec(topo)
+    plan = attachments(topo)
     mon = monitor_addresses()
     flow_volume = f"flow:{FLOW_DIR}"
-    gateways = [g.name for g in t.gateway]
+    gateways = [g.name for g in topo.gateway]
 
     router_atts = [*plan["router"], Attachment(MONITOR, "mgmt0", mon["router"],
                                                ipaddress.IPv4Network(MONITOR_PREFIX).prefixlen)]
-    router = _lab_service(
-        router_atts,
-        [*_netsetup(router_atts, [f"default via {t.wan.isp}"],
-                    rules=[f"to {MONITOR_PREFIX} lookup main priority {MONITOR_RULE_PRIORITY}"],
-                    masquerade=["wan0"]),
-         "failover", "run", "--config", ROUTER_CONFIG, "--lab-flow-file", FLOW_FILE],
-        sysctls={"net.ipv4.ip_forward": 1, "net.ipv4.conf.all.send_redirects": 0}, unconfined=True)
+    router = _node_service(t, "router", router_atts,
+                           rules=[f"to {MONITOR_PREFIX} lookup main priority {MONITOR_RULE_PRIORITY}"],
+                           sysctls={"net.ipv4.conf.all.send_redirects": 0}, unconfined=True)
     router = {"build": {"context": ".", "dockerfile": "Dockerfile"}, **router}
     del router["pull_policy"]  # this service builds the image the others use
     router["ports"] = [f"127.0.0.1:{API_PORT}:{API_PORT}"]
@@ -218,33 +224,14 @@ def services(topo: LabTopology) -> dict:
     router["volumes"] = [flow_volume]
     router["depends_on"] = ["isp", "internet", *gateways]
 
-    isp = _lab_service(plan["isp"], [*_netsetup(plan["isp"], [f"{t.lan.prefix} via {t.wan.router}"]),
-                                     "sleep", "infinity"],
-                       sysctls={"net.ipv4.ip_forward": 1})
-
-    internet = _lab_service(
-        plan["internet"],
-        [*_netsetup(plan["internet"], [f"default via {t.internet.isp}"],
-                    background=[f"failover lab echo --port {t.flow.port}"]),
-         "failover", "agent", "--listen", t.internet.host],
-        sysctls={"net.ipv4.ip_forward": 0})
-
-    client = _lab_service(
-        plan["client"],
-        [*_netsetup(plan["client"], [f"default via {t.lan.router}"]),
-         "failover", "lab", "flow", "--to", f"{t.internet.host}:{t.flow.port}", "--rate", str(t.flow.rate_pps),
-         "--stats", FLOW_FILE],
-        sysctls={"net.ipv4.ip_forward": 0})
-    client["volumes"] = [flow_volume]
-    client["depends_on"] = ["router", "internet"]
-
-    out = {"router": router, "isp": isp, "internet": internet, "client": client}
-    for g in t.gateway:
-        out[g.name] = _lab_service(
-            plan[g.name],
-            [*_netsetup(plan[g.name], [f"default via {g.uplink_internet}"], masquerade=["up0"]),
-             "failover", "agent", "--listen", g.address, "--lab-delay-ms", str(g.delay_ms)],
-            sysctls={"net.ipv4.ip_forward": 0}, unconfined=True)  # off until the agent is told "up"
+    out = {"router": router}
+    for name in ("isp", "internet", "client"):
+        out[name] = _node_service(t, name, plan[name])
+    out["client"]["volumes"] = [flow_volume]
+    out["client"]["depends_on"] = ["router", "internet"]
+    for g in gateways:
+        # The agent turns forwarding on and off at run time: it writes a sysctl.
+        out[g] = _node_service(t, g, plan[g], unconfined=True)
 
     out["prometheus"] = {
         "image": PROMETHEUS_IMAGE,
@@ -280,7 +267,7 @@ def document(topo: LabTopology) -> dict:
             body["internal"] = True
         body["ipam"] = {"config": [{"subnet": n.subnet, "gateway": n.gateway}]}
         networks[n.name] = body
-    config = topo.router_config(control_socket=CONTROL_SOCKET, token_file=TOKEN_FILE, listen=API_LISTEN)
+    config = to_toml(topo.router_config(control_socket=CONTROL_SOCKET, token_file=TOKEN_FILE, listen=API_LISTEN))
     return {
         "name": topo.prefix,
         "services": services(topo),

@@ -1,7 +1,9 @@
 """The lab's topology, read from conf/lab.toml: pure data, derived addresses, no I/O but reading.
 
-Both builders use only what this module derives: ``netns.py`` (the namespace lab) and
-``compose.py`` (docker-compose.yml), so the two labs cannot drift apart.
+``LabTopology.network`` turns the file into the engine's data (``spec.Topology``: nodes, segments,
+routes, NAT, processes); both labs are made from that one value: the namespace lab by
+``builder.build`` and docker-compose.yml by ``compose.render``, so the two cannot drift apart. A
+gateway (or any node) more is a change to conf/lab.toml or to ``network``, not to a builder.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..config import Config
 from ..package_data import conf_dir
+from . import spec
+from .spec import Iface, Nat, Node, Process, Route, Topology
 
 DEFAULT_LAB = conf_dir() / "lab.toml"
 API_PORT = 8080
@@ -96,17 +101,89 @@ class LabTopology(_Model):
     def roles(self) -> list[str]:
         return ["router", "isp", "internet", "client", *(g.name for g in self.gateway)]
 
-    def router_config(self, control_socket: str, token_file: str, listen: str = f"127.0.0.1:{API_PORT}") -> str:
-        """failover.toml for the lab's router: WAN path probed at the internet host."""
-        gws = "".join(f'\n[[gateway]]\nname = "{g.name}"\naddress = "{g.address}"\n' for g in self.gateway)
-        return (
-            f'[wan]\ninterface = "wan0"\nprobe = "{self.internet.host}"\n\n'
-            f'[failover]\ntable = 100\npriority = 1000\nlan_interface = "lan0"\n\n'
-            f'[control]\nsocket = "{control_socket}"\ngateway_port = {CONTROL_PORT}\n\n'
-            f'[heartbeat]\nport = {STAMP_PORT}\ninterval_ms = 20\ndetect_multiplier = 3\nrecover_count = 10\n\n'
-            f'[election]\nswitch_margin = 0.2\nhold_ms = 2000\n'
-            f'{gws}\n[api]\nlisten = "{listen}"\ntoken_file = "{token_file}"\n'
-        )
+    def router_config(self, control_socket: str, token_file: str, listen: str = f"127.0.0.1:{API_PORT}") -> Config:
+        """The lab's router's failover.toml: WAN path probed at the internet host."""
+        return Config.model_validate({
+            "wan": {"interface": "wan0", "probe": self.internet.host},
+            "failover": {"table": 100, "priority": 1000, "lan_interface": "lan0"},
+            "control": {"socket": control_socket, "gateway_port": CONTROL_PORT},
+            "heartbeat": {"port": STAMP_PORT, "interval_ms": 20, "detect_multiplier": 3, "recover_count": 10},
+            "election": {"switch_margin": 0.2, "hold_ms": 2000},
+            "gateway": [{"name": g.name, "address": g.address} for g in self.gateway],
+            "api": {"listen": listen, "token_file": token_file},
+        })
+
+    def network(self, *, config: str, flow_file: str | None, fault_command: str | None = None,
+                proxy_port: int | None = None) -> Topology:
+        """The lab as the engine's data. ``config`` is the router's failover.toml; ``flow_file``
+        the demo flow's counters (None: no demo flow); ``fault_command`` (the dashboard's lab
+        buttons) and ``proxy_port`` (a relay of the dashboard to this machine's 127.0.0.1) are the
+        namespace lab's extras.
+
+            client ─┐                                   ┌─ alt1 ── up-alt1 ─┐
+                    ├─ lan0 (bridge) router wan0 ═ isp0 ISP up0 ═ eth0 internet host ─ up-alt2 ── alt2
+            altN ───┘                                                       └─ up-alt3 ── alt3
+        """
+        lan, wan, inet = self.lan, self.wan, self.internet
+        nodes = [
+            # Masquerading out of the WAN like a home router: the flows failover strands are real.
+            Node("router", forwarding=True, rp_filter=False, nat=(Nat("wan0"),)),
+            Node("isp", forwarding=True, rp_filter=False),
+            Node("internet", rp_filter=False),
+            Node("client", rp_filter=False),
+            # A gateway forwards only once its agent is told "up"; its uplink is NATed, so replies
+            # come back through it.
+            *(Node(g.name, rp_filter=False, nat=(Nat("up0"),)) for g in self.gateway),
+        ]
+        segments = [
+            spec.Segment("lan", bridge=Iface("router", "lan0", f"{lan.router}/{lan.length}"),
+                    ends=(Iface("client", "eth0", f"{lan.client}/{lan.length}"),
+                          *(Iface(g.name, "eth0", f"{g.address}/{lan.length}") for g in self.gateway)),
+                         net=lan.prefix),
+            self.wan_segment((100, 200)),
+            spec.Segment("internet", (Iface("isp", "up0", f"{inet.isp}/{inet.length}"),
+                                 Iface("internet", "eth0", f"{inet.host}/{inet.length}")), net=inet.prefix),
+            *(spec.Segment(f"uplink-{g.name}", (
+                Iface(g.name, "up0", f"{g.uplink_gateway}/{g.uplink_net.prefixlen}"),
+                Iface("internet", f"up-{g.name}", f"{g.uplink_internet}/{g.uplink_net.prefixlen}")), net=g.uplink)
+              for g in self.gateway),
+        ]
+        routes = [
+            Route("router", "default", wan.isp),
+            Route("isp", lan.prefix, wan.router),  # the ISP routes the LAN back to the router
+            Route("client", "default", lan.router),
+            Route("internet", "default", inet.isp),
+            *(Route(g.name, "default", g.uplink_internet) for g in self.gateway),
+        ]
+        router = ["failover", "run", "--config", config]
+        if fault_command:
+            router += ["--lab-fault-command", fault_command]
+        if flow_file:
+            router += ["--lab-flow-file", flow_file]
+        processes = [
+            *(Process(f"agent-{g.name}", g.name, ("failover", "agent", "--listen", g.address, "--allow", lan.router,
+                                                  "--lab-delay-ms", str(g.delay_ms)), listen=CONTROL_PORT)
+              for g in self.gateway),
+            Process("reflector-internet", "internet", ("failover", "agent", "--listen", inet.host), listen=CONTROL_PORT),
+            # Bound to the host's address: a reply to a gateway's NATed uplink must leave from it,
+            # or the gateway's conntrack does not match it and drops it.
+            Process("flow-echo", "internet", ("failover", "lab", "echo", "--port", str(self.flow.port),
+                                              "--bind", inet.host)),
+            Process("router", "router", tuple(router)),
+        ]
+        if flow_file:
+            processes.append(Process("flow", "client", ("failover", "lab", "flow", "--to", f"{inet.host}:{self.flow.port}",
+                                                        "--rate", str(self.flow.rate_pps), "--stats", flow_file)))
+        if proxy_port is not None:
+            processes.append(Process("proxy", None, ("failover", "lab", "proxy", "--netns", self.ns("router"),
+                                                     "--port", str(API_PORT), "--listen-port", str(proxy_port))))
+        return Topology(self.prefix, tuple(nodes), tuple(segments), tuple(routes), tuple(processes))
+
+    def wan_segment(self, index: tuple[int, int] | None) -> spec.Segment:
+        """router wan0 == isp0 on the ISP (``index``: their ifindexes; a WAN made again takes new ones)."""
+        w = self.wan
+        return spec.Segment("wan", (Iface("router", "wan0", f"{w.router}/{w.length}", index=index and index[0]),
+                               Iface("isp", "isp0", f"{w.isp}/{w.length}", index=index and index[1])), net=w.prefix)
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ class _WanDecision:
         lua = self.lua = lua55.LuaRuntime(unpack_returned_tuples=True)
         lua.globals().package.path = f"{kernel_root()}/?.lua"
         # The daemon's own conf.lua (the gateways' key is not needed to decide).
-        conf_lua = to_lua(cfg.model_copy(update={"control": cfg.control.model_copy(update={"key_file": None})}))
+        conf_lua = to_lua(_keyless(cfg))
         conf = lua.execute(conf_lua)
         self.d = lua.eval('(require("failover.decision"))').new(conf)
 
@@ -365,6 +365,8 @@ class Replay:
 
 
 def _keyless(cfg: Config) -> Config:
+    """``cfg`` without the gateways' key file: deciding needs no key, and a replay runs where the
+    router's key file may not be."""
     return cfg.model_copy(update={"control": cfg.control.model_copy(update={"key_file": None})})
 
 

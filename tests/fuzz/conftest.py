@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from tests.topotests.topology import RouterTopology
+from failover.lab.routerlab import RouterTopology
 
 #: Largest IPv4 UDP payload.
 MAX_UDP = 65507

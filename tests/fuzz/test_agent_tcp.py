@@ -13,7 +13,7 @@ import time
 import pytest
 
 from failover.lab.nsocket import socket_in
-from tests.topotests.topology import gateway_address
+from failover.lab.routerlab import gateway_address
 
 pytestmark = pytest.mark.netns
 

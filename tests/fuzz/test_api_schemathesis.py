@@ -19,7 +19,8 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
-from tests.topotests.topology import REPO
+from failover.config import Config, to_toml
+from failover.lab.routerlab import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -38,25 +39,11 @@ def sidecar(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("schemathesis")
     (tmp / "token").write_text(TOKEN + "\n")
     port = free_port()
-    (tmp / "failover.toml").write_text(f"""
-[wan]
-interface = "wan0"
-[failover]
-lan_interface = "lan0"
-[control]
-socket = "{tmp}/control.sock"
-[heartbeat]
-port = {free_port(socket.SOCK_DGRAM)}
-[[gateway]]
-name = "a"
-address = "127.0.0.2"
-[[gateway]]
-name = "b"
-address = "127.0.0.3"
-[api]
-listen = "127.0.0.1:{port}"
-token_file = "{tmp}/token"
-""")
+    (tmp / "failover.toml").write_text(to_toml(Config.model_validate({
+        "wan": {"interface": "wan0"}, "failover": {"lan_interface": "lan0"},
+        "control": {"socket": f"{tmp}/control.sock"}, "heartbeat": {"port": free_port(socket.SOCK_DGRAM)},
+        "gateway": [{"name": "a", "address": "127.0.0.2"}, {"name": "b", "address": "127.0.0.3"}],
+        "api": {"listen": f"127.0.0.1:{port}", "token_file": f"{tmp}/token"}})))
     log = open(tmp / "sidecar.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "failover.cli", "sidecar", "--config", str(tmp / "failover.toml"),
                              "--lab-fault-command", "true"],

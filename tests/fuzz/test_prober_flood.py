@@ -26,7 +26,7 @@ import pytest
 from failover.core.heartbeat import HeartbeatConfig, Status
 from failover.lab.netns import wait_for
 from failover.net.prober import Prober, Target
-from tests.topotests.topology import REPO
+from failover.lab.routerlab import REPO
 
 from failover.agent import StampReflector
 

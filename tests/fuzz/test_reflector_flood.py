@@ -19,7 +19,7 @@ import pytest
 
 from failover.lab.netns import wait_for
 from failover.lab.nsocket import socket_in
-from tests.topotests.topology import REPO, gateway_address
+from failover.lab.routerlab import REPO, gateway_address
 
 from .conftest import udp_drops
 

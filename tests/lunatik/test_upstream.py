@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from failover.lab.netns import Namespaces
+from failover.lab.builder import Network
+from failover.lab.spec import Topology
 
 REPO = Path(__file__).resolve().parents[2]
 UPSTREAM = REPO / "tests" / "lunatik" / "upstream"
@@ -166,7 +167,7 @@ def test_lunatik_upstream(name):
     case = CASES[name]
     argv = [sys.executable, "-m", "failover.cli", "lunatik", "--root", str(UPSTREAM), "--for", case.seconds,
             *case.words]
-    nets = Namespaces(f"lk{uuid.uuid4().hex[:6]}") if case.netns else None
+    nets = Network(Topology(f"lk{uuid.uuid4().hex[:6]}")) if case.netns else None
     remove(case.files)
     try:
         if nets is not None:
@@ -177,7 +178,7 @@ def test_lunatik_upstream(name):
         proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60)
     finally:
         if nets is not None:
-            nets.cleanup()
+            nets.teardown()
         remove(case.files)
     log = proc.stdout.splitlines()
     report = f"exit {proc.returncode}\n--- stdout\n{proc.stdout}--- stderr\n{proc.stderr}"

@@ -3,7 +3,7 @@
 The pure core (:class:`failover.agent.Lease`) with explicit times, then a real agent on loopback
 whose hooks record what it did (the harness of test_agent_security.py). The namespace version,
 with the daemon's refresh renewing the lease and the router dying, is
-tests/topotests/test_gateway_reconcile.py.
+tests/topotests/gateway_reconcile/test_gateway_reconcile.py.
 """
 
 from __future__ import annotations

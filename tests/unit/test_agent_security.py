@@ -4,7 +4,7 @@ The line's one formatter checked against the wire description, the pure checks
 (:class:`ControlAuth`) with an injected clock, then a real agent on loopback
 (in a thread) whose hooks record what it did, talked to over real TCP from allowed and
 non-allowed source addresses. The namespace version with the real daemon is
-tests/topotests/test_gateway_auth.py.
+tests/topotests/gateway_auth/test_gateway_auth.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """conf/prometheus/alerts.yml: valid for Prometheus (`promtool check rules`) and doing what it says
 (`promtool test rules` with tests/unit/prometheus/alerts_test.yml). The metric names themselves
-are checked against a real Prometheus scraping the sidecar in tests/topotests/test_prometheus.py.
+are checked against a real Prometheus scraping the sidecar in tests/topotests/prometheus/test_prometheus.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Two gateways: 127.0.0.2 answers (the agent's reflector in a thread), 127.0.0.3 does not (down).
 No daemon listens on the control socket here, so the state says so; the daemon side is covered
-by tests/topotests/test_sidecar*.py.
+by tests/topotests/sidecar/.
 """
 
 from __future__ import annotations

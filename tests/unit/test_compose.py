@@ -197,33 +197,27 @@ def test_bad_topologies_are_refused_with_a_clear_error(topo):
 
 # -- the same lab as the namespace builder --------------------------------------------------------
 
-class Recorder:
-    """Stands in for netns.Namespaces: records what the namespace lab's build() asks for."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def __getattr__(self, name):
-        def record(*args, **kwargs):
-            self.calls.append((name, args))
-        return record
-
-
 @pytest.fixture(scope="module")
 def namespace_lab(topo, tmp_path_factory):
-    namespaces = pytest.importorskip("failover.lab.namespaces")
+    """What the engine's builder asks of ip, sysctl and nft for the namespace lab (stand-ins
+    record the calls: nothing is created)."""
+    from failover.lab import builder, namespaces, registry
+
+    calls: list[tuple] = []
+    masq: list[tuple[str, str]] = []
     mp = pytest.MonkeyPatch()
-    rec = Recorder()
-    masq: list[str] = []
     try:
-        mp.setattr(namespaces, "existing", lambda prefix: [])
-        mp.setattr(namespaces.Lab, "_masquerade", lambda self, role, ifname="up0": masq.append((role, ifname)))
+        mp.setattr(registry.Registry, "add_namespace", lambda self, name: name)
+        mp.setattr(builder, "sh", lambda *args, **kw: None)
+        mp.setattr(builder.Network, "ip", lambda self, node, *args, check=True: calls.append(("ip", (node, *args))))
+        mp.setattr(builder.Network, "sysctl", lambda self, node, key, value: calls.append(("sysctl", (node, key, value))))
+        mp.setattr(builder.Network, "nft", lambda self, node, rules: masq.extend(
+            (node, m) for m in re.findall(r'oifname "(\S+)" masquerade', rules)))
         lab = namespaces.Lab(topo, state=tmp_path_factory.mktemp("nslab") / "state")
-        lab.nets = rec
-        lab.build()
+        builder.build(lab.spec, lab.logs, start=False)
     finally:
         mp.undo()
-    return rec.calls, masq
+    return calls, masq
 
 
 def test_interfaces_and_addresses_match_the_namespace_lab(topo, doc, namespace_lab):
@@ -273,8 +267,8 @@ def test_router_capabilities_sysctls_port_and_generated_config(topo, doc):
     assert cmd[:4] == ["failover", "run", "--config", compose.ROUTER_CONFIG]
     assert r["configs"] == [{"source": "router-config", "target": compose.ROUTER_CONFIG}]
     content = doc["configs"]["router-config"]["content"]
-    assert content == topo.router_config(control_socket="/run/failover/control.sock",
-                                         token_file="/etc/failover/token", listen=f"0.0.0.0:{API_PORT}")
+    assert content == failover_config.to_toml(topo.router_config(
+        control_socket="/run/failover/control.sock", token_file="/etc/failover/token", listen=f"0.0.0.0:{API_PORT}"))
     cfg = failover_config.parse(content)
     assert [(g.name, g.address) for g in cfg.gateway] == [(g.name, g.address) for g in topo.gateway]
     assert cfg.wan.probe == topo.internet.host
@@ -289,11 +283,13 @@ def test_gateway_internet_and_client_commands(topo, doc):
     s = doc["services"]
     for g in topo.gateway:
         _, cmd = netsetup(s[g.name])
-        assert cmd == ["failover", "agent", "--listen", g.address, "--lab-delay-ms", str(g.delay_ms)]
+        # the namespace lab's agent: up/down taken from the router's LAN address only
+        assert cmd == ["failover", "agent", "--listen", g.address, "--allow", topo.lan.router,
+                       "--lab-delay-ms", str(g.delay_ms)]
         assert s[g.name]["sysctls"]["net.ipv4.ip_forward"] == 0
     opts, cmd = netsetup(s["internet"])
     assert cmd == ["failover", "agent", "--listen", topo.internet.host]
-    assert opts["--bg"] == [f"failover lab echo --port {topo.flow.port}"]
+    assert opts["--bg"] == [f"failover lab echo --port {topo.flow.port} --bind {topo.internet.host}"]
     _, cmd = netsetup(s["client"])
     assert cmd[:7] == ["failover", "lab", "flow", "--to", f"{topo.internet.host}:{topo.flow.port}",
                        "--rate", str(topo.flow.rate_pps)]

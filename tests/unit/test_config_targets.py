@@ -14,7 +14,7 @@ import pytest
 from failover import config
 from failover.config import WanTarget
 from failover.scripts.conflua import to_lua
-from tests.topotests.topology import REPO
+from failover.lab.routerlab import REPO
 
 TAIL = """
 [failover]

@@ -91,7 +91,7 @@ def test_frequent_queries_do_not_freeze_the_decay(damp):
 
 
 def flapping_schedule(seed: int, seconds: int = 90) -> list[tuple[int, bool]]:
-    """The namespace test's schedule (tests/topotests/flapping.py): down 0.1-0.5 s, up 0.1-5 s."""
+    """The namespace test's schedule (failover/lab/flapping.py): down 0.1-0.5 s, up 0.1-5 s."""
     rng, t, out = random.Random(seed), 0, []
     while t < seconds * 1000:
         out.append((t, False))

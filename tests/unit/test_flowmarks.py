@@ -1,5 +1,5 @@
 """The delete-by-mark request and the marking rules, as bytes and text (the kernel side is in
-tests/topotests/test_flows_at_scale.py)."""
+tests/topotests/flows_at_scale/test_flows_at_scale.py)."""
 
 import errno
 import socket

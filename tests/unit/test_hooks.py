@@ -1,6 +1,6 @@
 """failover/sidecar/hooks.py's pure parts: which hook event a domain event is, what a hook is given
 (FAILOVER_* variables, JSON), the signature, the bounded queue, and the config's refusals.
-(Running hooks for real: tests/topotests/test_hooks.py.)"""
+(Running hooks for real: tests/topotests/hooks/test_hooks.py.)"""
 
 from __future__ import annotations
 

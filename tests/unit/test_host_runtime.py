@@ -1,5 +1,5 @@
 """The host's module surface and the kernel's rules, run in real Lua 5.5 states (no netlink
-mutations here: those run in namespaces, tests/topotests/test_host_netlink.py)."""
+mutations here: those run in namespaces, tests/topotests/host_netlink/test_host_netlink.py)."""
 
 import os
 import re

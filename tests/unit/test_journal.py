@@ -1,6 +1,6 @@
 """The decision journal: its line format, the recorder's bound, and replay driven by records.
 
-The namespace scenario (tests/topotests/test_replay.py) replays a live run; here the cores are
+The namespace scenario (tests/topotests/replay/test_replay.py) replays a live run; here the cores are
 fed hand-made records, so each rule of the format and of the replay is checked on its own.
 """
 

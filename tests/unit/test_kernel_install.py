@@ -1,7 +1,7 @@
 """`failover kernel install` refuses bad input before it writes anything.
 
 (The install itself, which also turns off ICMP redirects, runs in a namespace:
-tests/topotests/test_installed_wheel.py.)
+tests/topotests/installed_wheel/test_installed_wheel.py.)
 """
 
 from __future__ import annotations

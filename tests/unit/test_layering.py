@@ -48,6 +48,11 @@ def test_the_core_imports_nothing_from_the_api(graph):
             if a.startswith("failover.") and a != "failover.cli" and graph.roles.get(b) == "api"] == []
 
 
+def test_bench_never_imports_tests(graph):
+    """The benchmarks build their namespaces with the lab (failover.lab), not with test code."""
+    assert graph.bench_tests() == []
+
+
 def test_the_pure_cores_use_no_asyncio_and_no_sockets():
     io = {"asyncio", "socket", "subprocess", "selectors", "os", "pyroute2", "httpx"}
     offenders = {}
