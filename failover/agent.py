@@ -2,7 +2,9 @@
 
 A TCP listener takes exactly one line, ``up`` or ``down``, from the router's daemon and answers
 ``ok`` or ``err <reason>``. By default ``up`` turns IPv4 forwarding on in the agent's own
-network namespace and ``down`` turns it off; ``--on-up``/``--on-down`` run commands instead.
+network namespace and ``down`` turns it off (IPv6 forwarding too when the agent listens on an
+IPv6 address); ``--on-up``/``--on-down`` run commands instead. ``--listen`` may be given twice,
+an IPv4 and an IPv6 address: the listener and the reflector serve both, the same way.
 
 A stateless STAMP Session-Reflector (RFC 8762 §4.3) on UDP ``--stamp-port`` answers the
 router's heartbeats: T2 is the kernel's receive timestamp, T3 is read right before the reply is
@@ -57,6 +59,7 @@ from .net.prober import Datagram, open_udp, receive_datagrams
 log = logging.getLogger("failover.agent")
 
 FORWARDING = Path("/proc/sys/net/ipv4/ip_forward")
+FORWARDING6 = Path("/proc/sys/net/ipv6/conf/all/forwarding")
 #: Longest request line (a signed one is 116 octets); a longer one gets "err line too long".
 LINE_LIMIT = 256
 READ_TIMEOUT_S = 2.0
@@ -69,6 +72,7 @@ STATS_PERIOD_S = 0.5
 
 @dataclass(frozen=True)
 class AgentConfig:
+    #: The address to listen on (IPv4 or IPv6), and any others (``also_listen``): TCP and STAMP on each.
     listen: str
     port: int = 7070
     stamp_port: int = 862
@@ -87,6 +91,16 @@ class AgentConfig:
     stats_file: str | None = None
     #: An "up" lapses (the agent applies "down") this long after the last one; 0: never.
     lease_s: float = 0.0
+    also_listen: tuple[str, ...] = ()
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return (self.listen, *self.also_listen)
+
+    @property
+    def ipv6(self) -> bool:
+        """Serves IPv6 (listens on an IPv6 address): forwards IPv6 too when told up."""
+        return any(":" in a for a in self.addresses)
 
 
 def parse_allow(entries: tuple[str, ...] | list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -254,14 +268,23 @@ class Agent:
         self.auth = ControlAuth(cfg.key, cfg.replay_window_s) if cfg.key is not None else None
         #: accepted, rejected, and per refusal reason (not_allowed, unauthenticated, bad_mac, ...).
         self.control = Counter()
-        self.reflector: StampReflector | None = None
+        self.reflector: StampReflector | None = None   # the first (--listen's) of
+        self.reflectors: list[StampReflector] = []       # one per address
 
     def stats(self) -> dict:
         return {
-            "stamp": self.reflector.stats() if self.reflector is not None else {},
+            "stamp": self.stamp_stats(),
             "control": dict(self.control),
             "state": self.state,
         }
+
+    def stamp_stats(self) -> dict[str, int]:
+        """The reflectors' counters, summed over every address (zeros kept: every key is there)."""
+        total: dict[str, int] = {}
+        for r in self.reflectors:
+            for key, value in r.stats().items():
+                total[key] = total.get(key, 0) + value
+        return total
 
     def write_stats(self) -> None:
         if self.cfg.stats_file is None:
@@ -291,6 +314,8 @@ class Agent:
         hook = self.cfg.on_up if command == "up" else self.cfg.on_down
         if hook is None:
             FORWARDING.write_text("1\n" if command == "up" else "0\n")
+            if self.cfg.ipv6:
+                FORWARDING6.write_text("1\n" if command == "up" else "0\n")
         else:
             proc = await asyncio.create_subprocess_exec(*shlex.split(hook))
             try:
@@ -363,10 +388,16 @@ class Agent:
 
     async def serve(self) -> None:
         """Serve until cancelled or SIGTERM/SIGINT (when run in the main thread)."""
-        reflector = StampReflector(self.cfg.listen, self.cfg.stamp_port, self.cfg.lab_delay_ms,
-                                   key=self.cfg.stamp_key)
-        self.reflector = reflector
-        reflector.start()
+        reflectors = [StampReflector(a, self.cfg.stamp_port, self.cfg.lab_delay_ms, key=self.cfg.stamp_key)
+                      for a in self.cfg.addresses]
+        self.reflector, self.reflectors = reflectors[0], reflectors
+        try:
+            for reflector in reflectors:
+                reflector.start()
+        except BaseException:
+            for reflector in reflectors:
+                reflector.close()
+            raise
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         signals = []
@@ -387,7 +418,8 @@ class Agent:
             if self._lease_timer is not None:
                 self._lease_timer.cancel()
             await cancel_and_wait(self._lapsing, stats)
-            reflector.close()
+            for reflector in reflectors:
+                reflector.close()
             self.write_stats()
             s = self.stats()
             log.info("agent stopped: stamp %s; control %s",
@@ -401,9 +433,9 @@ class Agent:
 
     async def _serve_control(self) -> None:
         server = await asyncio.start_server(
-            self.handle, self.cfg.listen, self.cfg.port, limit=LINE_LIMIT, reuse_address=True
+            self.handle, list(self.cfg.addresses), self.cfg.port, limit=LINE_LIMIT, reuse_address=True
         )
-        log.info("agent listening on %s:%d%s%s%s", self.cfg.listen, self.cfg.port,
+        log.info("agent listening on %s port %d%s%s%s", " and ".join(self.cfg.addresses), self.cfg.port,
                  f" (allow {', '.join(map(str, self.allow))})" if self.allow else "",
                  " (signed commands only)" if self.auth is not None else "",
                  f" (an up lapses after {self.cfg.lease_s:g} s)" if self.cfg.lease_s else "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import sys
 import threading
@@ -122,6 +123,11 @@ def cmd_agent(args: argparse.Namespace) -> int:
     from .keys import read_key_file
 
     try:
+        for address in args.listen:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(f"--listen: not an IP address: {address!r}") from None
         parse_allow(args.allow)
         key = read_key_file(args.key_file, "--key-file") if args.key_file else None
         stamp_key = read_key_file(args.stamp_key_file, "--stamp-key-file") if args.stamp_key_file else None
@@ -132,9 +138,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"failover: agent: {e}", file=sys.stderr)
         return 2
-    cfg = AgentConfig(args.listen, args.port, args.stamp_port, args.on_up, args.on_down, args.lab_delay_ms,
+    cfg = AgentConfig(args.listen[0], args.port, args.stamp_port, args.on_up, args.on_down, args.lab_delay_ms,
                       allow=tuple(args.allow), key=key, replay_window_s=args.replay_window_s,
-                      stamp_key=stamp_key, stats_file=args.stats_file, lease_s=args.lease)
+                      stamp_key=stamp_key, stats_file=args.stats_file, lease_s=args.lease,
+                      also_listen=tuple(args.listen[1:]))
     try:
         asyncio.run(Agent(cfg).serve())
     except KeyboardInterrupt:
@@ -325,7 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     kp.set_defaults(func=cmd_kernel_install)
 
     sp = sub.add_parser("agent", help="alternate-gateway agent (STAMP reflector, up/down listener)")
-    sp.add_argument("--listen", required=True, help="address to listen on")
+    sp.add_argument("--listen", required=True, action="append", metavar="ADDR",
+                    help="address to listen on (TCP up/down and STAMP); twice: an IPv4 and an IPv6 address")
     sp.add_argument("--port", type=int, default=7070)
     sp.add_argument("--stamp-port", type=int, default=862)
     sp.add_argument("--on-up", default=None, help="command to run on 'up' (default: forwarding on)")

@@ -37,6 +37,22 @@ def _ipv4(value: str) -> str:
         raise ValueError(f"not an IPv4 address: {value!r}") from None
 
 
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+_ULA = ipaddress.IPv6Network("fc00::/7")
+
+
+def _ipv6_lan(value: str) -> str:
+    """A gateway's IPv6 address on the LAN: global unicast or ULA (never link-local, which would
+    need the interface beside it), canonical text."""
+    try:
+        address = ipaddress.IPv6Address(value)
+    except ValueError:
+        raise ValueError(f"not an IPv6 address: {value!r}") from None
+    if address.scope_id is not None or not (address in _GLOBAL_UNICAST or address in _ULA):
+        raise ValueError(f"{value!r} is neither a global nor a unique local (ULA) IPv6 address")
+    return str(address)
+
+
 #: Probe interval of a ``[[wan.target]]`` without ``interval_ms``, by kind.
 TARGET_INTERVAL_MS = {"stamp": 5, "icmp": 100}
 #: Public hosts rate-limit echo requests (and ban faster probing): no icmp target faster than this.
@@ -191,8 +207,11 @@ class Dampening(_Section):
 class Gateway(_Section):
     name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
     address: str
+    #: The gateway's IPv6 address on the LAN (global or ULA); without it, it serves IPv4 only.
+    address6: str | None = None
 
     _address = field_validator("address")(lambda cls, v: _ipv4(v))
+    _address6 = field_validator("address6")(lambda cls, v: None if v is None else _ipv6_lan(v))
 
 
 class Api(_Section):
@@ -295,6 +314,9 @@ class Config(_Section):
             raise ValueError("gateway names must be distinct")
         if len(set(addresses)) != len(addresses):
             raise ValueError("gateway addresses must be distinct")
+        addresses6 = [g.address6 for g in self.gateway if g.address6 is not None]
+        if len(set(addresses6)) != len(addresses6):
+            raise ValueError("gateway address6 values must be distinct")
         if self.wan.interface == self.failover.lan_interface:
             raise ValueError("wan.interface and failover.lan_interface must differ")
         return self

@@ -1,14 +1,16 @@
 """The daemon's control-socket lines (docs/design.md, "Control socket"): one parser and one
 formatter for each, pure (no I/O).
 
-Requests: ``state``, ``elect <ipv4>``, ``path <up|down>``, ``reassert <ipv4>``. Replies: ``ok``,
+Requests: ``state``, ``elect <ipv4|ipv6>``, ``path <up|down>``, ``path6 <up|down>``,
+``reassert <ipv4|ipv6>`` (a gateway is named by either of its addresses). Replies: ``ok``,
 ``err <reason>``, and for ``state`` the line :class:`DaemonState` reads and writes::
 
-    ok wan=up carrier=up path=up failover=off elected=10.0.0.1 rule=absent changes=0 unreachable=none
+    ok wan=up carrier=up path=up failover=off elected=10.0.0.1 rule=absent changes=0 unreachable=none wan6=up path6=up failover6=off rule6=absent
 
 The fields keep their order and new ones are only ever appended, so a reply is read by name and
-fields this version does not know are ignored; ``unreachable`` came last (a daemon without it
-reports nobody unreachable).
+fields this version does not know are ignored; ``unreachable`` came after ``changes`` (a daemon
+without it reports nobody unreachable), the IPv6 fields last (a daemon without them leaves IPv6
+alone: up, not failed over). ``elected`` stays the gateway's IPv4 address.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ __all__ = [
     "parse_request",
     "parse_state",
     "path",
+    "path6",
     "reassert",
     "state_fields",
 ]
 
 #: The ``state`` request.
 STATE = "state"
-_VERBS = ("state", "elect", "path", "reassert")
+_VERBS = ("state", "elect", "path", "path6", "reassert")
 
 
 def _updown(up: bool) -> str:
@@ -44,6 +47,10 @@ def elect(address: str) -> str:
 
 def path(up: bool) -> str:
     return f"path {_updown(up)}"
+
+
+def path6(up: bool) -> str:
+    return f"path6 {_updown(up)}"
 
 
 def reassert(address: str) -> str:
@@ -67,14 +74,18 @@ def parse_request(line: str) -> Request:
         if argument:
             raise ValueError("state takes no argument")
         return Request(verb)
-    if verb == "path":
+    if verb in ("path", "path6"):
         if argument not in ("up", "down"):
-            raise ValueError("path takes up or down")
+            raise ValueError(f"{verb} takes up or down")
         return Request(verb, argument)
     try:
-        return Request(verb, str(ipaddress.IPv4Address(argument)))
+        address = ipaddress.ip_address(argument)
     except ValueError:
-        raise ValueError(f"{verb} takes an IPv4 address, not {argument!r}") from None
+        address = None
+    # a gateway's address6 is global or ULA: a scoped (link-local) address names none
+    if address is None or getattr(address, "scope_id", None) is not None:
+        raise ValueError(f"{verb} takes an IPv4 or IPv6 address, not {argument!r}")
+    return Request(verb, str(address))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +101,21 @@ class DaemonState:
     changes: int
     #: Gateways the daemon cannot tell up/down (their last exchanges failed): not electable.
     unreachable: frozenset[str] = frozenset()
+    #: IPv6, the same way: admin, carrier and the (own or followed) IPv6 path verdict.
+    wan6: bool = True
+    #: The IPv6 path verdict as last reported (``path6``).
+    path6: bool = True
+    failover6: bool = False
+    rule6: bool = False
 
 
 def format_state(s: DaemonState) -> str:
     unreachable = ",".join(sorted(s.unreachable, key=ipaddress.IPv4Address)) or "none"
     return (f"ok wan={_updown(s.wan)} carrier={_updown(s.carrier)} path={_updown(s.path)} "
             f"failover={'on' if s.failover else 'off'} elected={s.elected or 'none'} "
-            f"rule={'present' if s.rule else 'absent'} changes={s.changes} unreachable={unreachable}")
+            f"rule={'present' if s.rule else 'absent'} changes={s.changes} unreachable={unreachable} "
+            f"wan6={_updown(s.wan6)} path6={_updown(s.path6)} failover6={'on' if s.failover6 else 'off'} "
+            f"rule6={'present' if s.rule6 else 'absent'}")
 
 
 def state_fields(line: str) -> dict[str, str]:
@@ -112,8 +131,8 @@ def parse_state(line: str) -> DaemonState:
     """The ``state`` reply in ``line``, typed, or ValueError naming the field that is wrong."""
     fields = state_fields(line)
 
-    def flag(key: str, yes: str, no: str) -> bool:
-        value = fields.get(key)
+    def flag(key: str, yes: str, no: str, absent: str | None = None) -> bool:
+        value = fields.get(key, absent)
         if value not in (yes, no):
             raise ValueError(f"state reply: {key}={value!r}, expected {yes} or {no}")
         return value == yes
@@ -141,4 +160,8 @@ def parse_state(line: str) -> DaemonState:
         rule=flag("rule", "present", "absent"),
         changes=int(changes),
         unreachable=unreachable_set,
+        wan6=flag("wan6", "up", "down", "up"),
+        path6=flag("path6", "up", "down", "up"),
+        failover6=flag("failover6", "on", "off", "off"),
+        rule6=flag("rule6", "present", "absent", "absent"),
     )

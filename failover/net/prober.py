@@ -50,6 +50,8 @@ log = logging.getLogger("failover.prober")
 # Not exported by Python's socket module (values from <asm-generic/socket.h>, <linux/in.h>).
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 IP_RECVTTL = getattr(socket, "IP_RECVTTL", 12)
+IPV6_RECVHOPLIMIT = getattr(socket, "IPV6_RECVHOPLIMIT", 51)
+IPV6_HOPLIMIT = getattr(socket, "IPV6_HOPLIMIT", 52)
 _TIMESPEC = struct.Struct("@qq")  # struct timespec on 64-bit Linux
 _CMSG_SPACE = socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(4)
 _MAX_DATAGRAM = 65535
@@ -76,14 +78,21 @@ RCVBUF = 4 << 20
 
 
 def open_udp(address: str = "0.0.0.0", port: int = 0, *, device: str | None = None, ttl: bool = False) -> socket.socket:
-    """A non-blocking IPv4 UDP socket with kernel receive timestamps (and the TTL if asked)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    """A non-blocking UDP socket with kernel receive timestamps (and the TTL, or IPv6 hop limit,
+    if asked); IPv6 when ``address`` is an IPv6 address (IPv6 only: it never takes IPv4 traffic)."""
+    v6 = ":" in address
+    sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         # Replies from hundreds of candidates arrive in one burst per interval: room for them.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+        if v6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         if ttl:
-            sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+            if v6:
+                sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
+            else:
+                sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
         if device is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())
         sock.setblocking(False)
@@ -111,7 +120,8 @@ def receive_datagrams(sock: socket.socket, limit: int = _BATCH) -> Iterator[Data
             if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= _TIMESPEC.size:
                 sec, nsec = _TIMESPEC.unpack_from(payload)
                 received_ns = sec * 1_000_000_000 + nsec
-            elif level == socket.IPPROTO_IP and kind == socket.IP_TTL and len(payload) >= 4:
+            elif ((level == socket.IPPROTO_IP and kind == socket.IP_TTL)
+                  or (level == socket.IPPROTO_IPV6 and kind == IPV6_HOPLIMIT)) and len(payload) >= 4:
                 ttl = int.from_bytes(payload[:4], "little") & 0xFF
         yield Datagram(data, address, received_ns if received_ns is not None else time.time_ns(), ttl)
 

@@ -10,20 +10,32 @@ local decision = {}
 decision.__index = decision
 
 -- conf: the conf.lua table (its dampening section, and whether a path check is configured).
-function decision.new(conf)
+-- judged: whether this decision's family has path-check targets of its own (default: whether
+-- conf has any, conf.probe); the daemon keeps one decision per address family.
+function decision.new(conf, judged)
+	if judged == nil then
+		judged = conf.probe ~= nil
+	end
 	return setmetatable({
 		damp = dampening.new(conf.dampening),
 		admin = false, carrier = false,
 		path = true,                       -- until the path check says otherwise
 		-- With a path check the path starts assumed up; its first verdict replaces that.
-		path_assumed = conf.probe ~= nil,
+		path_assumed = judged,
 		raw = nil,                         -- the WAN's own verdict, before dampening
 		failover = false,
+		follows = nil,                     -- a decision whose path verdict this one follows too
 	}, decision)
 end
 
+-- The path as judged: this decision's own verdict and, for a family without path-check targets
+-- of its own, the verdict of the family it follows.
+function decision:path_up()
+	return self.path and (self.follows == nil or self.follows.path)
+end
+
 function decision:up()
-	return self.admin and self.carrier and self.path
+	return self.admin and self.carrier and self:path_up()
 end
 
 function decision:link(admin, carrier)

@@ -109,6 +109,13 @@ CASES = [
     ("gateway.1.address", "10.10.0.256", "gateway.1.address"),
     ("gateway.1.address", DELETE, "gateway.1.address"),
     ("gateway.0.port", 7070, "gateway.0.port"),
+    ("gateway.0.address6", "10.10.0.11", "gateway.0.address6"),
+    ("gateway.0.address6", "fd00::1::2", "gateway.0.address6"),
+    ("gateway.0.address6", "fe80::11", "gateway.0.address6"),        # link-local: neither global nor ULA
+    ("gateway.0.address6", "fe80::11%lan0", "gateway.0.address6"),
+    ("gateway.0.address6", "::1", "gateway.0.address6"),
+    ("gateway.0.address6", "ff02::1", "gateway.0.address6"),
+    ("gateway.0.address6", 7, "gateway.0.address6"),
     ("api.listen", "127.0.0.1", "api.listen"),
     ("api.listen", "127.0.0.1:0", "api.listen"),
     ("api.listen", "127.0.0.1:65536", "api.listen"),

@@ -88,25 +88,43 @@ def test_state_lines_round_trip_and_read_as_the_contract_writes_them():
                     changes=7, unreachable=frozenset({"10.10.0.13", "10.10.0.9"}))
     line = format_state(s)
     assert line == ("ok wan=down carrier=up path=down failover=on elected=10.10.0.12 rule=present changes=7 "
-                    "unreachable=10.10.0.9,10.10.0.13")
+                    "unreachable=10.10.0.9,10.10.0.13 wan6=up path6=up failover6=off rule6=absent")
     assert parse_state(line) == s
     assert state_fields(line)["elected"] == "10.10.0.12"
     nobody = DaemonState(wan=True, carrier=True, path=True, failover=False, elected=None, rule=False, changes=0)
-    assert format_state(nobody).endswith("elected=none rule=absent changes=0 unreachable=none")
+    assert "elected=none rule=absent changes=0 unreachable=none " in format_state(nobody)
     assert parse_state(format_state(nobody)) == nobody
+
+
+def test_state_appends_the_ipv6_fields_in_the_contracts_order():
+    s = DaemonState(wan=True, carrier=True, path=True, failover=False, elected="10.10.0.12", rule=False,
+                    changes=2, wan6=False, path6=False, failover6=True, rule6=True)
+    line = format_state(s)
+    assert line.split()[1:] == [
+        "wan=up", "carrier=up", "path=up", "failover=off", "elected=10.10.0.12", "rule=absent", "changes=2",
+        "unreachable=none", "wan6=down", "path6=down", "failover6=on", "rule6=present"]
+    assert parse_state(line) == s
+    # a daemon from before IPv6 leaves it alone: up, not failed over
+    old = "ok wan=up carrier=up path=up failover=off elected=10.10.0.12 rule=absent changes=0 unreachable=none"
+    assert (parse_state(old).wan6, parse_state(old).failover6, parse_state(old).rule6) == (True, False, False)
+    with pytest.raises(ValueError, match="rule6"):
+        parse_state(line.replace("rule6=present", "rule6=maybe"))
 
 
 def test_requests_are_the_contracts_lines():
     assert (controlline.STATE, controlline.elect("10.10.0.12"), controlline.path(True), controlline.path(False),
-            controlline.reassert("10.10.0.13")) == (
-        "state", "elect 10.10.0.12", "path up", "path down", "reassert 10.10.0.13")
-    for line in ("state", "elect 10.10.0.12", "path up", "path down", "reassert 10.10.0.13"):
+            controlline.reassert("10.10.0.13"), controlline.path6(False), controlline.elect("fd00:10::12")) == (
+        "state", "elect 10.10.0.12", "path up", "path down", "reassert 10.10.0.13", "path6 down",
+        "elect fd00:10::12")
+    for line in ("state", "elect 10.10.0.12", "path up", "path down", "reassert 10.10.0.13", "path6 up",
+                 "path6 down", "elect fd00:10::12", "reassert 2001:db8::7"):
         r = parse_request(line)
         assert " ".join(filter(None, (r.verb, r.argument))) == line
 
 
 @pytest.mark.parametrize("line", ["", "STATE", "state now", "elect", "elect 999.1.1.1", "elect gw1",
-                                  "path sideways", "path  up", "reassert", "flush"])
+                                  "path sideways", "path  up", "reassert", "flush", "path6", "path6 sideways",
+                                  "elect fd00::1::2", "elect fe80::1%lan", "path7 up"])
 def test_malformed_requests_are_refused(line):
     with pytest.raises(ValueError):
         parse_request(line)
