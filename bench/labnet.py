@@ -23,7 +23,7 @@ from failover.lab.namespaces import Lab
 from failover.lab.netns import wait_for
 from failover.lab.routerlab import NO_HOLD
 from failover.lab.spec import Process
-from failover.lab.topology import DEFAULT_LAB, load
+from failover.lab.topology import API_PORT, DEFAULT_LAB, load
 from failover.net.control_client import request_blocking
 
 
@@ -95,6 +95,8 @@ class BenchLab(Lab):
         super().start()
         wait_for(lambda: self.state_or_none() is not None, timeout=30, interval=0.1, what="the daemon")
         wait_for(self.steady, timeout=30, interval=0.1, what="WAN up, path up, failover off")
+        # The REST API is the sidecar's child and may come after the daemon's steady state.
+        wait_for(lambda: self.net.listening("router", API_PORT), timeout=30, interval=0.1, what="the REST API")
 
     def router_toml(self) -> str:
         """The router's failover.toml: the lab's, plus ``extra_config``."""

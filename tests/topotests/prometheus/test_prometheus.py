@@ -101,7 +101,10 @@ def test_prometheus_sees_the_failover_verdict_and_rtts(hb, prometheus):
     # The gateway RTTs: one positive series per gateway, under 50 ms on veth links.
     rtts = {r["metric"]["address"]: float(r["value"][1]) for r in query(hb, "failover_gateway_rtt_seconds")}
     assert set(rtts) == set(topo.gateways) and all(0 < v < 0.05 for v in rtts.values()), rtts
-    assert {r["metric"]["address"] for r in query(hb, "failover_gateway_elected == 1")} == {elected}
+    # The elected gateway as scraped is the daemon's. Both gateways measure alike on veth links, so
+    # the election may move between two reads: compare a scrape with the daemon's state of now.
+    wait_for(lambda: {r["metric"]["address"] for r in query(hb, "failover_gateway_elected == 1")}
+             == {topo.state()["elected"]}, timeout=10, what="Prometheus: the daemon's elected gateway")
     # The alert rules are loaded and the WAN-down one has started (pending, firing after 30 s).
     wait_for(lambda: query(hb, 'ALERTS{alertname="FailoverWanDown"}'), timeout=10, what="FailoverWanDown pending")
     rules = hb.http.get(f"{PROMETHEUS}/api/v1/rules").json()["data"]["groups"]
