@@ -47,6 +47,11 @@ def _updown(b: bool) -> str:
     return "up" if b else "down"
 
 
+def _path(family: str) -> str:
+    # As the control socket names the verdicts: path (IPv4), path6.
+    return "path6" if family == "ipv6" else "path"
+
+
 def _now() -> float:
     return time.time()
 
@@ -168,13 +173,15 @@ class PathVerdict(LogEvent):
     kind: ClassVar[str] = "wan"
     up: bool
     reason: str
+    #: The family whose path it judges (each family has its own verdict: docs/design.md).
+    family: str = "ipv4"
 
     @property
     def message(self) -> str:
-        return f"path {_updown(self.up)}: {self.reason}"
+        return f"{_path(self.family)} {_updown(self.up)}: {self.reason}"
 
     def fields(self) -> dict[str, Any]:
-        return {"path": self.up, "source": "path-check"}
+        return {"path": self.up, "source": "path-check", "family": self.family}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,6 +195,7 @@ class TargetStatusChanged(LogEvent):
     status: str
     previous: str
     reason: str
+    family: str = "ipv4"
 
     @property
     def message(self) -> str:
@@ -195,7 +203,7 @@ class TargetStatusChanged(LogEvent):
 
     def fields(self) -> dict[str, Any]:
         return {"source": "target", "address": self.address, "target_kind": self.target_kind,
-                "status": self.status, "previous": self.previous}
+                "status": self.status, "previous": self.previous, "family": self.family}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -209,15 +217,17 @@ class TargetFaulted(LogEvent):
     up: int
     targets: int
     reliability: int
+    family: str = "ipv4"
 
     @property
     def message(self) -> str:
-        return (f"target fault: {self.target_kind} {self.address} down while {self.up} of {self.targets} "
+        of = f" {self.family.replace('ipv', 'IPv')}" if self.family == "ipv6" else ""
+        return (f"target fault: {self.target_kind} {self.address} down while {self.up} of {self.targets}{of} "
                 f"targets answer (reliability {self.reliability}), no failover: {self.reason}")
 
     def fields(self) -> dict[str, Any]:
         return {"source": "target", "address": self.address, "target_kind": self.target_kind,
-                "status": "down", "fault": True}
+                "status": "down", "fault": True, "family": self.family}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

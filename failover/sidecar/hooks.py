@@ -80,7 +80,7 @@ def hook_event(event: Event, wan: str) -> HookEvent | None:
                                      "reachable": event.reachable, "message": event.message})
     if isinstance(event, PathVerdict):
         return HookEvent("target", {**base, "status": "up" if event.up else "down", "reason": event.reason,
-                                    "message": event.message})
+                                    "family": event.family, "message": event.message})
     if isinstance(event, WanChanged):
         return HookEvent("wan", {**base, "status": "up" if event.up else "down", "carrier": event.carrier,
                                  "path": event.path, "message": event.message})
