@@ -239,14 +239,17 @@ class WanChanged(LogEvent):
     carrier: bool
     path: bool
     up: bool
+    #: ``ipv6``: the IPv6 side of the WAN (``wan6``, ``path6``), judged on its own.
+    family: str = "ipv4"
 
     @property
     def message(self) -> str:
-        return (f"WAN {self.interface} {_updown(self.up)} "
-                f"(carrier {_updown(self.carrier)}, path {_updown(self.path)})")
+        six = "6" if self.family == "ipv6" else ""
+        return (f"WAN{six and ' (IPv6)'} {self.interface} {_updown(self.up)} "
+                f"(carrier {_updown(self.carrier)}, {_path(self.family)} {_updown(self.path)})")
 
     def fields(self) -> dict[str, Any]:
-        return {"carrier": self.carrier, "path": self.path, "up": self.up, "source": "daemon"}
+        return {"carrier": self.carrier, "path": self.path, "up": self.up, "source": "daemon", "family": self.family}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -260,17 +263,22 @@ class FailoverChanged(LogEvent):
     carrier: bool
     path: bool
     rule: bool
+    #: ``ipv6``: IPv6's own failover (``failover6``, ``rule6``); ``elected`` then names the
+    #: gateway serving IPv6.
+    family: str = "ipv4"
 
     @property
     def message(self) -> str:
-        rule = f"rule {'present' if self.rule else 'absent'}"
+        six = "6" if self.family == "ipv6" else ""
+        rule = f"rule{six} {'present' if self.rule else 'absent'}"
+        path = f"{_path(self.family)} {_updown(self.path)}"
         if self.active:
-            return (f"failover on via {self.elected_name or '?'} {self.elected}: WAN down "
-                    f"(carrier {_updown(self.carrier)}, path {_updown(self.path)}), {rule}")
-        return f"failover off: WAN up (carrier {_updown(self.carrier)}, path {_updown(self.path)}), {rule}"
+            return (f"failover{six} on via {self.elected_name or '?'} {self.elected}: WAN down "
+                    f"(carrier {_updown(self.carrier)}, {path}), {rule}")
+        return f"failover{six} off: WAN up (carrier {_updown(self.carrier)}, {path}), {rule}"
 
     def fields(self) -> dict[str, Any]:
-        return {"active": self.active, "elected": self.elected, "rule": self.rule}
+        return {"active": self.active, "elected": self.elected, "rule": self.rule, "family": self.family}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

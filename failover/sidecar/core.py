@@ -395,6 +395,7 @@ class Sidecar:
             if prev is None or prev.failover != d.failover:
                 if prev is not None or d.failover:
                     self._failover_changed(d)
+            self._ipv6_changed(prev, d)
             self._reachability_changed(prev.unreachable if prev is not None else frozenset(), d.unreachable)
         self.flows.observe(d)
         self._publish_state()
@@ -411,6 +412,23 @@ class Sidecar:
         self.failover_transitions += 1
         self._emit(FailoverChanged(active=d.failover, elected=d.elected, elected_name=self._names.get(d.elected or ""),
                                    carrier=d.carrier, path=d.path, rule=d.rule))
+
+    def _ipv6_changed(self, prev: DaemonState | None, d: DaemonState) -> None:
+        """IPv6's own WAN verdict (when IPv6 targets judge it: otherwise it follows IPv4's, which
+        is reported already) and its own failover (when a gateway can serve IPv6)."""
+        if "ipv6" in self.cfg.wan.families:
+            if prev is None or (prev.carrier, prev.path6, prev.wan6) != (d.carrier, d.path6, d.wan6):
+                if prev is not None or not d.wan6:
+                    self._emit(WanChanged(interface=self.cfg.wan.interface, carrier=d.carrier, path=d.path6,
+                                          up=d.wan6, family="ipv6"))
+        if any(g.address6 for g in self.cfg.gateway) and (prev is None or prev.failover6 != d.failover6):
+            if prev is not None or d.failover6:
+                server = d.elected if self._serves_ipv6(d.elected) else None
+                self._emit(FailoverChanged(active=d.failover6, elected=server, elected_name=self._names.get(server or ""),
+                                           carrier=d.carrier, path=d.path6, rule=d.rule6, family="ipv6"))
+
+    def _serves_ipv6(self, address: str | None) -> bool:
+        return any(g.address == address and g.address6 for g in self.cfg.gateway)
 
     def _flows_moved(self, r: Report) -> None:
         self._emit(FlowsMoved(transition=r.transition, text=r.message(), removed=r.count, method=r.method,
