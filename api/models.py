@@ -113,7 +113,9 @@ class LabStatus(BaseModel):
 
 
 class LabFault(_Body):
-    kind: Literal["wan-carrier", "wan-path", "clear"]
+    # target-silence: one path-check target stops answering (a target fault, not a failover);
+    # clear undoes every fault, target-clear that one.
+    kind: Literal["wan-carrier", "wan-path", "target-silence", "target-clear", "clear"]
 
 
 class Ok(BaseModel):
