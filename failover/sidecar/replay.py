@@ -377,8 +377,10 @@ class Replay:
         self._schedule(now)
 
     def _server6(self) -> str | None:
-        """The gateway serving IPv6 as the daemon picks it: the elected one if it has an
-        ``address6``, else the first reachable one that has."""
+        """The gateway serving IPv6 as the daemon's own fallback picks it: the elected one if it
+        has an ``address6``, else the first reachable one that has. (The live sidecar may choose
+        by IPv6 heartbeats, ``serve6``; that choice is not replayed: it names the gateway in the
+        IPv6 failover's message, and never decides whether IPv6 fails over.)"""
         with6 = [g.address for g in self.cfg.gateway if g.address6]
         if self.elected in with6:
             return self.elected
@@ -391,8 +393,6 @@ class Replay:
         elected = self.elected if family == "ipv4" else self._server6()
         if family == "ipv6" and not any(g.address6 for g in self.cfg.gateway):
             return
-        if family == "ipv6" and elected is not None and elected != self.elected:
-            elected = None  # the core names the IPv6 server only when it is the elected gateway
         self._emit(FailoverChanged(active=on, elected=elected, elected_name=self.names.get(elected or ""),
                                    carrier=carrier, path=path, rule=on, family=family, ts=t / 1e9))
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import tomllib
 import typing
 from pathlib import Path
 
 import pytest
 
 from api.models import LabFault
+from failover.config import Wan
 from failover.lab.cli import FAULTS
 from failover.lab.targets import ICMP_HOSTS
 from failover.lab.topology import DEFAULT_LAB, LabError, load
@@ -66,7 +68,7 @@ def test_a_lab_file_whose_networks_cover_a_target_is_refused(tmp_path):
 @pytest.mark.parametrize("value", [0, 4])
 def test_a_reliability_the_targets_cannot_meet_is_refused(tmp_path, value):
     bad = tmp_path / "lab.toml"
-    bad.write_text(re.sub(r"(?m)^reliability = 2", f"reliability = {value}", DEFAULT_LAB.read_text()))
+    bad.write_text(re.sub(r"(?m)^reliability = \d+", f"reliability = {value}", DEFAULT_LAB.read_text()))
     with pytest.raises(LabError, match="path.reliability"):
         load(bad)
 
@@ -77,3 +79,20 @@ def test_fault_kinds_agree_between_cli_rest_and_dashboard():
     html = (REPO / "api" / "static" / "index.html").read_text()
     assert set(re.findall(r'data-fault="([^"]+)"', html)) == set(FAULTS)
     assert {"target-silence", "target-clear"} <= set(FAULTS)
+
+
+def readme_path_configs() -> list[dict]:
+    """The README's ``[wan]`` examples under "Path check targets": the real router's, then the lab's."""
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("**Path check targets.**"):]
+    blocks = re.findall(r"```toml\n(.*?)```", section, re.S)[:2]
+    return [tomllib.loads(b)["wan"] for b in blocks]
+
+
+def test_the_readme_shows_a_real_router_config_beside_the_labs_own(topo):
+    router, lab = readme_path_configs()
+    real = Wan.model_validate(router)
+    assert {t.kind for t in real.target} == {"icmp"} and real.reliability == 2
+    assert {"1.1.1.1", "9.9.9.9"} <= {t.address for t in real.target}
+    # the lab's, word for word what `make lab` gives its router
+    assert Wan.model_validate(lab) == topo.router_config("/run/x.sock", "/run/token").wan
