@@ -57,15 +57,7 @@ def _target_address(value: str) -> str:
     """A path-check target: an IPv4 address, or an IPv6 one that routes beyond the ISP (global
     unicast or ULA: a link-local target would need the interface beside it, and says nothing
     about the path past the ISP), canonical text."""
-    if ":" not in value:
-        return _ipv4(value)
-    try:
-        address = ipaddress.IPv6Address(value)
-    except ValueError:
-        raise ValueError(f"not an IPv4 or IPv6 address: {value!r}") from None
-    if address.scope_id is not None or not (address in _GLOBAL_UNICAST or address in _ULA):
-        raise ValueError(f"{value!r} is neither a global nor a unique local (ULA) IPv6 address")
-    return str(address)
+    return _ipv6_lan(value) if ":" in value else _ipv4(value)
 
 
 Family = Literal["ipv4", "ipv6"]

@@ -24,12 +24,15 @@ Expected routing state:
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
 from failover.lab.netns import wait_for
-from failover.lab.routerlab import INTERNET, PRIORITY, TABLE
+from failover.lab.routerlab import INTERNET, PRIORITY, REPO, TABLE
 from failover.lab.sidecarlab import HeartbeatTopology
 
 try:  # the topology engine's one rtnetlink watcher, both families
@@ -57,8 +60,8 @@ def dual(tmp_path):
         hb.cleanup()
 
 
-def start(hb: HeartbeatTopology, targets=TARGETS) -> None:
-    hb.topo.start_host(write_config(hb, targets))
+def start(hb: HeartbeatTopology, targets=TARGETS, **sections: dict) -> None:
+    hb.topo.start_host(write_config(hb, targets, **sections))
     hb.start_sidecar()
     wait_for(lambda: all(t["status"] == "up" for t in hb.http.get("/api/v1/targets").json()), timeout=15,
              what="every target up")
@@ -129,3 +132,58 @@ def test_ipv4_blackout_moves_ipv4_only(dual):
     assert watch.max_rules6 == 0 and rules(hb, "-6") == []
     four = rules(hb, "-4")
     assert len(four) == 1 and four[0].get("table") == str(TABLE), four
+
+
+def test_an_icmpv6_target_with_errors_counted_as_loss(dual):
+    """An ``icmp`` target with an IPv6 address is probed with ICMPv6 echo (RTT from the kernel's
+    receive timestamps); ICMPv6 errors quoting our requests are loss, never replies."""
+    hb, watch = dual
+    start(hb, [TARGETS[0], {"address": INTERNET6, "kind": "icmp", "interval_ms": 20}])
+    t6 = {t["address"]: t for t in hb.http.get("/api/v1/targets").json()}[INTERNET6]
+    assert t6["kind"] == "icmp" and t6["rtt_ms"] is not None and 0 < t6["rtt_ms"] < 50, t6
+    # The ISP refuses what is sent to the target with "address unreachable" (quoting our echo).
+    hb.nets.nft("isp", "add table ip6 refuse\n"
+                       "add chain ip6 refuse drops { type filter hook forward priority 0; }\n"
+                       f"add rule ip6 refuse drops ip6 daddr {INTERNET6} reject with icmpv6 type addr-unreachable\n")
+    wait_for(lambda: watch.snapshot()[1] == 1, timeout=5, what="the IPv6 failover rule")
+    metrics = hb.http.get("/metrics").text
+    errors = [line for line in metrics.splitlines()
+              if line.startswith("failover_wan_target_icmp_errors_total{") and INTERNET6 in line]
+    assert errors and float(errors[0].split()[-1]) > 0, errors
+    down = [e for e in hb.http.get("/api/v1/log").json()
+            if e.get("address") == INTERNET6 and e.get("status") == "down"]
+    assert down and "blackout" in down[-1]["message"], down
+    assert watch.rule4_adds == 0
+
+
+def test_the_journal_replays_both_families_to_the_live_decisions(dual):
+    """``failover replay`` of a run with both families' targets: each family's path verdicts
+    word for word as the live log has them, and each family's failover on/off in the live order
+    (the daemon's decision.lua run once per family, as the daemon runs it)."""
+    hb, watch = dual
+    journal = hb.topo.tmp / "journal.jsonl"
+    start(hb, journal={"path": str(journal)})
+    for family, nft, rules in (("ipv6", "ip6", 1), ("ipv4", "ip", 0)):
+        blackout(hb, nft)
+        wait_for(lambda: watch.snapshot()[rules] == 1, timeout=5, what=f"the {family} failover rule")
+        time.sleep(0.3)
+        end_blackout(hb, nft)
+        wait_for(lambda: watch.snapshot()[rules] == 0, timeout=10, what=f"{family} failing back")
+        time.sleep(0.5)
+    live = hb.http.get("/api/v1/log").json()
+    hb.sidecar.send_signal(signal.SIGTERM)
+    assert hb.sidecar.wait(10) == 0
+    proc = subprocess.run([sys.executable, "-m", "failover.cli", "replay", str(journal), "--json"],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    replayed = [json.loads(line) for line in proc.stdout.splitlines()]
+
+    def verdicts(entries):
+        return [(e["family"], e["message"]) for e in entries if e.get("source") in ("path-check", "target")]
+
+    def failovers(entries):
+        return [(e["family"], e["active"]) for e in entries if e["kind"] == "failover" and "active" in e]
+
+    assert verdicts(replayed) == verdicts(live)
+    assert [f for f, _ in verdicts(live)].count("ipv6") >= 3, live
+    assert failovers(replayed) == failovers(live) == [("ipv6", True), ("ipv6", False), ("ipv4", True), ("ipv4", False)]

@@ -47,10 +47,10 @@ def make_wan_dual_stack(hb: HeartbeatTopology) -> None:
                log=hb.topo.tmp / "internet-agent6.log", name="internet-agent6")
 
 
-def write_config(hb: HeartbeatTopology, targets: list[dict], reliability: int | None = None):
+def write_config(hb: HeartbeatTopology, targets: list[dict], reliability: int | None = None, **sections: dict):
     """Both families' targets, gw1 with its address6 (so IPv6 can fail over)."""
     wan = {"target": targets} | ({"reliability": reliability} if reliability is not None else {})
-    path = hb.write_config(probe=False, wan=wan)
+    path = hb.write_config(probe=False, wan=wan, **sections)
     lines = []
     for line in path.read_text().splitlines():
         lines.append(line)
