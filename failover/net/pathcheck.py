@@ -18,9 +18,10 @@ skipped and main's default via the ISP is used.) Under strict reverse-path filte
 mode (2) or off there.
 
 Silence or delay (:mod:`failover.core.silence`). Every wake the WAN device is read by name over
-rtnetlink (:mod:`failover.net.linkcounters`): when its unicast receive counter moved, the WAN is
-still receiving (return traffic of the flows through it, late replies), and every target's
-session is told. A path whose replies are late while traffic still comes in is slow, not down;
+rtnetlink (:mod:`failover.net.linkcounters`): when its unicast receive counter of this path
+check's family moved, the WAN is still receiving that family (return traffic of the flows through
+it, late replies), and every target's session is told. Per family: IPv4 flows still coming in
+must not hide an IPv6-only blackout, nor the reverse. A path whose replies are late while traffic still comes in is slow, not down;
 one with neither replies nor traffic for the detect time is a blackout, as fast as before.
 
 The WAN device comes and goes (PPPoE reconnects, modems re-enumerate): the same read tells when a
@@ -270,7 +271,8 @@ class PathCheck:
             if self.bound_ifindex is not None or self.up is not None:
                 log.info("%s path check: probing through %s, ifindex %d", self.family, self.interface, link.ifindex)
             self.bound_ifindex = link.ifindex
-        if self.activity.observe(now_ns, link.ifindex, link.rx_unicast):
+        # This family's own receive traffic: the other family's flows say nothing of this path.
+        if self.activity.observe(now_ns, link.ifindex, link.rx_unicast_of(self.family)):
             self.tap.traffic(now_ns)
             self.verdict.on_traffic(now_ns)
 

@@ -119,6 +119,10 @@ def test_ipv6_blackout_moves_ipv6_only_and_the_ipv4_flow_keeps_going(dual):
         verdicts == [("ipv6", True), ("ipv4", True), ("ipv6", False), ("ipv6", True)], verdicts
     failovers = [(e["family"], e["active"]) for e in log if e["kind"] == "failover" and "active" in e]
     assert failovers == [("ipv6", True), ("ipv6", False)], failovers
+    # Silence, not a reply timeout: the IPv4 flow's echoes kept the WAN receiving, but IPv6's own
+    # receive counter stood still, so the blackout was told from a slow path at once.
+    down = [e["message"] for e in log if e.get("address") == INTERNET6 and e.get("status") == "down"]
+    assert down and "nothing received for" in down[0] and "though traffic came in" not in down[0], down
 
 
 def test_ipv4_blackout_moves_ipv4_only(dual):

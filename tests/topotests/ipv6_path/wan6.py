@@ -22,7 +22,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from failover.lab.nsocket import socket_in
+from failover.core.icmp import encode_echo_request6
+from failover.lab.netns import wait_for
+from failover.lab.nsocket import run_in, socket_in
 from failover.lab.routerlab import CLIENT, INTERNET, gateway_address
 from failover.lab.sidecarlab import HeartbeatTopology
 
@@ -42,9 +44,37 @@ def make_wan_dual_stack(hb: HeartbeatTopology) -> None:
     nets.ip("router", "-6", "route", "replace", "default", "via", ISP6, "dev", "wan0")
     nets.ip("internet", "-6", "route", "replace", "default", "via", ISP_INTERNET6)
     nets.sysctl("isp", "net.ipv6.conf.all.forwarding", 1)
+    reachable6(hb)
     # The IPv6 reflector beyond the ISP (the IPv4 one is the topology's internet-agent).
     nets.spawn("internet", [sys.executable, "-m", "failover.cli", "agent", "--listen", INTERNET6],
                log=hb.topo.tmp / "internet-agent6.log", name="internet-agent6")
+    wait_for(lambda: INTERNET6 in nets.exec("internet", "ss", "-Huln", "sport = :862").stdout, timeout=10,
+             what="the IPv6 STAMP reflector")
+
+
+def reachable6(hb: HeartbeatTopology, timeout: float = 5.0) -> None:
+    """The router reaches the internet host over IPv6 (an ICMPv6 echo answered): neighbour
+    discovery on the new addresses is done before the path check starts, so its first verdict is
+    about the path, not about a neighbour cache being filled (a lost first solicitation costs a
+    second)."""
+    request = encode_echo_request6(0x5EED, 1, 0)
+
+    def echo() -> bool:
+        with socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6) as s:
+            s.settimeout(0.2)
+            s.sendto(request, (INTERNET6, 0))
+            try:
+                while True:
+                    data = s.recv(256)
+                    if data[0] == 129 and data[4:6] == request[4:6]:
+                        return True
+            except TimeoutError:
+                return False
+
+    deadline = time.monotonic() + timeout
+    while not run_in(hb.nets.ns("router"), echo):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the router does not reach {INTERNET6} over IPv6")
 
 
 def write_config(hb: HeartbeatTopology, targets: list[dict], reliability: int | None = None, **sections: dict):
