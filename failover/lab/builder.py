@@ -67,7 +67,8 @@ class Network:
         self.sysctl(node, "net.ipv6.conf.all.forwarding", 1 if on else 0)
 
     def route(self, route: Route, verb: str = "add") -> None:
-        self.ip(route.node, f"-{route.family}", "route", verb, *route.args())
+        family = ("-6",) if route.family == 6 else ()
+        self.ip(route.node, *family, "route", verb, *route.args())
 
     def addresses(self, end: Iface) -> None:
         if end.address:
@@ -115,6 +116,9 @@ class Network:
             self.topology = self.topology.adding(nodes=(node,))
         ns = self.registry.add_namespace(self.ns(node.name))
         sh("ip", "-n", ns, "link", "set", "lo", "up")
+        # A link taken down and up again (a fault: the ISP's side of the WAN) keeps its IPv6
+        # addresses, as it keeps its IPv4 ones; by default the kernel would drop them.
+        self.sysctl(node.name, "net.ipv6.conf.all.keep_addr_on_down", 1)
         if not node.rp_filter:
             for key in ("net.ipv4.conf.all.rp_filter", "net.ipv4.conf.default.rp_filter"):
                 self.sysctl(node.name, key, 0)

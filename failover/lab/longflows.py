@@ -118,12 +118,15 @@ def _hold(status_path: Path, targets: dict[str, str]) -> None:
 def _dump() -> None:
     from ..net.conntrack import ConntrackTable
 
-    with ConntrackTable() as t:
-        print(json.dumps([
-            {"id": f.id, "proto": f.proto, "orig_src": str(f.orig_src), "orig_dst": str(f.orig_dst),
-             "reply_dst": str(f.reply_dst), "sport": f.sport, "dport": f.dport, "text": str(f)}
-            for f in t.flows()
-        ]))
+    flows = []
+    for family in (4, 6):
+        with ConntrackTable(family) as t:
+            flows += t.flows()
+    print(json.dumps([
+        {"id": f.id, "proto": f.proto, "orig_src": str(f.orig_src), "orig_dst": str(f.orig_dst),
+         "reply_dst": str(f.reply_dst), "sport": f.sport, "dport": f.dport, "text": str(f)}
+        for f in flows
+    ]))
 
 
 def main() -> None:

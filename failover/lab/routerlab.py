@@ -21,6 +21,7 @@ runs on it (the daemon, its control socket) and reads the routing state back.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -87,7 +88,7 @@ def _v6(ipv6: bool, *cidrs: str) -> tuple[str, ...]:
 
 
 def gateway_end(i: int, ipv6: bool = False) -> Iface:
-    return Iface(f"gw{i}", "eth0", f"{gateway_address(i)}/24", _v6(ipv6, f"{gateway_address6(i)}/64"),
+    return Iface(f"gw{i}", "eth0", f"{gateway_address(i)}/24", addresses6=_v6(ipv6, f"{gateway_address6(i)}/64"),
                  port=f"lan0p{i}")
 
 
@@ -116,16 +117,16 @@ def router_topology(prefix: str, n_gateways: int = 2, *, agents: bool = True, ur
              Node("isp", forwarding=internet, rp_filter=asym),
              *(Node(f"gw{i}", rp_filter=asym, nat=(Nat("up0"),) if flows else ()) for i in gws)]
     index = (100, 200) if urgent_wan else (None, None)
-    segments = [Segment("wan", (Iface("router", "wan0", f"{WAN}/24", _v6(ipv6, f"{WAN6}/64"), index=index[0]),
-                                Iface("isp", "isp0", f"{ISP}/24", _v6(ipv6, f"{ISP6}/64"), index=index[1]))),
-                Segment("lan", bridge=Iface("router", "lan0", f"{ROUTER_LAN}/24", _v6(ipv6, *ROUTER_LAN6)),
+    segments = [Segment("wan", (Iface("router", "wan0", f"{WAN}/24", addresses6=_v6(ipv6, f"{WAN6}/64"), index=index[0]),
+                                Iface("isp", "isp0", f"{ISP}/24", addresses6=_v6(ipv6, f"{ISP6}/64"), index=index[1]))),
+                Segment("lan", bridge=Iface("router", "lan0", f"{ROUTER_LAN}/24", addresses6=_v6(ipv6, *ROUTER_LAN6)),
                         ends=tuple(gateway_end(i, ipv6) for i in gws))]
     routes = [Route("router", "default", ISP, "wan0"), *((Route("router", "default", ISP6, "wan0"),) if ipv6 else ())]
     processes = [agent(i, ipv6=ipv6) for i in gws] if agents else []
     if internet:
         nodes.append(Node("internet", rp_filter=asym))
-        segments.append(Segment("internet", (Iface("isp", "inet0", f"{ISP_INTERNET}/24", _v6(ipv6, f"{ISP_INTERNET6}/64")),
-                                             Iface("internet", "eth0", f"{INTERNET}/24", _v6(ipv6, f"{INTERNET6}/64")))))
+        segments.append(Segment("internet", (Iface("isp", "inet0", f"{ISP_INTERNET}/24", addresses6=_v6(ipv6, f"{ISP_INTERNET6}/64")),
+                                             Iface("internet", "eth0", f"{INTERNET}/24", addresses6=_v6(ipv6, f"{INTERNET6}/64")))))
         routes.append(Route("internet", "default", ISP_INTERNET))
         if ipv6:
             routes.append(Route("internet", "default", ISP_INTERNET6))
@@ -135,14 +136,14 @@ def router_topology(prefix: str, n_gateways: int = 2, *, agents: bool = True, ur
         nodes.append(Node("client"))
         lan = segments[1]
         segments[1] = Segment("lan", bridge=lan.bridge,
-                              ends=(*lan.ends, Iface("client", "eth0", f"{CLIENT}/24", _v6(ipv6, f"{CLIENT6}/64"),
+                              ends=(*lan.ends, Iface("client", "eth0", f"{CLIENT}/24", addresses6=_v6(ipv6, f"{CLIENT6}/64"),
                                                      port="lan0p9")))
         for i in gws:
             gw_end, net_end = uplink(i)
             gw_end6, net_end6 = uplink6(i)
-            segments.append(Segment(f"uplink-gw{i}", (Iface(f"gw{i}", "up0", f"{gw_end}/30", _v6(ipv6, f"{gw_end6}/64")),
+            segments.append(Segment(f"uplink-gw{i}", (Iface(f"gw{i}", "up0", f"{gw_end}/30", addresses6=_v6(ipv6, f"{gw_end6}/64")),
                                                       Iface("internet", f"up-gw{i}", f"{net_end}/30",
-                                                            _v6(ipv6, f"{net_end6}/64")))))
+                                                            addresses6=_v6(ipv6, f"{net_end6}/64")))))
             routes.append(Route(f"gw{i}", "default", net_end))
             if ipv6:
                 routes.append(Route(f"gw{i}", "default", net_end6))
@@ -214,8 +215,8 @@ class RouterTopology:
         """wan0 created again under the same name with the ifindex given; addresses and the
         default route restored, as a PPPoE client or ifupdown would."""
         a, b = self.net.topology.segment("wan").ends
-        self.net.restore(Segment("wan", (Iface(a.node, a.name, a.address, index[0]),
-                                         Iface(b.node, b.name, b.address, index[1]))))
+        self.net.restore(Segment("wan", (dataclasses.replace(a, index=index[0]),
+                                         dataclasses.replace(b, index=index[1]))))
 
     def wan_ifindex(self) -> int:
         return json.loads(self.net.ip("router", "-j", "link", "show", "wan0").stdout)[0]["ifindex"]
@@ -307,13 +308,13 @@ class RouterTopology:
         rules = self.rules()
         return len(rules) == 1 and rules[0].get("table") == str(TABLE)
 
-    def rules(self) -> list[dict]:
-        """Rules at the failover priority, as ``ip -j rule`` reports them."""
-        out = self.net.ip("router", "-d", "-j", "-4", "rule", "show").stdout
+    def rules(self, family: int = 4) -> list[dict]:
+        """Rules at the failover priority, as ``ip -j -<family> rule`` reports them."""
+        out = self.net.ip("router", "-d", "-j", f"-{family}", "rule", "show").stdout
         return [r for r in json.loads(out) if r.get("priority") == PRIORITY]
 
-    def table_routes(self) -> list[dict]:
-        proc = self.net.ip("router", "-j", "-4", "route", "show", "table", str(TABLE), check=False)
+    def table_routes(self, family: int = 4) -> list[dict]:
+        proc = self.net.ip("router", "-j", f"-{family}", "route", "show", "table", str(TABLE), check=False)
         # A table that does not exist yet fails, after printing a lone "[".
         return json.loads(proc.stdout) if proc.returncode == 0 and proc.stdout.strip() else []
 
@@ -323,18 +324,20 @@ class RouterTopology:
                 return r.get("gateway")
         return None
 
-    def routing(self) -> dict:
-        """The router's routing state as a scenario's expected.toml writes it: the rules at the
-        failover priority, table T's routes (``dst = "via GW dev DEV"``), each gateway's forwarding."""
+    def routing(self, family: int = 4) -> dict:
+        """The router's routing state of one family as a scenario's expected.toml writes it: the
+        rules at the failover priority, table T's routes (``dst = "via GW dev DEV"``), each
+        gateway's forwarding of that family."""
         table = {r["dst"]: (f"via {r['gateway']} " if r.get("gateway") else "") + f"dev {r['dev']}"
-                 for r in self.table_routes()}
-        return {"rules": [{"priority": r["priority"], "table": r.get("table")} for r in self.rules()],
+                 for r in self.table_routes(family)}
+        read = self.forwarding if family == 4 else self.forwarding6
+        return {"rules": [{"priority": r["priority"], "table": r.get("table")} for r in self.rules(family)],
                 "table": table,
-                "forwarding": {f"gw{i}": self.forwarding(i) for i in range(1, len(self.gateways) + 1)}}
+                "forwarding": {f"gw{i}": read(i) for i in range(1, len(self.gateways) + 1)}}
 
-    def routing_is(self, expected: dict) -> bool:
+    def routing_is(self, expected: dict, family: int = 4) -> bool:
         """The routing state is ``expected`` in every part it names (rules, table, forwarding)."""
-        state = self.routing()
+        state = self.routing(family)
         return all(state[part] == want for part, want in expected.items())
 
     def add_raw_rule(self, table: int = TABLE, priority: int = PRIORITY) -> None:
@@ -343,6 +346,9 @@ class RouterTopology:
 
     def forwarding(self, i: int) -> str:
         return self.net.read_sysctl(f"gw{i}", "net.ipv4.ip_forward")
+
+    def forwarding6(self, i: int) -> str:
+        return self.net.read_sysctl(f"gw{i}", "net.ipv6.conf.all.forwarding")
 
     def set_isp(self, up: bool) -> None:
         """Carrier on wan0 follows the ISP side of the veth."""

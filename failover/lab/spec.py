@@ -64,11 +64,11 @@ class Iface:
     node: str
     name: str
     address: str | None = None
-    addresses6: tuple[str, ...] = ()
     # A fixed ifindex: a veth whose ifindex equals its peer's (2 and 2 in two fresh namespaces) is
     # not "urgent" for the kernel's linkwatch, which then delays its carrier changes by up to 1 s.
     index: int | None = None
     port: str | None = None  # on a bridged segment: the bridge-side veth's name (default <bridge>p<n>)
+    addresses6: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class Route:
         return ipaddress.ip_address(self.via).version
 
     def args(self) -> list[str]:
-        """What follows ``ip -<family> route add``."""
+        """What follows ``ip [-6] route add``."""
         return [self.dst, "via", self.via, *(["dev", self.dev] if self.dev else [])]
 
 

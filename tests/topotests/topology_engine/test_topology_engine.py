@@ -119,10 +119,10 @@ def dual_stack(prefix: str, *, nat: tuple[Nat, ...] = (Nat("ab0"),)) -> Topology
     return Topology(
         prefix,
         nodes=(Node("a", forwarding=True, nat=nat), Node("b"), Node("c")),
-        segments=(Segment("ab", (Iface("a", "ab0", "10.99.0.1/24", ("fd99::1/64",)),
-                                 Iface("b", "eth0", "10.99.0.2/24", ("fd99::2/64",)))),
-                  Segment("lan", bridge=Iface("a", "br0", "10.98.0.1/24", ("fd98::1/64",)),
-                          ends=(Iface("c", "eth0", "10.98.0.2/24", ("fd98::2/64",)),))),
+        segments=(Segment("ab", (Iface("a", "ab0", "10.99.0.1/24", addresses6=("fd99::1/64",)),
+                                 Iface("b", "eth0", "10.99.0.2/24", addresses6=("fd99::2/64",)))),
+                  Segment("lan", bridge=Iface("a", "br0", "10.98.0.1/24", addresses6=("fd98::1/64",)),
+                          ends=(Iface("c", "eth0", "10.98.0.2/24", addresses6=("fd98::2/64",)),))),
         routes=(Route("c", "default", "10.98.0.1"), Route("c", "default", "fd98::1")),
     )
 
