@@ -49,6 +49,7 @@ class SnapshotCollector(Collector):
             sent.add_metric(labels, g.sent)
             received.add_metric(labels, g.received)
         yield from (rtt, jitter, loss, score, up, status, elected, sent, received)
+        yield from _ipv6_gateways(snap)
 
         st, c = snap.state, snap.counters
         for name, doc, value in (
@@ -59,6 +60,10 @@ class SnapshotCollector(Collector):
             ("failover_rule_present", "Failover rule present in the FIB", st.rule),
             ("failover_pinned", "The elected gateway is pinned", st.elected.pinned),
             ("failover_daemon_connected", "The daemon answers on its control socket", st.daemon_connected),
+            ("failover_ipv6_wan_up", "IPv6 over the WAN usable: carrier and its path verdict up", st.wan6_up),
+            ("failover_ipv6_path", "IPv6 path verdict", st.path6),
+            ("failover_ipv6_active", "IPv6 failover rule wanted (IPv6 down)", st.failover6_active),
+            ("failover_ipv6_rule_present", "IPv6 failover rule present in the FIB", st.rule6),
         ):
             yield GaugeMetricFamily(name, doc, value=1.0 if value else 0.0)
         yield CounterMetricFamily("failover_transitions", "Failover on/off transitions seen by the sidecar",
@@ -96,6 +101,40 @@ class SnapshotCollector(Collector):
                                       "blackout detect time (counted late, not lost)", labels=["interface", "probe"])
             fam.add_metric(probe, p.late)
             yield fam
+
+
+def _ipv6_gateways(snap: Snapshot):
+    """Each gateway's IPv6 heartbeat (those with an address6): the IPv4 figures' counterparts."""
+    labels = [*_LABELS, "address6"]
+    rtt = GaugeMetricFamily("failover_gateway_ipv6_rtt_seconds", "Smoothed STAMP round-trip time over IPv6",
+                            labels=labels)
+    jitter = GaugeMetricFamily("failover_gateway_ipv6_jitter_seconds", "IPv6 RTT jitter (RFC 3550)", labels=labels)
+    loss = GaugeMetricFamily("failover_gateway_ipv6_loss_ratio", "IPv6 heartbeat loss over the long window",
+                             labels=labels)
+    up = GaugeMetricFamily("failover_gateway_ipv6_up", "IPv6 heartbeat: 1 up, 0 down or unknown", labels=labels)
+    status = GaugeMetricFamily("failover_gateway_ipv6_status", "IPv6 heartbeat verdict (1 for the current one)",
+                               labels=[*labels, "status"])
+    serving = GaugeMetricFamily("failover_gateway_ipv6_serving", "1 for the gateway carrying IPv6", labels=labels)
+    sent = CounterMetricFamily("failover_heartbeats_ipv6_sent", "STAMP probes sent over IPv6", labels=labels)
+    received = CounterMetricFamily("failover_heartbeats_ipv6_received", "STAMP replies accepted over IPv6",
+                                   labels=labels)
+    for g in snap.gateways:
+        if g.address6 is None:
+            continue
+        lv = [g.name, g.address, g.address6]
+        if g.rtt6_ms is not None:
+            rtt.add_metric(lv, g.rtt6_ms / 1000)
+        if g.jitter6_ms is not None:
+            jitter.add_metric(lv, g.jitter6_ms / 1000)
+        if g.loss6 is not None:
+            loss.add_metric(lv, g.loss6)
+        up.add_metric(lv, 1.0 if g.status6 == "up" else 0.0)
+        for value in ("up", "down", "unknown"):
+            status.add_metric([*lv, value], 1.0 if g.status6 == value else 0.0)
+        serving.add_metric(lv, 1.0 if g.serves6 else 0.0)
+        sent.add_metric(lv, g.sent6)
+        received.add_metric(lv, g.received6)
+    yield from (rtt, jitter, loss, up, status, serving, sent, received)
 
 
 def _targets(snap: Snapshot):

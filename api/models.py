@@ -39,12 +39,22 @@ class DaemonStatus(BaseModel):
     message: str
 
 
+class Ipv6State(BaseModel):
+    """IPv6 over the same WAN, from the daemon's state line (wan6, path6, failover6, rule6)."""
+
+    path: bool = Field(description="the IPv6 path verdict as last reported (path6)")
+    up: bool = Field(description="IPv6 usable: admin, carrier and its own or followed path verdict (wan6)")
+    failover: bool = Field(description="IPv6 failed over (failover6)")
+    rule: bool = Field(description="the IPv6 rule P -> T is in the FIB (rule6)")
+
+
 class State(BaseModel):
     wan: WanState
     failover: FailoverState
     elected: ElectedState
     changes: int
     daemon: DaemonStatus
+    ipv6: Ipv6State
 
 
 GatewayStatus = Literal["up", "down", "unknown"]
@@ -63,6 +73,11 @@ class Gateway(BaseModel):
         description="the daemon's up/down exchanges with it answer; false after failed ones "
                     "(kernel/failover/gateway.lua), null while no daemon is connected")
     usable: bool = Field(description="the election may choose it: heartbeat not down and reachable not false")
+    address6: str | None = Field(description="its IPv6 address on the LAN; null without one")
+    status6: GatewayStatus | None = Field(description="its IPv6 heartbeat's verdict; null without an address6")
+    rtt6_ms: float | None = Field(description="its IPv6 heartbeat's smoothed RTT; null without one")
+    serves6: bool = Field(description="it carries IPv6: the elected gateway, or the one IPv6 went to because "
+                                      "the elected one has no address6 or its IPv6 heartbeat is down")
 
 
 class Target(BaseModel):
@@ -76,15 +91,19 @@ class Target(BaseModel):
 
 
 class ElectRequest(_Body):
-    address: str = Field(description="IPv4 address of a configured gateway")
+    address: str = Field(description="a configured gateway's IPv4 address or its address6")
 
     @field_validator("address")
     @classmethod
-    def _ipv4(cls, v: str) -> str:
+    def _ip(cls, v: str) -> str:
         try:
-            return str(ipaddress.IPv4Address(v))
+            address = ipaddress.ip_address(v)
         except ValueError:
-            raise ValueError(f"not an IPv4 address: {v!r}") from None
+            raise ValueError(f"not an IPv4 or IPv6 address: {v!r}") from None
+        # a gateway's address6 is global or ULA: a scoped (link-local) address names none
+        if getattr(address, "scope_id", None) is not None:
+            raise ValueError(f"a scoped IPv6 address names no gateway: {v!r}")
+        return str(address)
 
 
 class LogEvent(BaseModel):
@@ -113,7 +132,9 @@ class LabStatus(BaseModel):
 
 
 class LabFault(_Body):
-    kind: Literal["wan-carrier", "wan-path", "clear"]
+    # target-silence: one path-check target stops answering (a target fault, not a failover);
+    # clear undoes every fault, target-clear that one.
+    kind: Literal["wan-carrier", "wan-path", "target-silence", "target-clear", "clear"]
 
 
 class Ok(BaseModel):

@@ -12,7 +12,7 @@ import json
 from failover.core.views import ElectedView, GatewayView, Snapshot, StateView, TargetView
 
 from . import metrics
-from .models import DaemonStatus, ElectedState, FailoverState, Gateway, State, Target, WanState
+from .models import DaemonStatus, ElectedState, FailoverState, Gateway, Ipv6State, State, Target, WanState
 
 
 def elected_model(e: ElectedView) -> ElectedState:
@@ -26,12 +26,14 @@ def state_model(s: StateView) -> State:
         elected=elected_model(s.elected),
         changes=s.changes,
         daemon=DaemonStatus(connected=s.daemon_connected, message=s.daemon_message),
+        ipv6=Ipv6State(path=s.path6, up=s.wan6_up, failover=s.failover6_active, rule=s.rule6),
     )
 
 
 def gateway_model(g: GatewayView) -> Gateway:
     return Gateway(name=g.name, address=g.address, status=g.status, rtt_ms=g.rtt_ms, jitter_ms=g.jitter_ms,
-                   loss=g.loss, score=g.score, elected=g.elected, reachable=g.reachable, usable=g.usable)
+                   loss=g.loss, score=g.score, elected=g.elected, reachable=g.reachable, usable=g.usable,
+                   address6=g.address6, status6=g.status6, rtt6_ms=g.rtt6_ms, serves6=g.serves6)
 
 
 def target_model(t: TargetView) -> Target:

@@ -1,7 +1,7 @@
 """Shared set-up for the lab-based benchmarks (bench.outage, bench.brownout, ...).
 
 ``BenchLab`` is failover/lab/namespaces.py's ``Lab`` (conf/lab.toml's topology, built by the
-engine in failover/lab) with ``demo=False`` — no relay of the dashboard to 127.0.0.1:8080 (one per
+engine in failover/lab; its router probing the internet host alone, as ``wan.probe``) with ``demo=False`` — no relay of the dashboard to 127.0.0.1:8080 (one per
 machine) and no 50 packet/s demo flow (the benchmark runs its own) — under a private prefix and
 state folder, so it runs beside a `failover lab up` lab. Its router's config may carry a
 ``[dampening]`` section (see ``NO_HOLD``).
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from failover.config import Config, Dampening, to_toml
+from failover.config import Config, Dampening, Wan, to_toml
 from failover.core.controlline import STATE, state_fields
 from failover.lab.namespaces import Lab
 from failover.lab.netns import wait_for
@@ -82,8 +82,11 @@ class BenchLab(Lab):
         super().build(config=to_toml(self.router_model()))
 
     def router_model(self) -> Config:
-        """The router's config: the lab's, with ``dampening`` (a subclass adds what it measures)."""
+        """The router's config: the lab's with ``dampening``, its path check the one STAMP probe at the
+        internet host (``wan.probe``) the lab benchmarks measure, not the lab's three targets
+        (bench.path_targets sets those; a subclass adds what it measures)."""
         cfg = self.router_config()
+        cfg = cfg.model_copy(update={"wan": Wan(interface=cfg.wan.interface, probe=self.topo.internet.host)})
         if self.dampening is not None:
             cfg = cfg.model_copy(update={"dampening": Dampening(**self.dampening)})
         return cfg

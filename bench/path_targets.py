@@ -5,9 +5,9 @@ beside ICMP, and no false failover while targets misbehave.
                                            [--trials 20] [--rate 1000] [--minutes 5]
 
 Topology: bench/outage.py's lab (conf/lab.toml under a private prefix: client, router, ISP,
-internet host 203.0.113.1 with a STAMP reflector, three alternate gateways with agents) plus two
-hosts that only answer ICMP echo, each in its own network behind the ISP: 192.0.2.53 and
-198.18.0.53. The router runs `failover run` with heartbeats 20 ms x 3 and, instead of `wan.probe`:
+internet host 203.0.113.1 with a STAMP reflector, three alternate gateways with agents, and the
+lab's two hosts that only answer ICMP echo, each in its own network behind the ISP: 192.0.2.53 and
+198.18.0.53). The router runs `failover run` with heartbeats 20 ms x 3 and, instead of `wan.probe`:
 
   icmp       three icmp targets at 100 ms (the internet host's kernel answers echo too),
              reliability 2: ISP blackout (`ip_forward=0` in the ISP), outage of a --rate packet/s
@@ -36,25 +36,21 @@ from bench.outage import Flow, run_kind
 from bench.stats import percentile, summary
 from failover.config import Config, Wan
 from failover.lab.netns import wait_for
-from failover.lab.targets import ICMP1, ICMP2, icmp_hosts, wan_targets
+from failover.lab.targets import ICMP1, ICMP2, wan_targets
 
 TARGET_MS = {"icmp": 400.0, "mixed": 120.0}
 
 
 class TargetsLab(BenchLab):
-    """The bench lab with two echo-only hosts behind the ISP and the router probing targets."""
+    """The bench lab (its two echo-only hosts behind the ISP included) with the router probing targets."""
 
     def __init__(self, internet_kind: str) -> None:
         super().__init__()
         self.internet_kind = internet_kind
 
-    def build(self) -> None:
-        super().build()
-        self.net.extend(*icmp_hosts())
-
     def router_model(self) -> Config:
         cfg = super().router_model()
-        assert cfg.wan.probe == self.topo.internet.host, "the lab's router config no longer sets wan.probe"
+        assert cfg.wan.probe == self.topo.internet.host, "the bench lab's router config no longer sets wan.probe"
         wan = Wan.model_validate({"interface": cfg.wan.interface,
                                   **wan_targets(self.topo.internet.host, self.internet_kind)})
         return cfg.model_copy(update={"wan": wan})

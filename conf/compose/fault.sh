@@ -4,6 +4,8 @@
 #
 #   conf/compose/fault.sh wan-carrier   # the router's WAN loses carrier
 #   conf/compose/fault.sh wan-path      # carrier stays up, the ISP stops forwarding
+#   conf/compose/fault.sh target-silence  # icmp1 (192.0.2.53) stops answering echo: a target fault
+#   conf/compose/fault.sh target-clear
 #   conf/compose/fault.sh clear
 #
 # wan-carrier sets the host-side end of the router's wan0 veth down: in Docker the router's
@@ -43,9 +45,28 @@ NFT
 	echo "isp forwarding $1"
 }
 
+# The path check's first echo-only target drops echo requests (as `failover lab fault target-silence`).
+target() {
+	if [[ $1 == silence ]]; then
+		docker compose exec -T icmp1 nft -f - <<'NFT'
+table ip labfault {
+	chain input {
+		type filter hook input priority 0;
+		icmp type echo-request drop
+	}
+}
+NFT
+	else
+		docker compose exec -T icmp1 sh -c 'nft delete table ip labfault 2>/dev/null || true'
+	fi
+	echo "target icmp1 $1"
+}
+
 case "${1:-}" in
 wan-carrier) peer_set down ;;
 wan-path) isp_forward off ;;
-clear) peer_set up; isp_forward on ;;
-*) die "usage: $0 wan-carrier|wan-path|clear" ;;
+target-silence) target silence ;;
+target-clear) target answers ;;
+clear) peer_set up; isp_forward on; target answers ;;
+*) die "usage: $0 wan-carrier|wan-path|target-silence|target-clear|clear" ;;
 esac

@@ -2,7 +2,8 @@
 formatter for each, pure (no I/O).
 
 Requests: ``state``, ``elect <ipv4|ipv6>``, ``path <up|down>``, ``path6 <up|down>``,
-``reassert <ipv4|ipv6>`` (a gateway is named by either of its addresses). Replies: ``ok``,
+``reassert <ipv4|ipv6>``, ``serve6 <ipv4|ipv6>`` (the sidecar's choice of the gateway serving
+IPv6; a gateway is named by either of its addresses). Replies: ``ok``,
 ``err <reason>``, and for ``state`` the line :class:`DaemonState` reads and writes::
 
     ok wan=up carrier=up path=up failover=off elected=10.0.0.1 rule=absent changes=0 unreachable=none wan6=up path6=up failover6=off rule6=absent
@@ -29,12 +30,13 @@ __all__ = [
     "path",
     "path6",
     "reassert",
+    "serve6",
     "state_fields",
 ]
 
 #: The ``state`` request.
 STATE = "state"
-_VERBS = ("state", "elect", "path", "path6", "reassert")
+_VERBS = ("state", "elect", "path", "path6", "reassert", "serve6")
 
 
 def _updown(up: bool) -> str:
@@ -55,6 +57,10 @@ def path6(up: bool) -> str:
 
 def reassert(address: str) -> str:
     return f"reassert {address}"
+
+
+def serve6(address: str) -> str:
+    return f"serve6 {address}"
 
 
 @dataclass(frozen=True, slots=True)

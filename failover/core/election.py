@@ -3,6 +3,10 @@
 The caller (the sidecar) calls :meth:`Election.update` whenever heartbeat
 statistics change, passing the candidates in configuration order, and logs the
 returned :class:`Decision`, which carries its inputs and a readable reason.
+
+One election serves both families. :func:`serve_ipv6` then says which gateway
+carries IPv6: the elected one, unless it has no ``address6`` or its IPv6
+heartbeat is down; then the best gateway whose IPv6 heartbeat is up.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from dataclasses import dataclass
 
 from .heartbeat import SessionStats, Status
 
-__all__ = ["Candidate", "Decision", "Election", "candidate", "measured_score", "score", "JITTER_WEIGHT",
-           "LOSS_PENALTY_MS"]
+__all__ = ["Candidate", "Candidate6", "Decision", "Election", "Server6", "candidate", "candidate6", "measured_score",
+           "score", "serve_ipv6", "JITTER_WEIGHT", "LOSS_PENALTY_MS"]
 
 #: Jitter counts twice: a playout buffer or TCP's RTO has to absorb about
 #: twice the mean deviation on top of the RTT.
@@ -267,3 +271,102 @@ def _best(candidates: Sequence[Candidate]) -> Candidate:
         enumerate(candidates),
         key=lambda ic: (ic[1].score is None, ic[1].score or 0.0, ic[0]),
     )[1]
+
+
+# -- IPv6: which gateway serves it ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate6:
+    """A gateway as the IPv6 choice sees it: ``address`` is its IPv4 address (its name on the
+    control socket), ``address6`` None when it has none; ``up6`` False when its IPv6 heartbeat
+    is down (unknown is not down, as for IPv4); ``score6`` its IPv6 heartbeat's score;
+    ``reachable`` False when the daemon cannot tell it up/down."""
+
+    address: str
+    name: str
+    address6: str | None
+    up6: bool
+    score6: float | None
+    reachable: bool = True
+
+    @property
+    def serves(self) -> bool:
+        """It can carry IPv6 now: an address6, its IPv6 heartbeat not down, told up/down."""
+        return self.address6 is not None and self.up6 and self.reachable
+
+    def describe(self) -> str:
+        if self.address6 is None:
+            return f"{self.name} (no address6)"
+        state = ("IPv6 down" if not self.up6 else "unreachable: not answering up/down" if not self.reachable
+                 else "IPv6 up, unmeasured" if self.score6 is None else f"IPv6 score {self.score6:.2f}")
+        return f"{self.name} {self.address6} ({state})"
+
+
+def candidate6(address: str, name: str, address6: str | None, stats6: SessionStats | None,
+               reachable: bool = True) -> Candidate6:
+    """A gateway for :func:`serve_ipv6`, from its IPv6 heartbeat session (None: no address6)."""
+    if address6 is None or stats6 is None:
+        return Candidate6(address, name, None, False, None, reachable)
+    return Candidate6(address, name, address6, stats6.status is not Status.DOWN, measured_score(stats6), reachable)
+
+
+@dataclass(frozen=True, slots=True)
+class Server6:
+    """The gateway serving IPv6 (its IPv4 ``address``, its ``address6``), or all None when no
+    gateway has an address6 (IPv6 is then left alone); ``reason`` says why, loggable."""
+
+    address: str | None
+    address6: str | None
+    name: str | None
+    #: It is the elected gateway (False: IPv6 went elsewhere, and that gateway is told up too).
+    elected: bool
+    reason: str
+
+
+def serve_ipv6(elected: str, candidates: Sequence[Candidate6], previous: str | None = None) -> Server6:
+    """The gateway to serve IPv6, given the elected gateway's IPv4 address, every gateway in
+    configuration order, and the IPv4 address of the one that served it so far (``previous``).
+
+    * The elected gateway serves both families while it has an address6 and its IPv6 heartbeat
+      is not down (whether it can be told is the election's business: it elected it).
+    * Else IPv6 goes to the best other gateway that serves (address6, IPv6 heartbeat up, told
+      up/down): the one already serving IPv6 while it still does (it moves on failure only, as
+      the election does), else the lowest IPv6 score, measured before unmeasured, ties in
+      config order.
+    * If none serves, the elected one keeps IPv6 if it has an address6, else the previous one
+      (if it still has one), else the first with an address6 that can be told: a route to a
+      gateway whose heartbeat is lost is better than none, and it may come back.
+    """
+    by_address = {c.address: c for c in candidates}
+    if len(by_address) != len(candidates):
+        raise ValueError("serve_ipv6: duplicate candidate addresses")
+    current = by_address.get(elected)
+    if current is None:
+        raise ValueError(f"serve_ipv6: the elected gateway {elected} is not a candidate")
+    with6 = [c for c in candidates if c.address6 is not None]
+    if not with6:
+        return Server6(None, None, None, False, "no gateway has an address6: IPv6 is left alone")
+    if current.address6 is not None and current.up6:
+        return _server(current, current, f"the elected gateway serves IPv6 too: {current.describe()}")
+
+    why = f"the elected gateway {current.describe()}" + (
+        " has no address6" if current.address6 is None else " has its IPv6 heartbeat down")
+    others = [c for c in with6 if c is not current and c.serves]
+    if others:
+        kept = by_address.get(previous or "")
+        if kept is not None and kept in others:
+            return _server(current, kept, f"{why}: IPv6 stays via {kept.describe()}")
+        best = min(enumerate(others), key=lambda ic: (ic[1].score6 is None, ic[1].score6 or 0.0, ic[0]))[1]
+        return _server(current, best, f"{why}: IPv6 via the best gateway whose IPv6 heartbeat is up, "
+                                      f"{best.describe()} [IPv6 inputs: {'; '.join(c.describe() for c in with6)}]")
+    if current.address6 is not None:
+        return _server(current, current, f"{why}, and no other gateway's IPv6 heartbeat is up: keeping it")
+    kept = by_address.get(previous or "")
+    if kept is None or kept.address6 is None:
+        kept = next((c for c in with6 if c.reachable), with6[0])
+    return _server(current, kept, f"{why}, and no gateway's IPv6 heartbeat is up: IPv6 via {kept.describe()}")
+
+
+def _server(elected: Candidate6, chosen: Candidate6, reason: str) -> Server6:
+    return Server6(chosen.address, chosen.address6, chosen.name, chosen is elected, reason)

@@ -28,6 +28,7 @@ __all__ = [
     "FlowsMoved",
     "GatewayReachabilityChanged",
     "GatewayStatusChanged",
+    "Ipv6ServerChanged",
     "LogEvent",
     "PathVerdict",
     "PinChanged",
@@ -138,6 +139,28 @@ class ElectionChanged(LogEvent):
 
     def fields(self) -> dict[str, Any]:
         return {"address": self.address, "name": self.name, "pinned": self.pinned, "pinned_down": self.pinned_down}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ipv6ServerChanged(LogEvent):
+    """The gateway serving IPv6 changed (failover/core/election.py ``serve_ipv6``), with its reason."""
+
+    kind: ClassVar[str] = "election"
+    address: str | None
+    address6: str | None
+    name: str | None
+    elected: bool
+    reason: str
+
+    @property
+    def message(self) -> str:
+        if self.address is None:
+            return f"IPv6 served by no gateway: {self.reason}"
+        return f"IPv6 via {self.name} {self.address6}: {self.reason}"
+
+    def fields(self) -> dict[str, Any]:
+        return {"family": "ipv6", "address": self.address, "address6": self.address6, "name": self.name,
+                "elected": self.elected, "reason": self.reason}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -293,8 +316,8 @@ class StateChanged:
     state: StateView
 
 
-Event = GatewayStatusChanged | GatewayReachabilityChanged | ElectionChanged | PinChanged | PathVerdict | \
-    TargetStatusChanged | TargetFaulted | WanChanged | FailoverChanged | FlowsMoved | StateChanged
+Event = GatewayStatusChanged | GatewayReachabilityChanged | ElectionChanged | Ipv6ServerChanged | PinChanged | \
+    PathVerdict | TargetStatusChanged | TargetFaulted | WanChanged | FailoverChanged | FlowsMoved | StateChanged
 
 #: Every log event class by name, for decoding (the IPC between core and API).
 LOG_EVENTS: dict[str, type[LogEvent]] = {cls.__name__: cls for cls in LogEvent.__subclasses__()}

@@ -56,6 +56,12 @@ class StateView:
     changes: int
     daemon_connected: bool
     daemon_message: str
+    #: IPv6 (``ipv6`` in the REST state), from the daemon's state line: wan6, path6, failover6,
+    #: rule6 (without a daemon: up and not failed over, as the daemon leaves a family it has not judged).
+    wan6_up: bool = True
+    path6: bool = True
+    failover6_active: bool = False
+    rule6: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,16 @@ class GatewayView:
     reachable: bool | None
     #: The election may choose it: heartbeat not down and reachable not False.
     usable: bool
+    #: Its IPv6 address and IPv6 heartbeat (all None without an address6).
+    address6: str | None = None
+    status6: str | None = None
+    rtt6_ms: float | None = None
+    jitter6_ms: float | None = None
+    loss6: float | None = None
+    sent6: int = 0
+    received6: int = 0
+    #: It carries IPv6 (failover/core/election.py serve_ipv6): the elected one, or the one IPv6 went to.
+    serves6: bool = False
 
 
 @dataclass(frozen=True, slots=True)

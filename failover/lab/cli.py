@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import topology as lab_topology
 
-FAULTS = ("wan-carrier", "wan-path", "clear")
+FAULTS = ("wan-carrier", "wan-path", "target-silence", "target-clear", "clear")
 
 
 def _topo(args: argparse.Namespace) -> lab_topology.LabTopology:
@@ -40,14 +40,23 @@ def cmd_up(args: argparse.Namespace) -> int:
         lab.down()
         return 1
     token = lab.token_file.read_text().strip()
+    topo = lab.topo
+    targets = lab.router_config().wan.target
+    silenced = topo.fault_target[1]
     print(f"""
 Adaptive Failover lab is up.
 
   dashboard   http://127.0.0.1:{lab_topology.API_PORT}/        (pin token: {token})
   state       .venv/bin/failover lab status
-  faults      .venv/bin/failover lab fault wan-carrier    # the ISP side of the WAN loses carrier
-              .venv/bin/failover lab fault wan-path       # carrier stays up, the ISP stops forwarding
-              .venv/bin/failover lab fault clear
+  path check  {len(targets)} targets beyond the ISP, the path up while {topo.path.reliability} answer:""")
+    for t in targets:
+        what = "STAMP reflector on the internet host" if t.kind == "stamp" else "answers ICMP echo only"
+        print(f"              {t.address:<15} {t.kind:<5} every {t.interval_ms:>3} ms   {what}")
+    print(f"""  faults      .venv/bin/failover lab fault wan-carrier     # the ISP side of the WAN loses carrier
+              .venv/bin/failover lab fault wan-path        # carrier stays up, the ISP stops forwarding
+              .venv/bin/failover lab fault target-silence  # {silenced} stops answering: a target fault, no failover
+              .venv/bin/failover lab fault target-clear    # {silenced} answers again
+              .venv/bin/failover lab fault clear           # all of the above cleared
   logs        {lab.logs}/
 """)
     if not args.foreground:
@@ -157,7 +166,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     st = verbs.add_parser("status", help="what is running")
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_status)
-    f = verbs.add_parser("fault", help="inject or clear a WAN fault")
+    f = verbs.add_parser("fault", help="inject or clear a WAN fault, or silence one path-check target")
     f.add_argument("kind", choices=FAULTS)
     f.set_defaults(func=cmd_fault)
     fl = verbs.add_parser("flow", help="(lab internal) the demo flow's sender")

@@ -21,6 +21,17 @@ from .topology import API_PORT, LabTopology
 STATE = Path("/run/failover-lab")
 
 
+# Added then deleted in one batch: the table goes whether or not it was there.
+_UNSILENCE_TARGET = "add table ip labfault\ndelete table ip labfault\n"
+_SILENCE_TARGET = _UNSILENCE_TARGET + """table ip labfault {
+ chain input {
+  type filter hook input priority 0;
+  icmp type echo-request drop
+ }
+}
+"""
+
+
 class Lab:
     """``demo=False`` leaves out what would collide with another lab or disturb a measurement:
     the relay of the dashboard to this machine's 127.0.0.1, the demo flow and the router's lab
@@ -96,13 +107,20 @@ class Lab:
             n.ip("isp", "link", "set", "isp0", "down")
         elif kind == "wan-path":
             n.forwarding("isp", False)  # carrier stays up, nothing beyond the ISP answers
+        elif kind == "target-silence":
+            # One path-check target stops answering (its kernel drops echo requests), the rest of
+            # the path untouched: a target fault, while the other two keep the path up.
+            n.nft(self.topo.fault_target[0], _SILENCE_TARGET)
+        elif kind == "target-clear":
+            n.nft(self.topo.fault_target[0], _UNSILENCE_TARGET)
         elif kind == "clear":
             n.ip("isp", "link", "set", "isp0", "up")
             # Taking isp0 down deleted the ISP's route back to the LAN: put it back.
             n.ip("isp", "route", "replace", self.topo.lan.prefix, "via", self.topo.wan.router)
             n.forwarding("isp", True)
+            n.nft(self.topo.fault_target[0], _UNSILENCE_TARGET)
         else:
-            raise ValueError(f"unknown fault {kind!r}: wan-carrier, wan-path or clear")
+            raise ValueError(f"unknown fault {kind!r}: wan-carrier, wan-path, target-silence, target-clear or clear")
 
     # -- teardown -----------------------------------------------------------------------------
 

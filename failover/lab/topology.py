@@ -19,6 +19,7 @@ from ..config import Config
 from ..package_data import conf_dir
 from . import spec
 from .spec import Iface, Nat, Node, Process, Route, Topology
+from .targets import ICMP_HOSTS, icmp_hosts, wan_targets
 
 DEFAULT_LAB = conf_dir() / "lab.toml"
 API_PORT = 8080
@@ -66,6 +67,13 @@ class Flow(_Model):
     rate_pps: int = Field(50, ge=1, le=10_000)
 
 
+class PathCheck(_Model):
+    """The router's path check: the internet host's STAMP reflector and the echo-only hosts of
+    failover/lab/targets.py, all beyond the ISP; the path is up while ``reliability`` answer."""
+
+    reliability: int = Field(2, ge=1, le=1 + len(ICMP_HOSTS))
+
+
 class LabGateway(_Model):
     name: str = Field(pattern=r"^[a-z][a-z0-9]{0,9}$")
     address: str
@@ -92,6 +100,7 @@ class LabTopology(_Model):
     wan: Wan
     internet: Internet
     flow: Flow = Flow()
+    path: PathCheck = PathCheck()
     gateway: list[LabGateway] = Field(min_length=3)
 
     def ns(self, role: str) -> str:
@@ -99,12 +108,24 @@ class LabTopology(_Model):
 
     @property
     def roles(self) -> list[str]:
-        return ["router", "isp", "internet", "client", *(g.name for g in self.gateway)]
+        return ["router", "isp", "internet", "client", *(g.name for g in self.gateway), *self.target_hosts]
+
+    @property
+    def target_hosts(self) -> list[str]:
+        """The nodes that only answer ICMP echo (the path check's targets besides the internet host)."""
+        return [name for name, *_ in ICMP_HOSTS]
+
+    @property
+    def fault_target(self) -> tuple[str, str]:
+        """The target the lab's ``target-silence`` fault silences: the first echo-only host (node, address)."""
+        name, *_, address = ICMP_HOSTS[0]
+        return name, address
 
     def router_config(self, control_socket: str, token_file: str, listen: str = f"127.0.0.1:{API_PORT}") -> Config:
-        """The lab's router's failover.toml: WAN path probed at the internet host."""
+        """The lab's router's failover.toml: the WAN's path probed at three targets beyond the ISP
+        (STAMP at the internet host, ICMP echo at the two echo-only hosts)."""
         return Config.model_validate({
-            "wan": {"interface": "wan0", "probe": self.internet.host},
+            "wan": {"interface": "wan0", **wan_targets(self.internet.host, reliability=self.path.reliability)},
             "failover": {"table": 100, "priority": 1000, "lan_interface": "lan0"},
             "control": {"socket": control_socket, "gateway_port": CONTROL_PORT},
             "heartbeat": {"port": STAMP_PORT, "interval_ms": 20, "detect_multiplier": 3, "recover_count": 10},
@@ -122,9 +143,15 @@ class LabTopology(_Model):
 
             client ─┐                                   ┌─ alt1 ── up-alt1 ─┐
                     ├─ lan0 (bridge) router wan0 ═ isp0 ISP up0 ═ eth0 internet host ─ up-alt2 ── alt2
-            altN ───┘                                                       └─ up-alt3 ── alt3
+            altN ───┘                            │                          └─ up-alt3 ── alt3
+                                                 ├ tgt1 ═ eth0 icmp1 (echo only)
+                                                 └ tgt2 ═ eth0 icmp2 (echo only)
+
+        The router's path check probes the internet host (STAMP) and icmp1/icmp2 (ICMP echo), each
+        in a network of its own (failover/lab/targets.py).
         """
         lan, wan, inet = self.lan, self.wan, self.internet
+        target_nodes, target_segments, target_routes = icmp_hosts("isp")
         nodes = [
             # Masquerading out of the WAN like a home router: the flows failover strands are real.
             Node("router", forwarding=True, rp_filter=False, nat=(Nat("wan0"),)),
@@ -134,6 +161,7 @@ class LabTopology(_Model):
             # A gateway forwards only once its agent is told "up"; its uplink is NATed, so replies
             # come back through it.
             *(Node(g.name, rp_filter=False, nat=(Nat("up0"),)) for g in self.gateway),
+            *target_nodes,
         ]
         segments = [
             spec.Segment("lan", bridge=Iface("router", "lan0", f"{lan.router}/{lan.length}"),
@@ -147,6 +175,7 @@ class LabTopology(_Model):
                 Iface(g.name, "up0", f"{g.uplink_gateway}/{g.uplink_net.prefixlen}"),
                 Iface("internet", f"up-{g.name}", f"{g.uplink_internet}/{g.uplink_net.prefixlen}")), net=g.uplink)
               for g in self.gateway),
+            *target_segments,
         ]
         routes = [
             Route("router", "default", wan.isp),
@@ -154,6 +183,7 @@ class LabTopology(_Model):
             Route("client", "default", lan.router),
             Route("internet", "default", inet.isp),
             *(Route(g.name, "default", g.uplink_internet) for g in self.gateway),
+            *target_routes,
         ]
         router = ["failover", "run", "--config", config]
         if fault_command:
@@ -211,4 +241,9 @@ def load(path: str | Path = DEFAULT_LAB) -> LabTopology:
         for a in addrs:
             if not seg.contains(a):
                 raise LabError(f"{path}: {a} is outside {seg.prefix}")
+    # The echo-only targets' networks are fixed (failover/lab/targets.py): the file's may not cover them.
+    nets = sorted((ipaddress.IPv4Network(s.prefix), s.name) for s in topo.network(config="", flow_file=None).segments)
+    for (a, an), (b, bn) in zip(nets, nets[1:]):
+        if a.overlaps(b):
+            raise LabError(f"{path}: networks {an} ({a}) and {bn} ({b}) overlap")
     return topo

@@ -4,7 +4,9 @@ The lines themselves are :mod:`failover.core.controlline`. :func:`request` is on
 :class:`DaemonLink` is what the sidecar holds: it polls ``state``, remembers the election and
 path verdict the sidecar wants the daemon to have, and re-sends them whenever they are not what
 the daemon reports — which covers a (re)connect and a daemon that restarted between two polls
-with its defaults. A missing daemon is a reported condition (``connected``/``message``), never
+with its defaults. The gateway serving IPv6 (``serve6``) is not in the ``state`` line, so it is
+re-sent on every (re)connect and every ``SERVE6_REFRESH_S`` besides: a daemon that restarted
+unseen uses its own fallback for at most that long. A missing daemon is a reported condition (``connected``/``message``), never
 an exception that stops the sidecar.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections.abc import Callable
 
 from ..core import controlline
@@ -24,6 +27,7 @@ log = logging.getLogger("failover.control")
 
 TIMEOUT_S = 2.0
 MAX_REPLY = 4096  # a state line lists every unreachable gateway
+SERVE6_REFRESH_S = 1.0
 
 
 class DaemonUnavailable(OSError):
@@ -100,6 +104,8 @@ class DaemonLink:
         self.on_state = on_state
         self.elect_to: str | None = None
         self.path_to: bool | None = None
+        self.serve6_to: str | None = None
+        self._serve6_at = 0.0  # time.monotonic() of the last serve6 sent
         self.state: DaemonState | None = None
         self.connected = False
         self.message = "not contacted yet"
@@ -125,6 +131,12 @@ class DaemonLink:
         """Have the daemon tell ``address`` its wanted state again now (it may have restarted)."""
         await self.send(controlline.reassert(address))
 
+    async def serve6(self, address: str) -> None:
+        """The gateway serving IPv6 (named by its IPv4 address): the sidecar's choice."""
+        self.serve6_to = address
+        self._serve6_at = time.monotonic()
+        await self.send(controlline.serve6(address))
+
     async def set_path(self, up: bool) -> None:
         self.path_to = up
         await self.send(controlline.path(up))
@@ -144,9 +156,12 @@ class DaemonLink:
         state = await self._read_state()
         if state is None:
             return None
-        if not self.connected:
+        reconnected = not self.connected
+        if reconnected:
             log.info("daemon connected on %s", self.path)
         self.connected, self.message = True, "connected"
+        if self.serve6_to is not None and (reconnected or time.monotonic() - self._serve6_at >= SERVE6_REFRESH_S):
+            await self.serve6(self.serve6_to)
         resend = []
         if self.elect_to is not None and state.elected != self.elect_to:
             resend.append(controlline.elect(self.elect_to))

@@ -13,6 +13,10 @@ served by ``loop.add_reader``, which drains every queued datagram per wake-up (c
 task per packet). T1 is read right before ``sendto``. Both are CLOCK_REALTIME, the clock STAMP's
 NTP timestamps carry and the session needs (it checks the echoed T1 against its own).
 
+Both families. A target whose address is IPv6 (a gateway's ``address6``) is probed over UDP/IPv6
+from a second socket, opened only when such a target exists; each target, of either family, has
+its own session (keyed by its canonical address text, which is what ``recvmsg`` gives back).
+
 ``SO_BINDTODEVICE`` (``device=``) pins the probes to one interface whatever the policy-routing
 rules say; the WAN path check (:mod:`failover.net.pathcheck`) relies on it. The kernel keeps the
 device's ifindex, not its name: when a device of that name is created again, :meth:`Prober.rebind`
@@ -22,6 +26,7 @@ binds the socket to the new one (same socket, so the probes in flight keep their
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import socket
 import struct
@@ -144,6 +149,16 @@ class Target:
     address: str
     port: int = 862
 
+    def __post_init__(self) -> None:
+        # Replies are matched by the source address recvmsg reports: canonical text only.
+        canonical = str(ipaddress.ip_address(self.address))
+        if canonical != self.address:
+            raise ValueError(f"prober: target address {self.address!r} is not canonical ({canonical!r})")
+
+    @property
+    def family(self) -> int:
+        return socket.AF_INET6 if ":" in self.address else socket.AF_INET
+
 
 @dataclass(slots=True)
 class ProberCounters:
@@ -188,7 +203,8 @@ class Prober:
         self.tap = tap or ProbeTap()  # the decision journal's view of the sessions' inputs
         self.sessions = {t.address: HeartbeatSession(config) for t in self.targets}
         self.counters = ProberCounters()
-        self._sock: socket.socket | None = None
+        #: One socket per family probed (IPv4 always; IPv6 once a target is IPv6).
+        self._socks: dict[int, socket.socket] = {}
         self._task: asyncio.Task | None = None
 
     def snapshot(self, address: str) -> SessionStats:
@@ -202,6 +218,8 @@ class Prober:
             raise ValueError("prober: target addresses must be distinct")
         self.sessions = {t.address: self.sessions.get(t.address) or HeartbeatSession(self.config) for t in targets}
         self.targets = targets
+        if self._task is not None:
+            self._open_sockets()
 
     def set_config(self, config: HeartbeatConfig) -> None:
         """New thresholds (detect multiplier, recover count) for every session, kept running.
@@ -211,23 +229,32 @@ class Prober:
             session.config = config
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._sock = open_udp(device=self.device)
-        loop.add_reader(self._sock.fileno(), self._readable)
+        self._open_sockets()
         self._task = asyncio.create_task(self._run(), name="prober")
 
+    def _open_sockets(self) -> None:
+        """The IPv4 socket, and the IPv6 one once a target needs it (kept after: cheap)."""
+        loop = asyncio.get_running_loop()
+        wanted = {socket.AF_INET} | {t.family for t in self.targets}
+        for family in sorted(wanted - self._socks.keys()):
+            sock = open_udp("::" if family == socket.AF_INET6 else "0.0.0.0", device=self.device)
+            self._socks[family] = sock
+            loop.add_reader(sock.fileno(), self._readable, sock)
+
     def rebind(self) -> None:
-        """Bind the socket to whatever device now has the name ``device`` (SO_BINDTODEVICE)."""
-        if self._sock is not None and self.device is not None:
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.device.encode())
+        """Bind the sockets to whatever device now has the name ``device`` (SO_BINDTODEVICE)."""
+        if self.device is not None:
+            for sock in self._socks.values():
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.device.encode())
 
     async def close(self) -> None:
         await cancel_and_wait(self._task)
         self._task = None
-        if self._sock is not None:
-            asyncio.get_running_loop().remove_reader(self._sock.fileno())
-            self._sock.close()
-            self._sock = None
+        loop = asyncio.get_running_loop()
+        for sock in self._socks.values():
+            loop.remove_reader(sock.fileno())
+            sock.close()
+        self._socks = {}
 
     # -- sending and verdicts ------------------------------------------------------------
 
@@ -244,8 +271,8 @@ class Prober:
                 next_tick = loop.time()
             # Replies the kernel queued meanwhile first, with their receive timestamps, so the
             # verdict is on what reached the host, not on when this loop got round to it.
-            if self._sock is not None:
-                self._readable()
+            for sock in tuple(self._socks.values()):
+                self._readable(sock)
             now_ns = time.time_ns()
             if self.on_tick is not None:
                 self.on_tick(now_ns)
@@ -263,9 +290,8 @@ class Prober:
                 self.on_change(target, change, session.snapshot())
 
     def _send_all(self) -> None:
-        sock = self._sock
-        assert sock is not None
         for target in self.targets:
+            sock = self._socks[target.family]
             session = self.sessions[target.address]
             t1 = time.time_ns()
             seq = session.on_send(t1)
@@ -280,9 +306,8 @@ class Prober:
 
     # -- receiving -----------------------------------------------------------------------
 
-    def _readable(self) -> None:
-        assert self._sock is not None
-        for dgram in receive_datagrams(self._sock):
+    def _readable(self, sock: socket.socket) -> None:
+        for dgram in receive_datagrams(sock):
             self.feed(dgram)
 
     def feed(self, dgram: Datagram) -> None:

@@ -5,8 +5,11 @@ Wiring only; the decisions are made by the pure cores (:mod:`failover.core.heart
 (:mod:`failover.core.events`) with its inputs, which the Python log, the decision log, the API's live
 stream and its counters are made from:
 
-* a gateway's heartbeat verdict moves (:class:`GatewayStatusChanged`): the session's reason, then
-  an immediate election round, so a dead elected gateway is left at once;
+* a gateway's heartbeat verdict moves (:class:`GatewayStatusChanged`; a gateway with an
+  ``address6`` has an IPv6 heartbeat of its own): the session's reason, then an immediate
+  election round, so a dead elected gateway is left at once;
+* the gateway serving IPv6 changes (:class:`Ipv6ServerChanged`): the elected one unless it has
+  no address6 or its IPv6 heartbeat is down (``serve_ipv6``), told to the daemon (``serve6``);
 * the election's answer changes, or a pin is set, lifted or falls back because its gateway is
   down (:class:`ElectionChanged`, :class:`PinChanged`): the election's reason lists every score;
 * the path check's verdict moves (:class:`PathVerdict`), the daemon reports a carrier/path/WAN
@@ -48,7 +51,8 @@ from ..core.views import (
     TargetView,
     UnknownGateway,
 )
-from ..core.election import Candidate, Decision, Election, candidate, measured_score
+from ..core.election import (Candidate, Candidate6, Decision, Election, Server6, candidate, candidate6,
+                             measured_score, serve_ipv6)
 from ..core.events import (
     ElectionChanged,
     Event,
@@ -56,6 +60,7 @@ from ..core.events import (
     FlowsMoved,
     GatewayReachabilityChanged,
     GatewayStatusChanged,
+    Ipv6ServerChanged,
     LogEvent,
     PathVerdict,
     PinChanged,
@@ -89,12 +94,11 @@ class Sidecar:
         self.cfg = cfg
         self._history: deque[LogEvent] = deque(maxlen=HISTORY)
         self._subscribers = Subscribers()
-        self.targets = [Target(g.name, g.address, cfg.heartbeat.port) for g in cfg.gateway]
-        self._names = {g.address: g.name for g in cfg.gateway}
+        self._set_gateways(cfg)
         # The inputs of every decision, for `failover replay` ([journal]; a no-op without it).
         self.journal = open_recorder(cfg)
         self.prober = Prober(
-            self.targets,
+            self.targets + self.targets6,
             gateway_heartbeat_config(cfg),
             on_change=self._gateway_changed,
             stamp_key=stamp_key(cfg), tap=self.journal.tap("gw"),
@@ -108,6 +112,7 @@ class Sidecar:
         self.hooks = Hooks(cfg)
         self.subscribe(self.hooks)
         self.decision: Decision | None = None
+        self.server6: Server6 | None = None
         self.failover_since: float | None = None
         # Counters for /metrics.
         self.failover_transitions = 0
@@ -154,13 +159,13 @@ class Sidecar:
         old, changed = self.cfg, []
         self.journal.reload(cfg)
         hb = cfg.heartbeat
-        targets = [Target(g.name, g.address, hb.port) for g in cfg.gateway]
-        if [(t.name, t.address) for t in targets] != [(t.name, t.address) for t in self.targets]:
-            kept = {t.address for t in self.targets} & {t.address for t in targets}
+        before = [(t.name, t.address) for t in self.targets + self.targets6]
+        old_addresses = {t.address for t in self.targets + self.targets6}
+        self._set_gateways(cfg)
+        if [(t.name, t.address) for t in self.targets + self.targets6] != before:
+            kept = old_addresses & {t.address for t in self.targets + self.targets6}
             changed.append(f"gateways {', '.join(g.name for g in cfg.gateway)} ({len(kept)} kept probing)")
-            self.targets = targets
-            self._names = {g.address: g.name for g in cfg.gateway}
-            self.prober.retarget(targets)
+            self.prober.retarget(self.targets + self.targets6)
             if self.election.pinned is not None and self.election.pinned not in self._names:
                 self.election.unpin()
         if (hb.detect_multiplier, hb.recover_count) != (old.heartbeat.detect_multiplier, old.heartbeat.recover_count):
@@ -187,6 +192,15 @@ class Sidecar:
         self.cfg = cfg
         self._elect_now.set()
         return changed
+
+    def _set_gateways(self, cfg: Config) -> None:
+        """The heartbeat targets: each gateway's IPv4 address, and its address6 as a session of its own."""
+        port = cfg.heartbeat.port
+        self.targets = [Target(g.name, g.address, port) for g in cfg.gateway]
+        self.targets6 = [Target(g.name, g.address6, port) for g in cfg.gateway if g.address6 is not None]
+        self._names = {g.address: g.name for g in cfg.gateway}
+        self._address6 = {g.address: g.address6 for g in cfg.gateway}
+        self._by_address6 = {g.address6: g.address for g in cfg.gateway if g.address6 is not None}
 
     # -- the narrow interface (failover.sidecar.coreview.CoreView) ---------------------------------
 
@@ -227,15 +241,21 @@ class Sidecar:
 
     def gateways(self) -> list[GatewayView]:
         elected = self.elected_address()
+        serves6 = self.server6.address if self.server6 is not None else None
         out = []
         for t in self.targets:
             s = self.prober.snapshot(t.address)
             reachable = self._reachable(t.address)
+            address6 = self._address6.get(t.address)
+            s6 = self.prober.snapshot(address6) if address6 is not None else None
             out.append(GatewayView(
                 name=t.name, address=t.address, status=s.status.value,
                 rtt_ms=s.rtt_ms, jitter_ms=s.jitter_ms, loss=s.loss,
                 score=measured_score(s), elected=t.address == elected, sent=s.sent, received=s.received,
                 reachable=reachable, usable=s.status is not Status.DOWN and reachable is not False,
+                address6=address6, status6=s6.status.value if s6 else None, rtt6_ms=s6.rtt_ms if s6 else None,
+                jitter6_ms=s6.jitter_ms if s6 else None, loss6=s6.loss if s6 else None,
+                sent6=s6.sent if s6 else 0, received6=s6.received if s6 else 0, serves6=t.address == serves6,
             ))
         return out
 
@@ -269,6 +289,9 @@ class Sidecar:
             failover_active=active, failover_since=self.failover_since if active else None, rule=rule,
             elected=ElectedView(elected, self._names.get(elected or ""), pinned),
             changes=changes, daemon_connected=self.daemon.connected, daemon_message=self.daemon.message,
+            # Without a daemon nobody routes IPv6 either: up as far as the sidecar knows, not failed over.
+            wan6_up=d.wan6 if d else up, path6=d.path6 if d else True,
+            failover6_active=d.failover6 if d else False, rule6=d.rule6 if d else False,
         )
 
     def _carrier(self) -> bool:
@@ -280,6 +303,8 @@ class Sidecar:
     # -- pin -----------------------------------------------------------------------------
 
     async def pin(self, address: str) -> ElectedView:
+        """Pin the gateway named by its address or its address6 (the election is one for both)."""
+        address = self._by_address6.get(address, address)
         if address not in self._names:
             raise UnknownGateway(f"{address} is not a configured gateway")
         status = self.prober.snapshot(address).status
@@ -310,6 +335,14 @@ class Sidecar:
         return [candidate(t.address, t.name, self.prober.snapshot(t.address),
                           reachable=self._reachable(t.address) is not False) for t in self.targets]
 
+    def candidates6(self) -> list[Candidate6]:
+        out = []
+        for t in self.targets:
+            address6 = self._address6.get(t.address)
+            stats6 = self.prober.snapshot(address6) if address6 is not None else None
+            out.append(candidate6(t.address, t.name, address6, stats6, reachable=self._reachable(t.address) is not False))
+        return out
+
     async def _election_loop(self) -> None:
         while True:
             try:
@@ -331,17 +364,32 @@ class Sidecar:
             self._emit(event)
         if decision.address != self.daemon.elect_to:
             await self.daemon.elect(decision.address)
+        await self._serve_ipv6(decision)
         self._publish_state()
         return decision
+
+    async def _serve_ipv6(self, decision: Decision) -> None:
+        """The same election's IPv6 side: which gateway carries IPv6, logged when it changes and
+        told to the daemon (which tells that gateway up too while IPv6 is failed over)."""
+        previous = self.server6
+        server6 = serve_ipv6(decision.address, self.candidates6(), previous.address if previous else None)
+        self.server6 = server6
+        if previous is None or (previous.address, previous.elected) != (server6.address, server6.elected):
+            if previous is not None or server6.address is not None:
+                self._emit(Ipv6ServerChanged(address=server6.address, address6=server6.address6,
+                                             name=server6.name, elected=server6.elected, reason=server6.reason))
+        if server6.address is not None and server6.address != self.daemon.serve6_to:
+            await self.daemon.serve6(server6.address)
 
     # -- event sources -------------------------------------------------------------------
 
     def _gateway_changed(self, target: Target, change: StatusChange, stats: SessionStats) -> None:
+        # An IPv6 heartbeat's verdict is logged under the gateway's address6.
         self.gateway_transitions += 1
         self._emit(GatewayStatusChanged(name=target.name, address=target.address, status=change.new.value,
                                         previous=change.old.value, reason=change.reason,
                                         rtt_ms=stats.rtt_ms, loss=stats.loss))
-        if change.old is Status.DOWN and change.new is Status.UP:
+        if change.old is Status.DOWN and change.new is Status.UP and target.address in self._names:
             # Back after a loss: it may have restarted and forgotten what it was told.
             self._spawn(self.daemon.reassert(target.address))
         self._elect_now.set()

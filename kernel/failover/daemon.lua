@@ -9,8 +9,8 @@
 --
 -- IPv6 is a second family over the same link, with the same P and T: its own path verdict
 -- (`path6`), failover, rule and table (the LAN's IPv6 prefixes and `default via <address6>` of
--- the gateway serving IPv6: the elected one if it has an address6, else the first usable one
--- that has). A family without targets of its own follows the other family's verdict; carrier
+-- the gateway serving IPv6: the sidecar's choice (`serve6`) while it can be told, else the
+-- elected one if it has an address6, else the first usable one that has). A family without targets of its own follows the other family's verdict; carrier
 -- or admin loss fails both at once. Without any gateway address6, IPv6 is left alone.
 --
 local lunatik    = require("lunatik")
@@ -78,6 +78,7 @@ local state = {
 	elected = conf.gateways[1].address,
 	rule = false, rule6 = false, changes = 0,
 	server6 = nil,        -- the gateway serving IPv6 (its IPv4 address), nil: none has an address6
+	chosen6 = nil,        -- the sidecar's choice for IPv6 (`serve6`), nil until it speaks
 }
 
 local dirty = true    -- a control command changed the wanted state
@@ -145,12 +146,16 @@ local function named(arg)
 	return gw
 end
 
--- The gateway serving IPv6: the elected one if it has an address6 and can be told, else the
--- first in the config's order that can; logged with the reason when it changes.
+-- The gateway serving IPv6: the sidecar's choice while it can be told (the sidecar sees the
+-- IPv6 heartbeats), else the elected one if it has an address6 and can be told, else the first
+-- in the config's order that can; logged with the reason when it changes.
 local function choose_server6()
 	local elected = gateways[state.elected]
+	local sidecar = state.chosen6 and gateways[state.chosen6]
 	local chosen, why = nil, nil
-	if elected and elected.gw6 and not elected:unusable() then
+	if sidecar and not sidecar:unusable() then
+		chosen, why = sidecar, "the sidecar's choice"
+	elseif elected and elected.gw6 and not elected:unusable() then
 		chosen, why = elected, "elected"
 	else
 		for _, gw in ipairs(order) do
@@ -187,6 +192,23 @@ function commands.elect(arg)
 	if address ~= state.elected then
 		log("elected %s (was %s)", address, state.elected)
 		state.elected = address
+		dirty = true
+	end
+	return "ok"
+end
+
+-- The sidecar's choice of the gateway serving IPv6 (failover/core/election.py serve_ipv6: the
+-- elected one unless it has no address6 or its IPv6 heartbeat is down).
+function commands.serve6(arg)
+	local gw, why = named(arg)
+	if not gw then
+		return why == "malformed address" and "err usage: serve6 <ipv4|ipv6>" or "err " .. why
+	end
+	if not gw.gw6 then
+		return "err gateway " .. arg .. " has no address6"
+	end
+	if gw.address ~= state.chosen6 then
+		state.chosen6 = gw.address
 		dirty = true
 	end
 	return "ok"

@@ -215,8 +215,15 @@ class FakeLab:
             self.core.set_wan(carrier=False, path=wan["path"])
         elif kind == "wan-path":
             self.core.set_wan(carrier=wan["carrier"], path=False)
+        elif kind.startswith("target-"):
+            # the lab silences its first echo-only target: the path stays as it is
+            silenced = next((t for t in self.core.targets if t["kind"] == "icmp"), None)
+            if silenced is not None:
+                silenced["status"] = "down" if kind == "target-silence" else "up"
         else:
             self.core.set_wan(carrier=True, path=True)
+            for t in self.core.targets:
+                t["status"] = "up"
 
 
 class LateStateAnswers:

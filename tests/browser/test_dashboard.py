@@ -240,6 +240,8 @@ def test_lab_buttons_only_when_enabled(new_page, sidecar):
     open_live(page)
     expect(tid(page, "lab-panel")).to_be_hidden()
     expect(tid(page, "fault-wan-carrier")).to_be_hidden()
+    expect(tid(page, "fault-target-silence")).to_be_hidden()
+    expect(tid(page, "fault-target-clear")).to_be_hidden()
     page.close()
 
     sidecar.lab(True)

@@ -3,6 +3,8 @@
 Expected: the three gateways appear with measured RTTs ordered by their emulated distance; a
 WAN carrier fault from the page's lab button shows failover ON and its event within 3 s, and
 the router's rule appears; pinning alt2 through the page moves table 100's default to alt2.
+One path-check target silenced from the page shows down in the Targets panel while the path
+stays up and no failover rule is made; cleared, it shows up again.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
+from failover.core.controlline import STATE, state_fields
 from failover.lab.namespaces import Lab
-from failover.lab.topology import load
 from failover.lab.netns import wait_for
+from failover.lab.rulewatch import RuleWatch
+from failover.lab.topology import load
+from failover.net.control_client import request_blocking
 
 from .conftest import ARTIFACTS
 from .test_dashboard import card, tid
@@ -100,3 +105,62 @@ def test_lab_dashboard_shows_failover_and_pin_moves_routing(lab_page: Page, lab)
     page.screenshot(path=str(ARTIFACTS / "dashboard-lab.png"), full_page=True)
     tid(page, "fault-clear").click()
     expect(tid(page, "failover-active")).to_have_text("off", timeout=10_000)
+
+
+def target_row(page: Page, address: str):
+    return page.locator(f'[data-testid="target-row"][data-address="{address}"]')
+
+
+TARGET_DOWN_S = 5.0  # 100 ms x 3 to notice, 1 s between the page's polls; generous on two loaded cores
+WATCH_S = 3.0        # the fault held this long with the path up before it is cleared
+
+
+def test_lab_silenced_target_goes_down_on_the_page_and_the_path_stays_up(lab_page: Page, lab):
+    """One of the three path-check targets silenced from the page's lab button (nftables in its
+    own namespace drops echo requests): the Targets panel shows it down and the others up, the
+    path stays up and no failover rule is made, by the kernel's own account (an rtnetlink listener
+    in the router's namespace and `ip rule`); cleared from the page, it comes back up."""
+    page = lab_page
+    node, silenced = lab.topo.fault_target
+    addresses = [t.address for t in lab.router_config().wan.target]
+    assert len(addresses) == 3 and silenced in addresses
+    # Start from the steady state (an earlier test may have left a fault cleared a moment ago).
+    wait_for(lambda: not rules(lab), timeout=15, what="no failover rule")
+    page.goto("/")
+    expect(tid(page, "conn-status")).to_have_attribute("data-state", "live")
+    expect(tid(page, "targets-panel")).to_be_visible(timeout=10_000)
+    for a in addresses:
+        expect(tid(target_row(page, a), "target-status")).to_have_text("up", timeout=15_000)
+    expect(tid(page, "targets-quorum")).to_have_text("(3 of 3 up)")
+    expect(tid(page, "wan-path")).to_have_text("up")
+    expect(tid(page, "failover-active")).to_have_text("off")
+    with RuleWatch(lab.topo.ns("router")) as watch:
+        tid(page, "fault-target-silence").click()
+        if tid(page, "token-input").is_visible():
+            tid(page, "token-input").fill(lab.token_file.read_text().strip())
+            tid(page, "token-submit").click()
+        expect(tid(page, "action-status")).to_contain_text("target-silence: done", timeout=10_000)
+        expect(tid(target_row(page, silenced), "target-status")).to_have_text("down", timeout=TARGET_DOWN_S * 1000)
+        expect(tid(page, "targets-quorum")).to_have_text("(2 of 3 up)")
+        page.wait_for_timeout(WATCH_S * 1000)
+        for a in addresses:
+            if a != silenced:
+                expect(tid(target_row(page, a), "target-status")).to_have_text("up")
+        expect(tid(target_row(page, silenced), "target-status")).to_have_text("down")
+        expect(tid(page, "wan-path")).to_have_text("up")
+        expect(tid(page, "failover-active")).to_have_text("off")
+        expect(tid(page, "event-log")).to_contain_text(f"target fault: icmp {silenced} down")
+        # the daemon's own word (its control socket), beside the page's
+        daemon = state_fields(request_blocking(str(lab.control_socket), STATE, 2))
+        assert (daemon["path"], daemon["failover"], daemon["rule"]) == ("up", "off", "absent"), daemon
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-lab-target-fault.png"), full_page=True)
+        watch.sync()
+        assert watch.changes == 0, f"failover rule added or removed during a target fault: {watch.snapshot()}"
+        assert rules(lab) == []
+        tid(page, "fault-target-clear").click()
+        expect(tid(page, "action-status")).to_contain_text("target-clear: done", timeout=10_000)
+        expect(tid(target_row(page, silenced), "target-status")).to_have_text("up", timeout=15_000)
+        expect(tid(page, "targets-quorum")).to_have_text("(3 of 3 up)")
+        watch.sync()
+        assert watch.changes == 0, watch.snapshot()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -95,7 +96,7 @@ def test_a_million_hostile_datagrams_at_the_prober(tmp_path):
     with reflector_thread(LIVE, port) as reflector, prober_thread(prober) as loop:
         wait_for(lambda: prober.snapshot(LIVE).status == Status.UP and prober.snapshot(DEAD).status == Status.DOWN,
                  timeout=5, what="live up, dead down")
-        my_port = prober._sock.getsockname()[1]
+        my_port = prober._socks[socket.AF_INET].getsockname()[1]
         base_garbage = prober.counters.garbage  # 0: nothing but replies so far
         t0 = time.monotonic()
         code = "from tests.fuzz.conftest import blast_main; blast_main()"

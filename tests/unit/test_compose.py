@@ -24,6 +24,7 @@ import yaml
 
 from failover import config as failover_config
 from failover.lab import compose
+from failover.lab.targets import ICMP_HOSTS
 from failover.lab.topology import API_PORT, LabError, LabTopology, load
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ def doc(topo) -> dict:
 
 
 def lab_services(topo: LabTopology) -> list[str]:
-    return ["router", "isp", "internet", "client", *(g.name for g in topo.gateway)]
+    return ["router", "isp", "internet", "client", *(g.name for g in topo.gateway), *(n for n, *_ in ICMP_HOSTS)]
 
 
 def netsetup(service: dict) -> tuple[dict[str, list[str]], list[str]]:
@@ -133,6 +134,9 @@ def expected_addresses(t: LabTopology) -> dict[tuple[str, str], str]:
         want[(g.name, "lan")] = g.address
         want[(g.name, f"uplink-{g.name}")] = g.uplink_gateway
         want[("internet", f"uplink-{g.name}")] = g.uplink_internet
+    for name, _, isp_address, address in ICMP_HOSTS:  # the path check's echo-only targets
+        want[("isp", f"target-{name}")] = isp_address
+        want[(name, f"target-{name}")] = address
     return want
 
 
@@ -148,7 +152,9 @@ def test_every_service_has_exactly_the_topology_address_on_every_lab_network(top
 
 def test_lab_networks_have_the_topology_subnets_and_a_free_docker_gateway(topo, doc):
     prefixes = {"lan": topo.lan.prefix, "wan": topo.wan.prefix, "internet": topo.internet.prefix,
-                **{f"uplink-{g.name}": str(g.uplink_net) for g in topo.gateway}}
+                **{f"uplink-{g.name}": str(g.uplink_net) for g in topo.gateway},
+                **{f"target-{name}": str(ipaddress.IPv4Interface(f"{address}/24").network)
+                   for name, _, _, address in ICMP_HOSTS}}
     nets = doc["networks"]
     assert set(nets) == {*prefixes, compose.MONITOR}
     used = set(expected_addresses(topo).values())
@@ -271,7 +277,10 @@ def test_router_capabilities_sysctls_port_and_generated_config(topo, doc):
         control_socket="/run/failover/control.sock", token_file="/etc/failover/token", listen=f"0.0.0.0:{API_PORT}"))
     cfg = failover_config.parse(content)
     assert [(g.name, g.address) for g in cfg.gateway] == [(g.name, g.address) for g in topo.gateway]
-    assert cfg.wan.probe == topo.internet.host
+    # the path check: the internet host's STAMP reflector and the echo-only hosts, 2 of 3 to be up
+    assert cfg.wan.probe is None and cfg.wan.reliability == topo.path.reliability == 2
+    assert [(t.address, t.kind) for t in cfg.wan.target] == [
+        (topo.internet.host, "stamp"), *((address, "icmp") for *_, address in ICMP_HOSTS)]
     # the monitor network bypasses the failover table, at a higher priority than the failover rule
     opts, _ = netsetup(r)
     [rule] = opts["--rule"]

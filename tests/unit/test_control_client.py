@@ -15,6 +15,7 @@ import pytest
 
 from failover.core import controlline
 from failover.core.controlline import DaemonState, format_state, parse_request, parse_state, state_fields
+from failover.net import control_client
 from failover.net.control_client import DaemonLink, DaemonUnavailable, request
 
 
@@ -116,15 +117,18 @@ def test_requests_are_the_contracts_lines():
             controlline.reassert("10.10.0.13"), controlline.path6(False), controlline.elect("fd00:10::12")) == (
         "state", "elect 10.10.0.12", "path up", "path down", "reassert 10.10.0.13", "path6 down",
         "elect fd00:10::12")
+    assert controlline.serve6("10.10.0.12") == "serve6 10.10.0.12"
     for line in ("state", "elect 10.10.0.12", "path up", "path down", "reassert 10.10.0.13", "path6 up",
-                 "path6 down", "elect fd00:10::12", "reassert 2001:db8::7"):
+                 "path6 down", "elect fd00:10::12", "reassert 2001:db8::7", "serve6 10.10.0.12",
+                 "serve6 fd00:10::12"):
         r = parse_request(line)
         assert " ".join(filter(None, (r.verb, r.argument))) == line
 
 
 @pytest.mark.parametrize("line", ["", "STATE", "state now", "elect", "elect 999.1.1.1", "elect gw1",
                                   "path sideways", "path  up", "reassert", "flush", "path6", "path6 sideways",
-                                  "elect fd00::1::2", "elect fe80::1%lan", "path7 up"])
+                                  "elect fd00::1::2", "elect fe80::1%lan", "path7 up",
+                                  "serve6", "serve6 none", "serve6 fd00::1::2"])
 def test_malformed_requests_are_refused(line):
     with pytest.raises(ValueError):
         parse_request(line)
@@ -180,6 +184,28 @@ def test_link_resends_election_and_path_when_daemon_comes_back(tmp_path):
         await daemon.start()
         state = await link.poll()
         assert (state.elected, state.path) == ("10.10.0.12", False)
+        await daemon.stop()
+
+    asyncio.run(main())
+
+
+def test_link_resends_the_ipv6_server_on_connect_and_every_refresh(tmp_path, monkeypatch):
+    """serve6 is not in the state line: the link sends it again on (re)connect and periodically,
+    so a daemon that restarted unseen hears the sidecar's choice again."""
+    path = str(tmp_path / "c.sock")
+
+    async def main():
+        link = DaemonLink(path)
+        await link.serve6("10.10.0.12")  # nobody there: remembered
+        daemon = LineDaemon(path)
+        await daemon.start()
+        await link.poll()
+        assert daemon.requests[:2] == ["state", "serve6 10.10.0.12"]
+        await link.poll()
+        assert daemon.requests.count("serve6 10.10.0.12") == 1, "re-sent before the refresh period"
+        monkeypatch.setattr(control_client, "SERVE6_REFRESH_S", 0.0)
+        await link.poll()
+        assert daemon.requests.count("serve6 10.10.0.12") == 2
         await daemon.stop()
 
     asyncio.run(main())

@@ -29,6 +29,7 @@ from failover.core.events import (
     FlowsMoved,
     GatewayReachabilityChanged,
     GatewayStatusChanged,
+    Ipv6ServerChanged,
     PathVerdict,
     PinChanged,
     StateChanged,
@@ -41,9 +42,11 @@ from failover.core.events import (
 
 STATE = StateView(interface="wan0", carrier=True, path=False, wan_up=False, failover_active=True,
                   failover_since=1.5, rule=True, elected=ElectedView("10.0.0.2", "b", True), changes=3,
-                  daemon_connected=True, daemon_message="ok")
+                  daemon_connected=True, daemon_message="ok", wan6_up=False, path6=False, failover6_active=True,
+                  rule6=True)
 SNAPSHOT = Snapshot(STATE, (GatewayView("a", "10.0.0.1", "up", 1.25, 0.5, 0.0, 2.25, False, 10, 9, True, True),
-                            GatewayView("b", "10.0.0.2", "down", None, None, 1.0, None, True, 5, 0, None, False)),
+                            GatewayView("b", "10.0.0.2", "down", None, None, 1.0, None, True, 5, 0, None, False,
+                                        "fd00::2", "up", 1.5, 0.25, 0.0, 8, 8, True)),
                     Counters(1, 2, 3, 4, 5, 6), PathProbeView("wan0", "192.0.2.1", 3.5, 0.01),
                     (TargetView("192.0.2.1", "stamp", "up", 3.5, 0.01, 0.2, 100, 99, 0, 0, "10 consecutive replies"),
                      TargetView("192.0.2.53", "icmp", "down", None, 1.0, None, 7, 0, 2, 1, "ICMP error: x")), 3, 1)
@@ -53,6 +56,8 @@ EVENTS = [
     GatewayReachabilityChanged(name="a", address="10.0.0.1", reachable=False),
     ElectionChanged(address="10.0.0.2", name="b", pinned=False, pinned_down=False, reason="r", moved=True),
     PinChanged(address="10.0.0.2", name="b", pinned=True),
+    Ipv6ServerChanged(address="10.0.0.1", address6="fd00::1", name="a", elected=False,
+                      reason="the elected gateway b (no address6) has no address6: IPv6 via a"),
     PathVerdict(up=False, reason="silence"),
     TargetStatusChanged(address="192.0.2.53", target_kind="icmp", status="down", previous="up", reason="blackout"),
     TargetFaulted(address="192.0.2.53", target_kind="icmp", reason="blackout", up=2, targets=3, reliability=2),
