@@ -1,6 +1,6 @@
 """IPv6 failover beside IPv4, with the daemon and notifier in the user-space host, on the
-dual-stack router topology (dualstack.py). Every routing state is read with `ip` and from the
-kernel's own notifications (FibWatch), never from the daemon.
+dual-stack router topology (routerlab ``ipv6=True``). Every routing state is read with `ip` and
+from the kernel's own notifications (failover.lab.rulewatch.FibWatch), never from the daemon.
 
 Expected routing state, per scenario (P = 1000, T = 100, gw1 elected, both gateways with address6):
 
