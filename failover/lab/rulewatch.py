@@ -94,6 +94,36 @@ class RtnlWatch:
             self._sock.close()
 
 
+class _Observer:
+    """An observer over one :class:`RtnlWatch` of its ``GROUPS``, fed to its ``_note``."""
+
+    GROUPS: int
+    netns: str
+    _watch: RtnlWatch | None
+
+    def _note(self, msg: Any, at_ns: int) -> None:
+        raise NotImplementedError
+
+    def start(self):
+        self._watch = RtnlWatch(self.netns, self.GROUPS, self._note).start()
+        return self
+
+    def sync(self, timeout: float = 5.0) -> None:
+        """Return once every notification sent before this call has been read."""
+        assert self._watch is not None
+        self._watch.sync(timeout)
+
+    def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 @dataclass(frozen=True)
 class RuleEvent:
     added: bool    # RTM_NEWRULE (True) or RTM_DELRULE (False)
@@ -101,7 +131,7 @@ class RuleEvent:
 
 
 @dataclass
-class RuleWatch:
+class RuleWatch(_Observer):
     """IPv4 rule notifications at ``priority`` in ``netns``, from start() to close()."""
 
     netns: str
@@ -110,19 +140,12 @@ class RuleWatch:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _watch: RtnlWatch | None = None
 
-    def start(self) -> RuleWatch:
-        self._watch = RtnlWatch(self.netns, RTMGRP_IPV4_RULE, self._note).start()
-        return self
+    GROUPS = RTMGRP_IPV4_RULE
 
     def _note(self, msg: Any, at_ns: int) -> None:
         if msg["event"] in RULE_EVENTS and msg.get_attr("FRA_PRIORITY") == self.priority:
             with self._lock:
                 self.events.append(RuleEvent(msg["event"] == "RTM_NEWRULE", at_ns))
-
-    def sync(self, timeout: float = 5.0) -> None:
-        """Return once every rule notification sent before this call has been read."""
-        assert self._watch is not None
-        self._watch.sync(timeout)
 
     def snapshot(self) -> list[RuleEvent]:
         with self._lock:
@@ -132,22 +155,12 @@ class RuleWatch:
     def changes(self) -> int:
         return len(self.snapshot())
 
-    def close(self) -> None:
-        if self._watch is not None:
-            self._watch.close()
-
-    def __enter__(self) -> RuleWatch:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
 
 Route = tuple[str, str | None, int | None]   # (dst "prefix/len" or "default", gateway, oif)
 
 
 @dataclass
-class FibWatch:
+class FibWatch(_Observer):
     """The rules at ``priority`` and the routes of table ``table`` in ``netns``, both families,
     from start(): counted and kept as the kernel announced them (never read back from the daemon)."""
 
@@ -164,10 +177,6 @@ class FibWatch:
     _watch: RtnlWatch | None = None
 
     GROUPS = RTMGRP_IPV4_RULE | RTMGRP_IPV6_RULE | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE
-
-    def start(self) -> FibWatch:
-        self._watch = RtnlWatch(self.netns, self.GROUPS, self._note).start()
-        return self
 
     def _note(self, msg: Any, _at_ns: int) -> None:
         event, family = msg["event"], msg["family"]
@@ -194,17 +203,3 @@ class FibWatch:
         """(IPv4 rules, IPv6 rules, IPv6 routes of the table) now."""
         with self._lock:
             return self.rules4, self.rules6, frozenset(self.routes6)
-
-    def sync(self, timeout: float = 5.0) -> None:
-        assert self._watch is not None
-        self._watch.sync(timeout)
-
-    def close(self) -> None:
-        if self._watch is not None:
-            self._watch.close()
-
-    def __enter__(self) -> FibWatch:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
