@@ -29,6 +29,7 @@ Expected:
 
 from __future__ import annotations
 
+import sys
 import time
 
 import pytest
@@ -176,3 +177,25 @@ def test_without_the_clean_up_ipv6_flows_are_stranded(snat_flows):
     assert (a.echoed("wan6"), a.echoed("wan6_udp")) == echoed, "a flow of the dead path still echoes"
     still = entry(t, "router", "ipv6", a.sport("wan6"), "tcp")
     assert still is not None and still.id == kept.id and still.reply_dst == WAN6
+
+
+CLEAN = ("import sys; from failover.net.conntrack import clean; "
+         "r = clean(sys.argv[1], 'wan0', 'lan0', None, int(sys.argv[2])); print(r.method, len(r.removed), r.error)")
+
+
+def test_without_nft_the_dump_clean_up_handles_ipv6_alike(snat_flows):
+    """The fallback (no nft, or a kernel too old for a delete by mark): dump, select, delete entry
+    by entry, run by hand in the router after the daemon alone failed over: IPv6's WAN-NATed
+    entries go, IPv4's stay the same entries; wan6_udp moves, wan6 is reset."""
+    t = snat_flows
+    a = t.hold("a", wan=V4_TCP, wan6=V6_TCP, wan6_udp=V6_UDP)
+    v4 = {(e.proto, e.sport): e.id for e in entries(t, "router", "ipv4")}
+    t.topo.set_isp(False)
+    wait_for(lambda: t.topo.rules(6) and t.topo.forwarding6(1) == "1", what="IPv6 failed over via gw1")
+    out = t.nets.exec("router", sys.executable, "-c", CLEAN, "failover", "6")
+    method, removed, error = out.stdout.split()
+    assert (method, error) == ("dump", "None") and int(removed) >= 2, out.stdout
+    assert [e for e in entries(t, "router", "ipv6") if e.reply_dst == WAN6] == []
+    wait_for(lambda: a.error("wan6"), timeout=5, what="the IPv6 WAN TCP flow reset")
+    a.echoes_resume("wan6_udp")
+    assert {(e.proto, e.sport): e.id for e in entries(t, "router", "ipv4")} == v4
