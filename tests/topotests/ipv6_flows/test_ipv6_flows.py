@@ -25,6 +25,8 @@ Expected:
                    every IPv4 entry stays the same entry (id) and the IPv4 TCP flow keeps echoing
     control:       no sidecar, snat: the WAN-NATed IPv6 entries stay and wan6/wan6_udp are
                    stranded (what the clean-up fixes, and what makes the tests above able to fail)
+    no nft:        the dump fallback, run for IPv6 after the daemon alone failed over: the same
+                   IPv6 entries go, every IPv4 entry stays the same entry
 """
 
 from __future__ import annotations
