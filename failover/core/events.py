@@ -315,7 +315,7 @@ class FlowsMoved(LogEvent):
     flows: tuple[str, ...]
     error: str | None
     method: str = "dump"   # "mark": one kernel-side delete by ct mark (flows then empty)
-    family: int = 4        # the IP version whose transition it was (each family moves on its own)
+    family: str = "ipv4"   # whose transition it was: "ipv4" or "ipv6" (each family moves on its own)
 
     @property
     def message(self) -> str:

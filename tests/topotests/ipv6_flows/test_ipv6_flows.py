@@ -79,7 +79,7 @@ def entry(t, node: str, family: str, sport: int, proto: str):
     return found[0] if found else None
 
 
-def cleanups(t, transition: str) -> dict[int, dict]:
+def cleanups(t, transition: str) -> dict[str, dict]:
     """The sidecar's clean-up reports of ``transition``, by family."""
     reports = [e for e in t.hb.http.get("/api/v1/log").json()
                if e["kind"] == "failover" and e.get("transition") == transition]
@@ -150,7 +150,7 @@ def test_ipv6_alone_moving_cleans_ipv6_entries_only(flows, expected):
     assert t.topo.control("path6 down") == "ok"
     wait_for(lambda: routing_is(t, expected["ipv6_only"]), what="IPv6 alone through gw1")
     [report] = wait_for(lambda: list(cleanups(t, "failover").values()), what="the IPv6 clean-up")
-    assert report["family"] == 6 and report["error"] is None, report
+    assert report["family"] == "ipv6" and report["error"] is None, report
     assert [e for e in entries(t, "router", "ipv6") if e.reply_dst == WAN6] == []
     wait_for(lambda: a.error("wan6"), timeout=5, what="the IPv6 WAN TCP flow reset")
     a.echoes_resume("wan6_udp")
