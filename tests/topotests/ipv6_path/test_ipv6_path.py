@@ -35,10 +35,7 @@ from failover.lab.netns import wait_for
 from failover.lab.routerlab import INTERNET, PRIORITY, REPO, TABLE
 from failover.lab.sidecarlab import HeartbeatTopology
 
-try:  # the topology engine's one rtnetlink watcher, both families
-    from failover.lab.rulewatch import FibWatch
-except ImportError:  # before it moved into the engine
-    from tests.topotests.ipv6_failover.dualstack import FibWatch
+from failover.lab.rulewatch import FibWatch  # the topology engine's one rtnetlink watcher, both families
 
 from .wan6 import GW1_6, INTERNET6, LAN6_PREFIX, CountedFlow, blackout, end_blackout, make_wan_dual_stack, write_config
 
