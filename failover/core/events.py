@@ -315,6 +315,7 @@ class FlowsMoved(LogEvent):
     flows: tuple[str, ...]
     error: str | None
     method: str = "dump"   # "mark": one kernel-side delete by ct mark (flows then empty)
+    family: str = "ipv4"   # whose transition it was: "ipv4" or "ipv6" (each family moves on its own)
 
     @property
     def message(self) -> str:
@@ -322,7 +323,7 @@ class FlowsMoved(LogEvent):
 
     def fields(self) -> dict[str, Any]:
         return {"transition": self.transition, "conntrack_removed": self.removed, "method": self.method,
-                "flows": list(self.flows), "error": self.error}
+                "flows": list(self.flows), "error": self.error, "family": self.family}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -151,13 +151,31 @@ def checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def encode_echo_request(identifier: int, sequence: int, t1_ns: int) -> bytes:
-    """An echo request; the ICMP header carries the low 16 bits of ``sequence``."""
+def _payload(identifier: int, sequence: int, t1_ns: int) -> bytes:
+    """Our echo payload, once the header's fields are known to fit."""
     if not 0 <= identifier <= 0xFFFF:
         raise IcmpError(f"identifier {identifier} is not 16 bits")
     if not 0 <= sequence <= 0xFFFF_FFFF:
         raise IcmpError(f"sequence {sequence} is not 32 bits")
-    payload = _PAYLOAD.pack(_MAGIC, sequence, t1_ns)
+    return _PAYLOAD.pack(_MAGIC, sequence, t1_ns)
+
+
+def _reply(message: bytes, identifier: int, source: str) -> EchoReply | None:
+    """An echo reply message (ICMP or ICMPv6: the same layout) if it carries our identifier."""
+    _kind, _code, _csum, ident, seq = _HEADER.unpack_from(message)
+    if ident != identifier:
+        return None
+    full, t1 = None, None
+    if len(message) >= _HEADER.size + _PAYLOAD.size:
+        magic, full_seq, t1_ns = _PAYLOAD.unpack_from(message, _HEADER.size)
+        if magic == _MAGIC and full_seq & 0xFFFF == seq:
+            full, t1 = full_seq, t1_ns
+    return EchoReply(source, ident, seq, full, t1)
+
+
+def encode_echo_request(identifier: int, sequence: int, t1_ns: int) -> bytes:
+    """An echo request; the ICMP header carries the low 16 bits of ``sequence``."""
+    payload = _payload(identifier, sequence, t1_ns)
     header = _HEADER.pack(ECHO_REQUEST, 0, 0, identifier, sequence & 0xFFFF)
     csum = checksum(header + payload)
     return _HEADER.pack(ECHO_REQUEST, 0, csum, identifier, sequence & 0xFFFF) + payload
@@ -194,16 +212,9 @@ def parse(packet: bytes, identifier: int, *, ip_header: bool = True) -> EchoRepl
         packet = packet[ihl:]
     if len(packet) < _HEADER.size or checksum(packet) != 0:
         return None
-    kind, code, _csum, ident, seq = _HEADER.unpack_from(packet)
+    kind, code = packet[0], packet[1]
     if kind == ECHO_REPLY:
-        if ident != identifier or code != 0:
-            return None
-        full, t1 = None, None
-        if len(packet) >= _HEADER.size + _PAYLOAD.size:
-            magic, full_seq, t1_ns = _PAYLOAD.unpack_from(packet, _HEADER.size)
-            if magic == _MAGIC and full_seq & 0xFFFF == seq:
-                full, t1 = full_seq, t1_ns
-        return EchoReply(source, ident, seq, full, t1)
+        return _reply(packet, identifier, source) if code == 0 else None
     if kind in (DEST_UNREACHABLE, TIME_EXCEEDED):
         # Checked above over the whole error; the quoted request follows the 8-octet header.
         quoted = packet[_HEADER.size:]
@@ -221,12 +232,8 @@ def parse(packet: bytes, identifier: int, *, ip_header: bool = True) -> EchoRepl
 def encode_echo_request6(identifier: int, sequence: int, t1_ns: int) -> bytes:
     """An ICMPv6 echo request (checksum left to the kernel); the header carries the low 16 bits
     of ``sequence``, the payload is the same as ICMP's."""
-    if not 0 <= identifier <= 0xFFFF:
-        raise IcmpError(f"identifier {identifier} is not 16 bits")
-    if not 0 <= sequence <= 0xFFFF_FFFF:
-        raise IcmpError(f"sequence {sequence} is not 32 bits")
-    return (_HEADER.pack(ECHO_REQUEST6, 0, 0, identifier, sequence & 0xFFFF)
-            + _PAYLOAD.pack(_MAGIC, sequence, t1_ns))
+    payload = _payload(identifier, sequence, t1_ns)
+    return _HEADER.pack(ECHO_REQUEST6, 0, 0, identifier, sequence & 0xFFFF) + payload
 
 
 def parse6(message: bytes, identifier: int, source: str) -> EchoReply | EchoError | None:
@@ -234,16 +241,9 @@ def parse6(message: bytes, identifier: int, source: str) -> EchoReply | EchoErro
     header) says about our probes (identifier ``identifier``), None if nothing."""
     if len(message) < _HEADER.size:
         return None
-    kind, code, _csum, ident, seq = _HEADER.unpack_from(message)
+    kind, code = message[0], message[1]
     if kind == ECHO_REPLY6:
-        if ident != identifier or code != 0:
-            return None
-        full, t1 = None, None
-        if len(message) >= _HEADER.size + _PAYLOAD.size:
-            magic, full_seq, t1_ns = _PAYLOAD.unpack_from(message, _HEADER.size)
-            if magic == _MAGIC and full_seq & 0xFFFF == seq:
-                full, t1 = full_seq, t1_ns
-        return EchoReply(source, ident, seq, full, t1)
+        return _reply(message, identifier, source) if code == 0 else None
     if kind in (DEST_UNREACHABLE6, TIME_EXCEEDED6):
         # 4 octets unused after the header's first four, then the invoking packet: its IPv6
         # header (next header ICMPv6: our echo requests carry no extension headers) and the echo.

@@ -101,7 +101,3 @@ def open_icmp(device: str | None = None, *, v6: bool = False) -> IcmpSocket:
         raise
     # Our own identifier: other programs' pings (and other path checks) use theirs.
     return IcmpSocket(sock, secrets.randbits(16), ip_header=not v6, v6=v6)
-
-
-def rebind(icmp: IcmpSocket, device: str) -> None:
-    icmp.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, device.encode())

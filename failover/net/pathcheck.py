@@ -59,7 +59,7 @@ from ..core.quorum import PathChange, PathVerdict, TargetChange, TargetFault
 from ..core.silence import ReceiveActivity
 from ..core.stamp import SenderPacket, StampCodec, StampError, ntp_to_unix_ns, unix_ns_to_ntp
 from ..core.targets import PathTiming, TargetSpec, target_heartbeat_config
-from .icmpsock import IcmpSocket, open_icmp, rebind
+from .icmpsock import IcmpSocket, open_icmp
 from .linkcounters import LinkReader
 from .prober import open_udp, receive_datagrams
 
@@ -180,7 +180,10 @@ class PathCheck:
         await self._run()
 
     def _open(self) -> None:
+        """Sockets bound to the WAN device by name; ``bound_ifindex`` the device they got."""
         loop = asyncio.get_running_loop()
+        link = self.link.read()
+        self.bound_ifindex = link.ifindex if link is not None else None
         if "stamp" in self.kinds.values():
             self._udp = open_udp("::" if self.v6 else "0.0.0.0", device=self.interface)
             loop.add_reader(self._udp.fileno(), self._read_udp)
@@ -236,6 +239,8 @@ class PathCheck:
         seq = self.verdict.on_send(address, t1)
         self.tap.send(address, seq, t1)
         try:
+            if self._udp is None and self._icmp is None:
+                raise OSError(f"no socket bound to {self.interface}")
             if self.kinds[address] == "stamp":
                 assert self._udp is not None
                 self._udp.sendto(self.codec.encode_sender(SenderPacket(seq, unix_ns_to_ntp(t1))), (address, self.port))
@@ -260,17 +265,19 @@ class PathCheck:
             self.activity.forget()
             return
         if link.ifindex != self.bound_ifindex:
+            # Fresh sockets, not SO_BINDTODEVICE again: re-binding a bound socket needs
+            # CAP_NET_RAW, binding a new one does not (the ping-socket fallback runs without it).
+            self._close_sockets()
             try:
-                if self._udp is not None:
-                    self._udp.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.interface.encode())
-                if self._icmp is not None:
-                    rebind(self._icmp, self.interface)
+                self._open()
             except OSError as e:  # gone again between the read and the bind: the next tick retries
+                self._close_sockets()
+                self.bound_ifindex = None
                 log.warning("%s path check: cannot bind to %s: %s", self.family, self.interface, e)
                 return
-            if self.bound_ifindex is not None or self.up is not None:
-                log.info("%s path check: probing through %s, ifindex %d", self.family, self.interface, link.ifindex)
-            self.bound_ifindex = link.ifindex
+            log.info("%s path check: probing through %s, ifindex %s", self.family, self.interface, self.bound_ifindex)
+            if self.bound_ifindex != link.ifindex:
+                return  # re-created again meanwhile: the next tick follows it
         # This family's own receive traffic: the other family's flows say nothing of this path.
         if self.activity.observe(now_ns, link.ifindex, link.rx_unicast_of(self.family)):
             self.tap.traffic(now_ns)

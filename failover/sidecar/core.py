@@ -477,7 +477,7 @@ class Sidecar:
 
     def _flows_moved(self, r: Report) -> None:
         self._emit(FlowsMoved(transition=r.transition, text=r.message(), removed=r.count, method=r.method,
-                              flows=tuple(str(f) for f in r.removed[:32]), error=r.error))
+                              flows=tuple(str(f) for f in r.removed[:32]), error=r.error, family=f"ipv{r.family}"))
 
     def _publish_state(self) -> None:
         state = self.state()

@@ -1,8 +1,8 @@
 """Each family judged on its own: an IPv6-only blackout beyond the ISP moves IPv6 only, while an
 IPv4 flow keeps going through the WAN without a gap; an IPv4-only blackout moves IPv4 only.
 
-Topology: the router scenario with flows (client, NAT) and the internet host beyond the ISP, made
-dual-stack on the WAN side (wan6.py); one gateway, gw1, with its ``address6``. Targets: the
+Topology: the router scenario with flows (client, NAT) and the internet host beyond the ISP,
+dual-stack (the topology engine's ``ipv6``; wan6.py); one gateway, gw1, with its ``address6``. Targets: the
 internet host's STAMP reflector on IPv4 (203.0.113.1) and on IPv6 (fd00:203:0:113::1), each
 judging its own family's path. Observers: the kernel's rule notifications in the router (an
 rtnetlink listener, both families) and, for the IPv4 flow, a receiver on the internet host
@@ -35,12 +35,9 @@ from failover.lab.netns import wait_for
 from failover.lab.routerlab import INTERNET, PRIORITY, REPO, TABLE
 from failover.lab.sidecarlab import HeartbeatTopology
 
-try:  # the topology engine's one rtnetlink watcher, both families
-    from failover.lab.rulewatch import FibWatch
-except ImportError:  # before it moved into the engine
-    from tests.topotests.ipv6_failover.dualstack import FibWatch
+from failover.lab.rulewatch import FibWatch  # the topology engine's one rtnetlink watcher, both families
 
-from .wan6 import GW1_6, INTERNET6, LAN6_PREFIX, CountedFlow, blackout, end_blackout, make_wan_dual_stack, write_config
+from .wan6 import GW1_6, INTERNET6, LAN6_PREFIX, CountedFlow, blackout, build, end_blackout, write_config
 
 TARGETS = [{"address": INTERNET, "kind": "stamp", "interval_ms": 5},
            {"address": INTERNET6, "kind": "stamp", "interval_ms": 5}]
@@ -48,10 +45,9 @@ TARGETS = [{"address": INTERNET, "kind": "stamp", "interval_ms": 5},
 
 @pytest.fixture
 def dual(tmp_path):
-    hb = HeartbeatTopology.build(tmp_path, n_gateways=1, flows=True)
+    hb = build(tmp_path)
     watch = None
     try:
-        make_wan_dual_stack(hb)
         watch = FibWatch(hb.nets.ns("router")).start()
         yield hb, watch
     finally:

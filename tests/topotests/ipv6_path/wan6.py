@@ -1,12 +1,10 @@
-"""The router scenario with IPv6 on its WAN side, an IPv6 STAMP reflector beyond the ISP, and an
-independent counter of an IPv4 flow (its receiver counts sequence numbers).
+"""The router scenario, dual-stack (the topology engine's ``ipv6``: failover/lab/routerlab.py), with an
+IPv6 STAMP reflector beyond the ISP and an independent counter of an IPv4 flow (its receiver counts
+sequence numbers).
 
-    router wan0 fd00:198:51:100::2/64 ═══ isp0 fd00:198:51:100::1/64 ── isp ── inet0 fd00:203:0:113::fe/64
-      ═══ internet eth0 fd00:203:0:113::1/64 (a STAMP reflector: the IPv6 path check's target)
-    router lan0 fd00:10::1/64, gw1 eth0 fd00:10::11/64 (gw1's address6)
-
-The addresses match the topology engine's dual-stack data (failover/lab/routerlab.py ``ipv6``);
-they are set with ``replace`` so that an engine that already made them changes nothing.
+    router wan0 fd00:198:51:100::2 ═══ isp ═══ internet fd00:203:0:113::1 (STAMP reflector on both
+    families: the IPv4 one is the topology's internet-agent, the IPv6 one started here)
+    router lan0 fd00:10::1, gw1 eth0 fd00:10::11 (gw1's address6)
 
 A blackout of one family beyond the ISP is the ISP dropping what it would forward of that family
 (nftables ``ip`` or ``ip6`` forward chain): carrier stays up, the ISP itself still answers, the
@@ -21,35 +19,34 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from failover.core.icmp import encode_echo_request6
 from failover.lab.netns import wait_for
 from failover.lab.nsocket import run_in, socket_in
-from failover.lab.routerlab import CLIENT, INTERNET, gateway_address
+from failover.lab.routerlab import INTERNET, INTERNET6, gateway_address6
 from failover.lab.sidecarlab import HeartbeatTopology
 
-WAN6, ISP6 = "fd00:198:51:100::2", "fd00:198:51:100::1"
-INTERNET6, ISP_INTERNET6 = "fd00:203:0:113::1", "fd00:203:0:113::fe"
-ROUTER_LAN6, GW1_6 = "fd00:10::1", "fd00:10::11"
+GW1_6 = gateway_address6(1)
 LAN6_PREFIX = "fd00:10::/64"
 FLOW_PORT = 9400
 
 
-def make_wan_dual_stack(hb: HeartbeatTopology) -> None:
-    nets = hb.nets
-    for node, dev, cidr in (("router", "wan0", f"{WAN6}/64"), ("isp", "isp0", f"{ISP6}/64"),
-                            ("isp", "inet0", f"{ISP_INTERNET6}/64"), ("internet", "eth0", f"{INTERNET6}/64"),
-                            ("router", "lan0", f"{ROUTER_LAN6}/64"), ("gw1", "eth0", f"{GW1_6}/64")):
-        nets.ip(node, "-6", "addr", "replace", cidr, "dev", dev, "nodad")
-    nets.ip("router", "-6", "route", "replace", "default", "via", ISP6, "dev", "wan0")
-    nets.ip("internet", "-6", "route", "replace", "default", "via", ISP_INTERNET6)
-    nets.sysctl("isp", "net.ipv6.conf.all.forwarding", 1)
-    reachable6(hb)
-    # The IPv6 reflector beyond the ISP (the IPv4 one is the topology's internet-agent).
-    nets.spawn("internet", [sys.executable, "-m", "failover.cli", "agent", "--listen", INTERNET6],
-               log=hb.topo.tmp / "internet-agent6.log", name="internet-agent6")
-    wait_for(lambda: INTERNET6 in nets.exec("internet", "ss", "-Huln", "sport = :862").stdout, timeout=10,
-             what="the IPv6 STAMP reflector")
+def build(tmp: Path) -> HeartbeatTopology:
+    """One gateway, the client and the internet host, both families; the IPv6 reflector running
+    and the router's IPv6 neighbours found."""
+    hb = HeartbeatTopology.build(tmp, n_gateways=1, flows=True, ipv6=True)
+    try:
+        nets = hb.nets
+        reachable6(hb)
+        nets.spawn("internet", [sys.executable, "-m", "failover.cli", "agent", "--listen", INTERNET6],
+                   log=hb.topo.tmp / "internet-agent6.log", name="internet-agent6")
+        wait_for(lambda: INTERNET6 in nets.exec("internet", "ss", "-Huln", "sport = :862").stdout, timeout=10,
+                 what="the IPv6 STAMP reflector")
+    except BaseException:
+        hb.cleanup()
+        raise
+    return hb
 
 
 def reachable6(hb: HeartbeatTopology, timeout: float = 5.0) -> None:
@@ -77,17 +74,9 @@ def reachable6(hb: HeartbeatTopology, timeout: float = 5.0) -> None:
             raise TimeoutError(f"the router does not reach {INTERNET6} over IPv6")
 
 
-def write_config(hb: HeartbeatTopology, targets: list[dict], reliability: int | None = None, **sections: dict):
+def write_config(hb: HeartbeatTopology, targets: list[dict], **sections: dict) -> Path:
     """Both families' targets, gw1 with its address6 (so IPv6 can fail over)."""
-    wan = {"target": targets} | ({"reliability": reliability} if reliability is not None else {})
-    path = hb.write_config(probe=False, wan=wan, **sections)
-    lines = []
-    for line in path.read_text().splitlines():
-        lines.append(line)
-        if line == f'address = "{gateway_address(1)}"':
-            lines.append(f'address6 = "{GW1_6}"')
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return hb.write_config(probe=False, wan={"target": targets}, address6={1: GW1_6}, **sections)
 
 
 def blackout(hb: HeartbeatTopology, family: str) -> None:
@@ -164,5 +153,4 @@ class CountedFlow:
         self._rx.close()
 
 
-__all__ = ["CLIENT", "CountedFlow", "INTERNET6", "LAN6_PREFIX", "blackout", "end_blackout", "make_wan_dual_stack",
-           "write_config"]
+__all__ = ["CountedFlow", "GW1_6", "INTERNET6", "LAN6_PREFIX", "blackout", "build", "end_blackout", "write_config"]
