@@ -139,7 +139,7 @@ def _ipv6_gateways(snap: Snapshot):
 
 def _targets(snap: Snapshot):
     """Every path-check target, its faults, and the confirmation bursts."""
-    labels = ["address", "kind"]
+    labels = ["address", "kind", "family"]
     up = GaugeMetricFamily("failover_wan_target_up", "Path-check target answering (1 up, 0 down or unknown)",
                            labels=labels)
     rtt = GaugeMetricFamily("failover_wan_target_rtt_seconds", "Path-check target smoothed RTT", labels=labels)
@@ -150,7 +150,7 @@ def _targets(snap: Snapshot):
     errors = CounterMetricFamily("failover_wan_target_icmp_errors", "ICMP errors (unreachable, TTL exceeded) "
                                  "quoting our probes to a target", labels=labels)
     for t in snap.targets:
-        lv = [t.address, t.kind]
+        lv = [t.address, t.kind, t.family]
         up.add_metric(lv, 1.0 if t.status == "up" else 0.0)
         if t.rtt_ms is not None:
             rtt.add_metric(lv, t.rtt_ms / 1000)

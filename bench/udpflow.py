@@ -6,7 +6,9 @@ Sends ``--rate`` datagrams per second (sequence, send time) to an echo and recor
 receive timestamp (SO_TIMESTAMPNS, CLOCK_REALTIME) of every echo. Commands on stdin, one per line:
 ``mark`` starts a window; ``report`` prints one JSON line for the window since the mark:
 longest gap between consecutive echoes (ms), echoes received, datagrams sent, and the sender's
-own longest pause (a sender stall would otherwise look like an outage).
+own longest pause (a sender stall would otherwise look like an outage), and ``lost``: datagrams
+sent since the mark (up to 100 ms before the report: those may still be in flight) whose echo
+never came. HOST may be IPv6 (``fd00::1:9000`` or ``[fd00::1]:9000``).
 """
 
 from __future__ import annotations
@@ -29,12 +31,15 @@ def main() -> int:
     ap.add_argument("--rate", type=int, default=1000)
     args = ap.parse_args()
     host, port = args.to.rsplit(":", 1)
+    host = host.strip("[]")
     dest = (host, int(port))
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    v6 = ":" in host
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    s.bind(("0.0.0.0", 0))
+    s.bind(("::" if v6 else "0.0.0.0", 0))
     rx: list[int] = []
     tx: list[int] = []
+    echoed: set[int] = set()  # sequence numbers whose echo came back
     interval_ns = 1_000_000_000 // args.rate
 
     def sender() -> None:
@@ -67,6 +72,8 @@ def main() -> int:
                     sec, nsec = struct.unpack("@qq", payload[:16])
                     t = sec * 1_000_000_000 + nsec
             rx.append(t if t is not None else time.time_ns())
+            if len(data) >= PROBE.size:
+                echoed.add(PROBE.unpack_from(data)[0])
 
     threading.Thread(target=sender, daemon=True).start()
     threading.Thread(target=receiver, daemon=True).start()
@@ -83,8 +90,12 @@ def main() -> int:
                 i = max(range(len(r) - 1), key=lambda k: r[k + 1] - r[k])
                 at = r[i]
             pause = max((b - a for a, b in zip(t, t[1:])), default=0)
+            settled = time.time_ns() - 100_000_000
+            last = mark_tx + sum(1 for sent in t if sent <= settled)
+            lost = sum(1 for seq in range(mark_tx, last) if seq not in echoed)
             print(json.dumps({"gap_ms": None if gap is None else gap / 1e6, "gap_start_ns": at,
-                              "echoes": len(r), "sent": len(t), "last_ns": r[-1] if r else None, "sender_pause_ms": pause / 1e6}), flush=True)
+                              "echoes": len(r), "sent": len(t), "last_ns": r[-1] if r else None,
+                              "sender_pause_ms": pause / 1e6, "lost": lost}), flush=True)
         elif cmd == "quit":
             break
     return 0

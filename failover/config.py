@@ -53,6 +53,23 @@ def _ipv6_lan(value: str) -> str:
     return str(address)
 
 
+def _target_address(value: str) -> str:
+    """A path-check target: an IPv4 address, or an IPv6 one that routes beyond the ISP (global
+    unicast or ULA: a link-local target would need the interface beside it, and says nothing
+    about the path past the ISP), canonical text."""
+    return _ipv6_lan(value) if ":" in value else _ipv4(value)
+
+
+Family = Literal["ipv4", "ipv6"]
+#: The address families in the order the path check judges them.
+FAMILIES: tuple[Family, ...] = ("ipv4", "ipv6")
+
+
+def address_family(address: str) -> Family:
+    """The family of a validated address (IPv6 text always holds a colon, IPv4 never)."""
+    return "ipv6" if ":" in address else "ipv4"
+
+
 #: Probe interval of a ``[[wan.target]]`` without ``interval_ms``, by kind.
 TARGET_INTERVAL_MS = {"stamp": 5, "icmp": 100}
 #: Public hosts rate-limit echo requests (and ban faster probing): no icmp target faster than this.
@@ -62,11 +79,17 @@ ICMP_MIN_INTERVAL_MS = 20
 class WanTarget(_Section):
     """One probe target of the path check (``[[wan.target]]``)."""
 
-    address: str  # IPv4 here; IPv6 comes with the IPv6 issue
-    kind: Literal["stamp", "icmp"]  # an RFC 8762 reflector (UDP heartbeat.port) or an echo responder
+    address: str  # IPv4, or IPv6 (global or ULA): it judges that family's path
+    # An RFC 8762 reflector (UDP heartbeat.port, over IPv4 or IPv6) or an echo responder (ICMP
+    # echo, or ICMPv6 echo for an IPv6 address).
+    kind: Literal["stamp", "icmp"]
     interval_ms: int | None = Field(None, ge=1, le=60_000)
 
-    _address = field_validator("address")(lambda cls, v: _ipv4(v))
+    _address = field_validator("address")(lambda cls, v: _target_address(v))
+
+    @property
+    def family(self) -> Family:
+        return address_family(self.address)
 
     @field_validator("interval_ms")
     @classmethod
@@ -92,13 +115,15 @@ class Wan(_Section):
     probe_interval_ms: int = Field(5, ge=1, le=60_000)
     target: list[WanTarget] = []
     # The path is up while at least this many targets answer (default: 1 with one target, else
-    # a majority).
+    # a majority). With targets of both families each family's path is judged on its own: the
+    # default is each family's majority, and a reliability set here applies to each family that
+    # has targets (so it may not exceed the targets of either).
     reliability: int | None = Field(None, ge=1)
 
     @field_validator("probe")
     @classmethod
     def _probe(cls, v: str | None) -> str | None:
-        return None if v is None else _ipv4(v)
+        return None if v is None else _ipv4(v)  # IPv6 targets: [[wan.target]]
 
     @field_validator("target")
     @classmethod
@@ -116,9 +141,16 @@ class Wan(_Section):
     def _reliability(cls, v: int | None, info: ValidationInfo) -> int | None:
         if v is None or "target" not in info.data:  # a bad target list is reported on its own
             return v
-        n = len(info.data["target"]) or (1 if info.data.get("probe") is not None else 0)
+        targets = info.data["target"]
+        n = len(targets) or (1 if info.data.get("probe") is not None else 0)
         if v > n:
             raise ValueError(f"{v} is more than the number of targets ({n})")
+        counts = {f: sum(t.family == f for t in targets) for f in FAMILIES}
+        if all(counts.values()):
+            short = [f"{counts[f]} {f.replace('ipv', 'IPv')}" for f in FAMILIES if v > counts[f]]
+            if short:
+                raise ValueError(f"{v} is more than the targets of one family ({' and '.join(short)} targets): "
+                                 "with targets of both families, each family's path needs this many of its own")
         return v
 
     @property
@@ -130,11 +162,31 @@ class Wan(_Section):
 
     @property
     def quorum(self) -> int:
-        """Targets that must answer for the path to be up (``reliability`` or its default)."""
+        """Targets that must answer for the path to be up (``reliability`` or its default), with
+        targets of one family."""
         if self.reliability is not None:
             return self.reliability
-        n = len(self.targets)
-        return 1 if n <= 1 else n // 2 + 1
+        return _majority(len(self.targets))
+
+    def targets_of(self, family: Family) -> list[WanTarget]:
+        """The targets that judge ``family``'s path."""
+        return [t for t in self.targets if t.family == family]
+
+    @property
+    def families(self) -> list[Family]:
+        """The families that have targets of their own (each gets its own path verdict)."""
+        return [f for f in FAMILIES if self.targets_of(f)]
+
+    def quorum_of(self, family: Family) -> int:
+        """Targets of ``family`` that must answer for its path to be up."""
+        if self.reliability is not None:
+            return self.reliability
+        return _majority(len(self.targets_of(family)))
+
+
+def _majority(targets: int) -> int:
+    # As failover.core.quorum.default_reliability (the config sits below the cores).
+    return 1 if targets <= 1 else targets // 2 + 1
 
 
 class Failover(_Section):

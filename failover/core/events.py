@@ -48,6 +48,11 @@ def _updown(b: bool) -> str:
     return "up" if b else "down"
 
 
+def _path(family: str) -> str:
+    # As the control socket names the verdicts: path (IPv4), path6.
+    return "path6" if family == "ipv6" else "path"
+
+
 def _now() -> float:
     return time.time()
 
@@ -191,13 +196,15 @@ class PathVerdict(LogEvent):
     kind: ClassVar[str] = "wan"
     up: bool
     reason: str
+    #: The family whose path it judges (each family has its own verdict: docs/design.md).
+    family: str = "ipv4"
 
     @property
     def message(self) -> str:
-        return f"path {_updown(self.up)}: {self.reason}"
+        return f"{_path(self.family)} {_updown(self.up)}: {self.reason}"
 
     def fields(self) -> dict[str, Any]:
-        return {"path": self.up, "source": "path-check"}
+        return {"path": self.up, "source": "path-check", "family": self.family}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,6 +218,7 @@ class TargetStatusChanged(LogEvent):
     status: str
     previous: str
     reason: str
+    family: str = "ipv4"
 
     @property
     def message(self) -> str:
@@ -218,7 +226,7 @@ class TargetStatusChanged(LogEvent):
 
     def fields(self) -> dict[str, Any]:
         return {"source": "target", "address": self.address, "target_kind": self.target_kind,
-                "status": self.status, "previous": self.previous}
+                "status": self.status, "previous": self.previous, "family": self.family}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,15 +240,17 @@ class TargetFaulted(LogEvent):
     up: int
     targets: int
     reliability: int
+    family: str = "ipv4"
 
     @property
     def message(self) -> str:
-        return (f"target fault: {self.target_kind} {self.address} down while {self.up} of {self.targets} "
+        of = f" {self.family.replace('ipv', 'IPv')}" if self.family == "ipv6" else ""
+        return (f"target fault: {self.target_kind} {self.address} down while {self.up} of {self.targets}{of} "
                 f"targets answer (reliability {self.reliability}), no failover: {self.reason}")
 
     def fields(self) -> dict[str, Any]:
         return {"source": "target", "address": self.address, "target_kind": self.target_kind,
-                "status": "down", "fault": True}
+                "status": "down", "fault": True, "family": self.family}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -252,14 +262,17 @@ class WanChanged(LogEvent):
     carrier: bool
     path: bool
     up: bool
+    #: ``ipv6``: the IPv6 side of the WAN (``wan6``, ``path6``), judged on its own.
+    family: str = "ipv4"
 
     @property
     def message(self) -> str:
-        return (f"WAN {self.interface} {_updown(self.up)} "
-                f"(carrier {_updown(self.carrier)}, path {_updown(self.path)})")
+        six = "6" if self.family == "ipv6" else ""
+        return (f"WAN{six and ' (IPv6)'} {self.interface} {_updown(self.up)} "
+                f"(carrier {_updown(self.carrier)}, {_path(self.family)} {_updown(self.path)})")
 
     def fields(self) -> dict[str, Any]:
-        return {"carrier": self.carrier, "path": self.path, "up": self.up, "source": "daemon"}
+        return {"carrier": self.carrier, "path": self.path, "up": self.up, "source": "daemon", "family": self.family}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -273,17 +286,22 @@ class FailoverChanged(LogEvent):
     carrier: bool
     path: bool
     rule: bool
+    #: ``ipv6``: IPv6's own failover (``failover6``, ``rule6``); ``elected`` then names the
+    #: gateway serving IPv6.
+    family: str = "ipv4"
 
     @property
     def message(self) -> str:
-        rule = f"rule {'present' if self.rule else 'absent'}"
+        six = "6" if self.family == "ipv6" else ""
+        rule = f"rule{six} {'present' if self.rule else 'absent'}"
+        path = f"{_path(self.family)} {_updown(self.path)}"
         if self.active:
-            return (f"failover on via {self.elected_name or '?'} {self.elected}: WAN down "
-                    f"(carrier {_updown(self.carrier)}, path {_updown(self.path)}), {rule}")
-        return f"failover off: WAN up (carrier {_updown(self.carrier)}, path {_updown(self.path)}), {rule}"
+            return (f"failover{six} on via {self.elected_name or '?'} {self.elected}: WAN down "
+                    f"(carrier {_updown(self.carrier)}, {path}), {rule}")
+        return f"failover{six} off: WAN up (carrier {_updown(self.carrier)}, {path}), {rule}"
 
     def fields(self) -> dict[str, Any]:
-        return {"active": self.active, "elected": self.elected, "rule": self.rule}
+        return {"active": self.active, "elected": self.elected, "rule": self.rule, "family": self.family}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -297,6 +315,7 @@ class FlowsMoved(LogEvent):
     flows: tuple[str, ...]
     error: str | None
     method: str = "dump"   # "mark": one kernel-side delete by ct mark (flows then empty)
+    family: str = "ipv4"   # whose transition it was: "ipv4" or "ipv6" (each family moves on its own)
 
     @property
     def message(self) -> str:
@@ -304,7 +323,7 @@ class FlowsMoved(LogEvent):
 
     def fields(self) -> dict[str, Any]:
         return {"transition": self.transition, "conntrack_removed": self.removed, "method": self.method,
-                "flows": list(self.flows), "error": self.error}
+                "flows": list(self.flows), "error": self.error, "family": self.family}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -120,6 +120,8 @@ class TargetView:
     faults: int = 0
     #: Why its verdict last moved.
     reason: str = ""
+    #: The family whose path it judges ("ipv4", "ipv6").
+    family: str = "ipv4"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,9 @@
 """The one builder: a ``spec.Topology`` made real with ``ip netns``/``ip link``/nftables.
 
+Dual-stack throughout: IPv6 addresses go on with ``nodad`` (no second of duplicate address
+detection before a test can use them), a forwarding node forwards both families, and a node's NAT
+is one nftables ``inet`` table, so ``masquerade`` covers IPv4 and IPv6 alike.
+
 The commands are those a person would type, so a failing step reads like a shell transcript.
 Everything created is recorded in a ``Registry``; a build that fails part-way tears down what it
 had made before the error goes on.
@@ -7,7 +11,6 @@ had made before the error goes on.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 import subprocess
@@ -16,7 +19,7 @@ from pathlib import Path
 
 from .netns import sh, wait_for
 from .registry import Registry
-from .spec import Iface, Node, Process, Segment, Topology
+from .spec import Iface, Node, Process, Route, Segment, Topology
 
 REPO = Path(__file__).resolve().parents[2]
 FAILOVER = [sys.executable, "-m", "failover.cli"]
@@ -59,7 +62,19 @@ class Network:
         return self.exec(node, "sysctl", "-n", key).stdout.strip()
 
     def forwarding(self, node: str, on: bool) -> None:
+        """Both families: a node that forwards IPv4 forwards IPv6 (and one that stops, stops both)."""
         self.sysctl(node, "net.ipv4.ip_forward", 1 if on else 0)
+        self.sysctl(node, "net.ipv6.conf.all.forwarding", 1 if on else 0)
+
+    def route(self, route: Route, verb: str = "add") -> None:
+        family = ("-6",) if route.family == 6 else ()
+        self.ip(route.node, *family, "route", verb, *route.args())
+
+    def addresses(self, end: Iface) -> None:
+        if end.address:
+            self.ip(end.node, "addr", "add", end.address, "dev", end.name)
+        for a in end.addresses6:
+            self.ip(end.node, "-6", "addr", "add", a, "dev", end.name, "nodad")
 
     def nft(self, node: str, rules: str) -> None:
         self.exec(node, "nft", "-f", "-", input=rules)
@@ -76,7 +91,7 @@ class Network:
         for seg in t.segments:
             self.add_segment(seg)
         for route in t.routes:
-            self.ip(route.node, "route", "add", *route.args())
+            self.route(route)
         for node in t.nodes:
             if node.nat:
                 self.nft(node.name, _nat_table(node))
@@ -89,7 +104,7 @@ class Network:
         for seg in segments:
             self.add_segment(seg)
         for route in routes:
-            self.ip(route.node, "route", "add", *route.args())
+            self.route(route)
 
     def add(self, name: str) -> str:
         """One more plain node (no forwarding, default sysctls), at run time; its namespace's name."""
@@ -101,6 +116,9 @@ class Network:
             self.topology = self.topology.adding(nodes=(node,))
         ns = self.registry.add_namespace(self.ns(node.name))
         sh("ip", "-n", ns, "link", "set", "lo", "up")
+        # A link taken down and up again (a fault: the ISP's side of the WAN) keeps its IPv6
+        # addresses, as it keeps its IPv4 ones; by default the kernel would drop them.
+        self.sysctl(node.name, "net.ipv6.conf.all.keep_addr_on_down", 1)
         if not node.rp_filter:
             for key in ("net.ipv4.conf.all.rp_filter", "net.ipv4.conf.default.rp_filter"):
                 self.sysctl(node.name, key, 0)
@@ -114,8 +132,7 @@ class Network:
         br = seg.bridge
         self.ip(br.node, "link", "add", br.name, "type", "bridge")
         self.ip(br.node, "link", "set", br.name, "up")
-        if br.address:
-            self.ip(br.node, "addr", "add", br.address, "dev", br.name)
+        self.addresses(br)
         for end in seg.ends:
             self.attach(seg, end)
 
@@ -131,10 +148,9 @@ class Network:
         """A segment made again after its links were deleted (as a PPPoE reconnect makes the WAN):
         its links and addresses, and the topology's routes through it, which went with them."""
         self.add_segment(seg)
-        net = ipaddress.IPv4Network(seg.prefix)
         for r in self.topology.routes:
-            if ipaddress.IPv4Address(r.via) in net:
-                self.ip(r.node, "route", "replace", *r.args())
+            if seg.carries(r.via):
+                self.route(r, "replace")
 
     def veth(self, a: Iface, b: Iface) -> None:
         """A veth pair ``a``—``b``, both up, with their addresses."""
@@ -144,8 +160,7 @@ class Network:
                 "netns", self.ns(b.node))
         for end in (a, b):
             self.ip(end.node, "link", "set", end.name, "up")
-            if end.address:
-                self.ip(end.node, "addr", "add", end.address, "dev", end.name)
+            self.addresses(end)
 
     # -- processes ----------------------------------------------------------------------------
 
@@ -212,8 +227,8 @@ class Network:
 
 
 def _nat_table(node: Node) -> str:
-    rules = "".join(f'  oifname "{n.oifname}" {n.action}\n' for n in node.nat)
-    return f"table ip lab {{\n chain post {{\n  type nat hook postrouting priority 100;\n{rules} }}\n}}\n"
+    rules = "".join(f"  {n.rule()}\n" for n in node.nat)
+    return f"table inet lab {{\n chain post {{\n  type nat hook postrouting priority 100;\n{rules} }}\n}}\n"
 
 
 def build(topology: Topology, logs: Path, *, registry: Registry | None = None, start: bool = True) -> Network:

@@ -88,6 +88,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         "processes": {name: {"pid": pid, "running": registry.running(name)} for name, pid in registry.pids().items()},
         "daemon": None,
         "flow": None,
+        "flow6": None,
     }
     if lab.control_socket.exists():
         from ..core.controlline import STATE
@@ -97,8 +98,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             status["daemon"] = request_blocking(str(lab.control_socket), STATE, 2)
         except OSError as e:
             status["daemon"] = f"unreachable: {e}"
-    if lab.flow_file.exists():
-        status["flow"] = json.loads(lab.flow_file.read_text())
+    for key, path in (("flow", lab.flow_file), ("flow6", lab.flow6_file)):
+        if path.exists():
+            status[key] = json.loads(path.read_text())
     if args.json:
         print(json.dumps(status, indent=2))
         return 0 if status["namespaces"] else 1
@@ -109,11 +111,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     for name, p in status["processes"].items():
         print(f"  {name:20} pid {p['pid']:<8} {'running' if p['running'] else 'NOT RUNNING'}")
     print(f"daemon: {status['daemon']}")
-    if status["flow"]:
-        f = status["flow"]
-        now = f" (no echo for {f['outage_ms']:.0f} ms now)" if f.get("outage_ms") else ""
-        print(f"flow: sent {f['sent']} received {f['received']} loss {f['loss']:.1%} "
-              f"longest outage {f['longest_outage_ms']:.0f} ms{now}")
+    for key in ("flow", "flow6"):
+        if status[key]:
+            f = status[key]
+            now = f" (no echo for {f['outage_ms']:.0f} ms now)" if f.get("outage_ms") else ""
+            print(f"{key}: sent {f['sent']} received {f['received']} loss {f['loss']:.1%} "
+                  f"longest outage {f['longest_outage_ms']:.0f} ms{now}")
     return 0
 
 
@@ -127,7 +130,7 @@ def cmd_flow(args: argparse.Namespace) -> int:
     from .flow import send
 
     host, _, port = args.to.rpartition(":")
-    send(host, int(port), args.rate, Path(args.stats) if args.stats else None)
+    send(host.strip("[]"), int(port), args.rate, Path(args.stats) if args.stats else None)
     return 0
 
 

@@ -97,7 +97,8 @@ class DockerNetwork:
 
 def spec(topo: LabTopology) -> Topology:
     """The lab's data as the containers run it (their paths; no fault hook, no proxy)."""
-    return topo.network(config=ROUTER_CONFIG, flow_file=FLOW_FILE)
+    # IPv4 only: Docker gives a container IPv6 only with daemon-wide settings this lab cannot assume.
+    return topo.network(config=ROUTER_CONFIG, flow_file=FLOW_FILE, ipv6=False)
 
 
 def lab_prefixes(topo: LabTopology) -> dict[str, str]:
@@ -271,7 +272,8 @@ def document(topo: LabTopology) -> dict:
             body["internal"] = True
         body["ipam"] = {"config": [{"subnet": n.subnet, "gateway": n.gateway}]}
         networks[n.name] = body
-    config = to_toml(topo.router_config(control_socket=CONTROL_SOCKET, token_file=TOKEN_FILE, listen=API_LISTEN))
+    config = to_toml(topo.router_config(control_socket=CONTROL_SOCKET, token_file=TOKEN_FILE, listen=API_LISTEN,
+                                        ipv6=False))
     return {
         "name": topo.prefix,
         "services": services(topo),

@@ -1,4 +1,5 @@
-"""The lab's steady demo flow: UDP echo from the client to the internet host.
+"""The lab's steady demo flow: UDP echo from the client to the internet host (one per family:
+the socket's family is its address's).
 
 ``send`` paces probes at a fixed rate, counts echoes and measures outages (the longest run of
 time with no echo, the one still going on included), and writes its counters to a JSON file
@@ -8,6 +9,7 @@ Its numbers show on the dashboard what a failover costs a real flow.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -39,9 +41,13 @@ class FlowStats:
         self.longest_outage_ms = max(self.longest_outage_ms, self.outage_ms)
 
 
+def _family(address: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+
+
 def echo(port: int, bind: str = "0.0.0.0") -> None:
     """Return every datagram to its sender (the internet host's side)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    with socket.socket(_family(bind), socket.SOCK_DGRAM) as s:
         s.bind((bind, port))
         while True:
             data, peer = s.recvfrom(2048)
@@ -52,7 +58,7 @@ def send(target: str, port: int, rate_pps: int, stats_file: Path | None = None) 
     interval = 1.0 / rate_pps
     stats = FlowStats()
     last_rx = time.monotonic()
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(_family(target), socket.SOCK_DGRAM)
     s.setblocking(False)
     next_send = next_write = time.monotonic()
     seq = 0

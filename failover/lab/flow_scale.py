@@ -212,9 +212,9 @@ class Entry:
 _FIELD = re.compile(r"(\w+)=(\S+)")
 
 
-def table(netns: str) -> list[Entry]:
-    """The namespace's conntrack table, by Debian's conntrack tool."""
-    out = subprocess.run(["ip", "netns", "exec", netns, "conntrack", "-L", "-o", "id"],
+def table(netns: str, family: str = "ipv4") -> list[Entry]:
+    """The namespace's conntrack table of ``family`` (``ipv4`` or ``ipv6``), by Debian's conntrack tool."""
+    out = subprocess.run(["ip", "netns", "exec", netns, "conntrack", "-L", "-f", family, "-o", "id"],
                          capture_output=True, text=True, check=True, timeout=120).stdout
     entries = []
     for line in out.splitlines():

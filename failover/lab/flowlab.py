@@ -25,8 +25,10 @@ class FlowTopology:
     n_gateways: int = 1
 
     @classmethod
-    def build(cls, tmp: Path, nat: str = "masquerade", n_gateways: int = 1) -> FlowTopology:
-        return cls(HeartbeatTopology.build(tmp, n_gateways=n_gateways, flows=True, nat=nat), nat, n_gateways)
+    def build(cls, tmp: Path, nat: str = "masquerade", n_gateways: int = 1, ipv6: bool = False) -> FlowTopology:
+        """``ipv6``: dual-stack (routerlab), the echoes and NAT in both families."""
+        return cls(HeartbeatTopology.build(tmp, n_gateways=n_gateways, flows=True, nat=nat, ipv6=ipv6), nat,
+                   n_gateways)
 
     @property
     def nets(self):
@@ -39,7 +41,8 @@ class FlowTopology:
     # -- flows ------------------------------------------------------------------------------
 
     def hold(self, name: str, **targets: str) -> Holder:
-        """Long-lived connections from the client: ``wan="tcp:203.0.113.1:9000"``, ..."""
+        """Long-lived connections from the client: ``wan="tcp:203.0.113.1:9000"``,
+        ``wan6="udp:[fd00:203:0:113::1]:9000"``, ..."""
         status = self.topo.tmp / f"hold-{name}.json"
         proc = self.nets.spawn("client", [sys.executable, "-m", "failover.lab.longflows", "hold", "--status",
                                           str(status), *[f"{k}={v}" for k, v in targets.items()]],
@@ -49,7 +52,7 @@ class FlowTopology:
         return h
 
     def conntrack(self) -> list[dict]:
-        """The router's conntrack table."""
+        """The router's conntrack table, both families."""
         out = self.nets.exec("router", sys.executable, "-m", "failover.lab.longflows", "dump").stdout
         return json.loads(out)
 

@@ -1,12 +1,13 @@
 """Long-lived flows across failover, the programs that run in the namespaces:
-``python -m failover.lab.longflows echo HOST PORT`` (TCP and UDP echo), ``hold --status FILE
-NAME=PROTO:HOST:PORT...`` (connections that send every 50 ms and count echoes, their status in a
+``python -m failover.lab.longflows echo HOST[,HOST...] PORT`` (TCP and UDP echo), ``hold --status FILE
+NAME=PROTO:HOST:PORT...`` (HOST of either family, an IPv6 one as is or in brackets: connections that send every 50 ms and count echoes, their status in a
 JSON file) and ``dump`` (the namespace's conntrack table as JSON). ``flowlab.FlowTopology`` starts them.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import socket
@@ -14,18 +15,38 @@ import threading
 import time
 from pathlib import Path
 
-def _echo(host: str, port: int) -> None:
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind((host, port))
 
-    def udp_loop() -> None:
-        while True:
-            data, peer = udp.recvfrom(2048)
-            udp.sendto(data, peer)
+def family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
 
-    threading.Thread(target=udp_loop, daemon=True).start()
-    srv = socket.create_server((host, port), reuse_port=True)
 
+def target(spec: str) -> tuple[str, str, int]:
+    """``tcp:203.0.113.1:9000``, ``udp:fd00::1:9000`` or ``udp:[fd00::1]:9000`` as (proto, host, port)."""
+    proto, rest = spec.split(":", 1)
+    host, port = rest.rsplit(":", 1)
+    return proto, host.strip("[]"), int(port)
+
+
+def _echo(hosts: list[str], port: int) -> None:
+    """Every host's sockets bound before any is served (one process, both families)."""
+    servers = []
+    for host in hosts:
+        udp = socket.socket(family(host), socket.SOCK_DGRAM)
+        udp.bind((host, port))
+        servers.append(socket.create_server((host, port), family=family(host), reuse_port=True))
+        threading.Thread(target=_udp_echo, args=(udp,), daemon=True).start()
+    for srv in servers[1:]:
+        threading.Thread(target=_tcp_echo, args=(srv,), daemon=True).start()
+    _tcp_echo(servers[0])
+
+
+def _udp_echo(udp: socket.socket) -> None:
+    while True:
+        data, peer = udp.recvfrom(2048)
+        udp.sendto(data, peer)
+
+
+def _tcp_echo(srv: socket.socket) -> None:
     def serve(c: socket.socket) -> None:
         with c:
             while data := c.recv(4096):
@@ -41,13 +62,13 @@ def _hold(status_path: Path, targets: dict[str, str]) -> None:
     lock = threading.Lock()
 
     def run(name: str, spec: str) -> None:
-        proto, host, port = spec.split(":")
+        proto, host, port = target(spec)
         st = status[name] = {"proto": proto, "sent": 0, "echoed": 0, "last_echo": None, "error": None}
         kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-        s = socket.socket(socket.AF_INET, kind)
+        s = socket.socket(family(host), kind)
         s.settimeout(3)
         try:
-            s.connect((host, int(port)))
+            s.connect((host, port))
         except OSError as e:
             st["error"] = f"connect: {e}"
             return
@@ -97,19 +118,22 @@ def _hold(status_path: Path, targets: dict[str, str]) -> None:
 def _dump() -> None:
     from ..net.conntrack import ConntrackTable
 
-    with ConntrackTable() as t:
-        print(json.dumps([
-            {"id": f.id, "proto": f.proto, "orig_src": str(f.orig_src), "orig_dst": str(f.orig_dst),
-             "reply_dst": str(f.reply_dst), "sport": f.sport, "dport": f.dport, "text": str(f)}
-            for f in t.flows()
-        ]))
+    flows = []
+    for family in (4, 6):
+        with ConntrackTable(family) as t:
+            flows += t.flows()
+    print(json.dumps([
+        {"id": f.id, "proto": f.proto, "orig_src": str(f.orig_src), "orig_dst": str(f.orig_dst),
+         "reply_dst": str(f.reply_dst), "sport": f.sport, "dport": f.dport, "text": str(f)}
+        for f in flows
+    ]))
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("echo")
-    e.add_argument("host")
+    e.add_argument("host", help="an address, or several joined by commas (e.g. one per family)")
     e.add_argument("port", type=int)
     h = sub.add_parser("hold")
     h.add_argument("--status", type=Path, required=True)
@@ -117,7 +141,7 @@ def main() -> None:
     sub.add_parser("dump")
     a = p.parse_args()
     if a.cmd == "echo":
-        _echo(a.host, a.port)
+        _echo(a.host.split(","), a.port)
     elif a.cmd == "hold":
         _hold(a.status, dict(t.split("=", 1) for t in a.targets))
     else:

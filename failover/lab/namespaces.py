@@ -45,11 +45,13 @@ class Lab:
         self.control_socket = state / "control.sock"
         self.token_file = state / "token"
         self.flow_file = state / "flow.json"
+        self.flow6_file = state / "flow6.json"   # the IPv6 demo flow's (a dual-stack lab)
         self.config_file = state / "router.toml"
         self.pidfile = state / "pids.json"
         fault = f"{sys.executable} -m failover.cli lab --prefix {topo.prefix} fault"
         self.spec = topo.network(config=str(self.config_file), flow_file=str(self.flow_file) if demo else None,
-                                 fault_command=fault if demo else None, proxy_port=api_port if demo else None)
+                                 fault_command=fault if demo else None, proxy_port=api_port if demo else None,
+                                 flow6_file=str(self.flow6_file) if demo else None)
         self._net: Network | None = None
 
     @property
@@ -115,8 +117,11 @@ class Lab:
             n.nft(self.topo.fault_target[0], _UNSILENCE_TARGET)
         elif kind == "clear":
             n.ip("isp", "link", "set", "isp0", "up")
-            # Taking isp0 down deleted the ISP's route back to the LAN: put it back.
-            n.ip("isp", "route", "replace", self.topo.lan.prefix, "via", self.topo.wan.router)
+            # Taking isp0 down deleted the ISP's routes back to the LAN (both families): put them back.
+            wan = self.spec.segment("wan")
+            for route in self.spec.routes:
+                if route.node == "isp" and wan.carries(route.via):
+                    n.route(route, "replace")
             n.forwarding("isp", True)
             n.nft(self.topo.fault_target[0], _UNSILENCE_TARGET)
         else:

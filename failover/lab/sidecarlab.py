@@ -141,9 +141,10 @@ def failover_switches(hb: HeartbeatTopology) -> list[bool]:
 
 
 
-def hb_fixture(tmp_path, n_gateways: int = 2):
-    """Generator for the test modules' fixtures: built, yielded, always torn down."""
-    t = HeartbeatTopology.build(tmp_path, n_gateways=n_gateways)
+def hb_fixture(tmp_path, n_gateways: int = 2, **options):
+    """Generator for the test modules' fixtures: built (``options``: router_topology's, e.g.
+    ``ipv6=True``), yielded, always torn down."""
+    t = HeartbeatTopology.build(tmp_path, n_gateways=n_gateways, **options)
     try:
         yield t
     finally:

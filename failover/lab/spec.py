@@ -4,6 +4,10 @@ Nothing here runs anything. ``failover.lab.builder`` turns a ``Topology`` into n
 veth links, bridges, addresses, routes and processes; ``failover.lab.compose`` turns the lab's into
 docker-compose.yml. A new node, link or target is a change to the data, not to either builder.
 
+Every part is dual-stack: an interface may carry IPv6 addresses beside its IPv4 one, a route's
+family is its gateway's, a forwarding node forwards both families and NAT covers both (one
+nftables ``inet`` table).
+
 A segment with two ends and no bridge is one veth pair; a segment with a bridge is a bridge device
 on the bridge's node with one veth port per end (a LAN). Processes name ``failover`` as their
 program; the builder runs it as this interpreter's ``python -m failover.cli``, compose as the
@@ -19,10 +23,26 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Nat:
-    """Source NAT for traffic leaving ``oifname``: ``masquerade``, or ``snat to ADDRESS``."""
+    """Source NAT for traffic leaving ``oifname``: ``masquerade`` (both families), or
+    ``snat to ADDRESS`` (the address's family only)."""
 
     oifname: str
     action: str = "masquerade"
+
+    def __post_init__(self) -> None:
+        if self.action != "masquerade":
+            verb, _, address = self.action.partition(" to ")
+            if verb != "snat":
+                raise ValueError(f"nat {self.action!r}: masquerade or snat to ADDRESS")
+            ipaddress.ip_address(address)
+
+    def rule(self) -> str:
+        """The rule in an nftables ``inet`` table (snat names its family there)."""
+        if self.action == "masquerade":
+            return f'oifname "{self.oifname}" masquerade'
+        address = ipaddress.ip_address(self.action.partition(" to ")[2])
+        family = "ip" if address.version == 4 else "ip6"
+        return f'oifname "{self.oifname}" snat {family} to {address}'
 
 
 @dataclass(frozen=True)
@@ -38,7 +58,8 @@ class Node:
 
 @dataclass(frozen=True)
 class Iface:
-    """One end of a segment: interface ``name`` on ``node``, with an address (CIDR) or none."""
+    """One end of a segment: interface ``name`` on ``node``, with an IPv4 address (CIDR) or none,
+    and any IPv6 addresses (CIDR; added without duplicate address detection: usable at once)."""
 
     node: str
     name: str
@@ -47,6 +68,7 @@ class Iface:
     # not "urgent" for the kernel's linkwatch, which then delays its carrier changes by up to 1 s.
     index: int | None = None
     port: str | None = None  # on a bridged segment: the bridge-side veth's name (default <bridge>p<n>)
+    addresses6: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +92,19 @@ class Segment:
                 return str(ipaddress.IPv4Interface(i.address).network)
         raise ValueError(f"segment {self.name} has no address")
 
+    @property
+    def prefixes6(self) -> frozenset[ipaddress.IPv6Network]:
+        """The IPv6 networks the segment's addresses are in."""
+        return frozenset(ipaddress.IPv6Interface(a).network
+                         for i in (self.bridge, *self.ends) if i is not None for a in i.addresses6)
+
+    def carries(self, address: str) -> bool:
+        """``address`` (either family) is in one of the segment's networks."""
+        a = ipaddress.ip_address(address)
+        if a.version == 6:
+            return any(a in n for n in self.prefixes6)
+        return a in ipaddress.IPv4Network(self.prefix)
+
     def port_name(self, end: Iface) -> str:
         assert self.bridge is not None
         return end.port or f"{self.bridge.name}p{self.ends.index(end)}"
@@ -77,12 +112,23 @@ class Segment:
 
 @dataclass(frozen=True)
 class Route:
+    """A route in ``node``'s main table; its family is its gateway's (``via``)."""
+
     node: str
     dst: str  # "default" or a prefix
     via: str
     dev: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.dst != "default" and ipaddress.ip_network(self.dst, strict=False).version != self.family:
+            raise ValueError(f"route {self.dst} via {self.via}: the two are of different families")
+
+    @property
+    def family(self) -> int:
+        return ipaddress.ip_address(self.via).version
+
     def args(self) -> list[str]:
+        """What follows ``ip [-6] route add``."""
         return [self.dst, "via", self.via, *(["dev", self.dev] if self.dev else [])]
 
 

@@ -37,7 +37,13 @@ reports the rule in its new state (``rule=present`` on failover, ``rule=absent``
 the new route is in place before any entry goes. Lunatik has no conntrack API; that is why this
 runs in the sidecar and not in the daemon.
 
-Selection (IPv4; the router's own addresses come from its interfaces at transition time):
+Both families, each on its own: IPv4 and IPv6 fail over and back separately (the daemon's
+``failover``/``rule`` and ``failover6``/``rule6``), so each family's transition cleans that
+family's entries only, by the same selection (IPv6 connections NATed out of the WAN are NAT66'd,
+as a ULA LAN behind a router that masquerades IPv6 has them; a global prefix routed as is holds
+no NAT binding and is never selected on failover).
+
+Selection (per family; the router's own addresses come from its interfaces at transition time):
 
 * **failover** (WAN failed): entries whose reply goes to a WAN address while the original source
   is not that address, i.e. flows source-NATed to the WAN (masquerade or SNAT).
@@ -60,7 +66,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,13 +79,18 @@ __all__ = [
 log = logging.getLogger("failover.conntrack")
 
 Transition = Literal["failover", "failback"]
+Family = Literal[4, 6]
+Address = IPv4Address | IPv6Address
+Network = IPv4Network | IPv6Network
 
 TIMESTAMP_SYSCTL = Path("/proc/sys/net/netfilter/nf_conntrack_timestamp")
 
 _NOT_UNICAST = (
     IPv4Network("0.0.0.0/8"), IPv4Network("127.0.0.0/8"), IPv4Network("169.254.0.0/16"),
     IPv4Network("224.0.0.0/4"), IPv4Network("240.0.0.0/4"),  # multicast; reserved and broadcast
+    IPv6Network("::/127"), IPv6Network("fe80::/10"), IPv6Network("ff00::/8"),  # unspecified, loopback; link-local; multicast
 )
+_SOCKET_FAMILY = {4: socket.AF_INET, 6: socket.AF_INET6}
 
 
 # -- pure core --------------------------------------------------------------------------------
@@ -90,16 +101,20 @@ class Flow:
     """One conntrack entry: both tuples, and what deleting it exactly needs."""
 
     proto: int
-    orig_src: IPv4Address
-    orig_dst: IPv4Address
-    reply_src: IPv4Address
-    reply_dst: IPv4Address
+    orig_src: Address
+    orig_dst: Address
+    reply_src: Address
+    reply_dst: Address
     sport: int | None = None          # original direction (TCP, UDP, SCTP, ...)
     dport: int | None = None
-    icmp: tuple[int, int, int] | None = None  # id, type, code of the original direction
+    icmp: tuple[int, int, int] | None = None  # id, type, code of the original direction (ICMP or ICMPv6)
     id: int | None = None             # CTA_ID
     zone: int | None = None           # CTA_ZONE
     start_ns: int | None = None       # CTA_TIMESTAMP_START (CLOCK_REALTIME), if stamping is on
+
+    @property
+    def family(self) -> Family:
+        return self.orig_src.version
 
     @property
     def src_nat(self) -> bool:
@@ -110,8 +125,8 @@ class Flow:
         return self.reply_src != self.orig_dst
 
     def __str__(self) -> str:
-        name = {socket.IPPROTO_TCP: "tcp", socket.IPPROTO_UDP: "udp", socket.IPPROTO_ICMP: "icmp"}.get(
-            self.proto, str(self.proto))
+        name = {socket.IPPROTO_TCP: "tcp", socket.IPPROTO_UDP: "udp", socket.IPPROTO_ICMP: "icmp",
+                socket.IPPROTO_ICMPV6: "icmpv6"}.get(self.proto, str(self.proto))
         ports = f" {self.sport}->{self.dport}" if self.sport is not None else ""
         nat = f" nat {self.reply_dst}" if self.src_nat else ""
         return f"{name} {self.orig_src}->{self.orig_dst}{ports}{nat}"
@@ -119,19 +134,20 @@ class Flow:
 
 @dataclass(frozen=True, slots=True)
 class Addresses:
-    """The router's view at a transition: its WAN addresses, all its addresses, the LAN's prefixes."""
+    """The router's view at a transition: its WAN addresses, all its addresses, the LAN's prefixes
+    (either family, or both)."""
 
-    wan: frozenset[IPv4Address]
-    local: frozenset[IPv4Address]
-    lan: tuple[IPv4Network, ...]
+    wan: frozenset[Address]
+    local: frozenset[Address]
+    lan: tuple[Network, ...]
 
     @classmethod
     def of(cls, wan: Iterable[str], local: Iterable[str], lan: Iterable[str]) -> Addresses:
-        w = frozenset(IPv4Address(a) for a in wan)
-        return cls(w, frozenset(IPv4Address(a) for a in local) | w,
-                   tuple(IPv4Network(p, strict=False) for p in lan))
+        w = frozenset(ip_address(a) for a in wan)
+        return cls(w, frozenset(ip_address(a) for a in local) | w,
+                   tuple(ip_network(p, strict=False) for p in lan))
 
-    def in_lan(self, a: IPv4Address) -> bool:
+    def in_lan(self, a: Address) -> bool:
         return any(a in n for n in self.lan)
 
 
@@ -147,7 +163,7 @@ def _via_alternate(f: Flow, a: Addresses, since_ns: int | None) -> bool:
     d = f.orig_dst
     if d in a.local or a.in_lan(d) or any(d in n for n in _NOT_UNICAST):
         return False  # LAN-local, router-local, multicast/broadcast: never left the LAN
-    if any(d == n.broadcast_address for n in a.lan):
+    if any(n.version == 4 and d == n.broadcast_address for n in a.lan):
         return False
     if since_ns is not None and (f.start_ns is None or f.start_ns < since_ns):
         return False  # existed before failover began: it was not set up through the alternate
@@ -155,17 +171,19 @@ def _via_alternate(f: Flow, a: Addresses, since_ns: int | None) -> bool:
 
 
 def select(transition: Transition, flows: Iterable[Flow], addrs: Addresses,
-           since_ns: int | None = None) -> list[Flow]:
-    """The entries to delete after ``transition``; everything else stays.
+           since_ns: int | None = None, family: Family | None = None) -> list[Flow]:
+    """The entries to delete after ``transition`` of ``family`` (None: either); everything else stays.
 
     ``since_ns``: for failback, when failover began (CLOCK_REALTIME ns, compared with the entries'
     start stamps); None when unknown, then the time filter is off.
     """
     if transition == "failover":
-        return [f for f in flows if _nated_to_wan(f, addrs)]
-    if transition == "failback":
-        return [f for f in flows if _via_alternate(f, addrs, since_ns)]
-    raise ValueError(f"unknown transition {transition!r}: failover or failback")
+        chosen = [f for f in flows if _nated_to_wan(f, addrs)]
+    elif transition == "failback":
+        chosen = [f for f in flows if _via_alternate(f, addrs, since_ns)]
+    else:
+        raise ValueError(f"unknown transition {transition!r}: failover or failback")
+    return [f for f in chosen if family is None or f.family == family]
 
 
 # -- netlink shell ----------------------------------------------------------------------------
@@ -173,25 +191,26 @@ def select(transition: Transition, flows: Iterable[Flow], addrs: Addresses,
 
 def _tuple_fields(t: Any) -> dict[str, Any]:
     ip, proto = t.get_attr("CTA_TUPLE_IP"), t.get_attr("CTA_TUPLE_PROTO")
+    v = "V4" if ip.get_attr("CTA_IP_V4_SRC") is not None else "V6"
     out = {
-        "src": ip.get_attr("CTA_IP_V4_SRC"), "dst": ip.get_attr("CTA_IP_V4_DST"),
+        "src": ip.get_attr(f"CTA_IP_{v}_SRC"), "dst": ip.get_attr(f"CTA_IP_{v}_DST"),
         "proto": proto.get_attr("CTA_PROTO_NUM"),
         "sport": proto.get_attr("CTA_PROTO_SRC_PORT"), "dport": proto.get_attr("CTA_PROTO_DST_PORT"),
     }
-    if out["proto"] == socket.IPPROTO_ICMP:
-        out["icmp"] = (proto.get_attr("CTA_PROTO_ICMP_ID"), proto.get_attr("CTA_PROTO_ICMP_TYPE"),
-                       proto.get_attr("CTA_PROTO_ICMP_CODE"))
+    icmp = {socket.IPPROTO_ICMP: "CTA_PROTO_ICMP", socket.IPPROTO_ICMPV6: "CTA_PROTO_ICMPV6"}.get(out["proto"])
+    if icmp:
+        out["icmp"] = (proto.get_attr(f"{icmp}_ID"), proto.get_attr(f"{icmp}_TYPE"), proto.get_attr(f"{icmp}_CODE"))
     return out
 
 
 def flow_from_message(msg: Any) -> Flow | None:
-    """A ctnetlink dump message as a :class:`Flow`; None for what cannot be read (not IPv4...)."""
+    """A ctnetlink dump message (IPv4 or IPv6) as a :class:`Flow`; None for what cannot be read."""
     try:
         o, r = _tuple_fields(msg.get_attr("CTA_TUPLE_ORIG")), _tuple_fields(msg.get_attr("CTA_TUPLE_REPLY"))
         stamp = msg.get_attr("CTA_TIMESTAMP")
         return Flow(
-            proto=o["proto"], orig_src=IPv4Address(o["src"]), orig_dst=IPv4Address(o["dst"]),
-            reply_src=IPv4Address(r["src"]), reply_dst=IPv4Address(r["dst"]),
+            proto=o["proto"], orig_src=ip_address(o["src"]), orig_dst=ip_address(o["dst"]),
+            reply_src=ip_address(r["src"]), reply_dst=ip_address(r["dst"]),
             sport=o["sport"], dport=o["dport"], icmp=o.get("icmp"),
             id=msg.get_attr("CTA_ID"), zone=msg.get_attr("CTA_ZONE"),
             start_ns=stamp.get_attr("CTA_TIMESTAMP_START") if stamp is not None else None,
@@ -201,12 +220,13 @@ def flow_from_message(msg: Any) -> Flow | None:
 
 
 class ConntrackTable:
-    """The router's conntrack table (of the calling thread's network namespace), IPv4."""
+    """The router's conntrack table (of the calling thread's network namespace), one family's entries."""
 
-    def __init__(self) -> None:
+    def __init__(self, family: Family = 4) -> None:
         from pyroute2 import NFCTSocket  # imported here: the pure core needs no pyroute2
 
-        self._sock = NFCTSocket(socket.AF_INET)
+        self.family = family
+        self._sock = NFCTSocket(_SOCKET_FAMILY[family])
 
     def close(self) -> None:
         self._sock.close()
@@ -231,8 +251,8 @@ class ConntrackTable:
         from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
 
         icmp = dict(zip(("icmp_id", "icmp_type", "icmp_code"), f.icmp)) if f.icmp else {}
-        t = NFCTAttrTuple(saddr=str(f.orig_src), daddr=str(f.orig_dst), proto=f.proto,
-                          sport=f.sport, dport=f.dport, **icmp)
+        t = NFCTAttrTuple(family=_SOCKET_FAMILY[f.family], saddr=str(f.orig_src), daddr=str(f.orig_dst),
+                          proto=f.proto, sport=f.sport, dport=f.dport, **icmp)
         try:
             self._sock.entry("del", tuple_orig=t, id=f.id, zone=f.zone)
         except NetlinkError as e:
@@ -242,19 +262,20 @@ class ConntrackTable:
         return True
 
 
-def read_addresses(wan_if: str, lan_if: str) -> Addresses:
-    """The router's IPv4 addresses now: the WAN interface's, all of them, the LAN's prefixes."""
+def read_addresses(wan_if: str, lan_if: str, family: Family = 4) -> Addresses:
+    """The router's addresses of ``family`` now: the WAN interface's, all of them, the LAN's
+    prefixes (for IPv6 the global and ULA ones: a link-local source never leaves the LAN)."""
     from pyroute2 import IPRoute
 
     with IPRoute() as ipr:
         names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
         wan, local, lan = [], [], []
-        for a in ipr.get_addr(family=socket.AF_INET):
+        for a in ipr.get_addr(family=_SOCKET_FAMILY[family]):
             addr, name = a.get_attr("IFA_ADDRESS"), names.get(a["index"])
             local.append(addr)
             if name == wan_if:
                 wan.append(addr)
-            if name == lan_if:
+            if name == lan_if and not ip_address(addr).is_link_local:
                 lan.append(f"{addr}/{a['prefixlen']}")
     return Addresses.of(wan, local, lan)
 
@@ -278,29 +299,34 @@ class Report:
     error: str | None = None
     method: str = "dump"   # "mark": one kernel-side delete by ct mark; "dump": read, select, delete
     deleted: int | None = None  # mark method: the table's shrinkage across the request
+    family: Family = 4
 
     @property
     def count(self) -> int:
         return self.deleted if self.deleted is not None else len(self.removed)
 
     def message(self) -> str:
+        # IPv4's words as they always were; IPv6's name their family.
+        name = self.transition if self.family == 4 else f"IPv6 {self.transition}"
         if self.error:
-            return f"flows: {self.transition} conntrack clean-up failed: {self.error}"
+            return f"flows: {name} conntrack clean-up failed: {self.error}"
         what = "NATed to the WAN" if self.transition == "failover" else "routed via the alternate gateway"
         if self.method == "mark":
-            return (f"flows: {self.transition}: removed {self.count} of {self.seen} conntrack entries "
+            return (f"flows: {name}: removed {self.count} of {self.seen} conntrack entries "
                     f"{what} (marked {_mark_of(self.transition):#x}, one kernel-side delete)")
         sample = ", ".join(str(f) for f in self.removed[:3]) + (" ..." if len(self.removed) > 3 else "")
-        return (f"flows: {self.transition}: removed {len(self.removed)} of {self.seen} conntrack entries "
+        return (f"flows: {name}: removed {len(self.removed)} of {self.seen} conntrack entries "
                 f"{what}" + (f" ({sample})" if sample else ""))
 
 
-def clean(transition: Transition, wan_if: str, lan_if: str, since_ns: int | None = None) -> Report:
-    """Blocking, without marks: read addresses, dump, select, delete one by one. Never a flush."""
-    addrs = read_addresses(wan_if, lan_if)
-    with ConntrackTable() as table:
+def clean(transition: Transition, wan_if: str, lan_if: str, since_ns: int | None = None,
+          family: Family = 4) -> Report:
+    """Blocking, without marks: read ``family``'s addresses, dump its entries, select, delete one
+    by one. Never a flush."""
+    addrs = read_addresses(wan_if, lan_if, family)
+    with ConntrackTable(family) as table:
         flows = table.flows()
-        chosen = select(transition, flows, addrs, since_ns)
+        chosen = select(transition, flows, addrs, since_ns, family)
         log.debug("%s: %s; %d entries, %d chosen", transition, addrs, len(flows), len(chosen))
         removed, gone = [], 0
         for f in chosen:
@@ -308,7 +334,7 @@ def clean(transition: Transition, wan_if: str, lan_if: str, since_ns: int | None
                 removed.append(f)
             else:
                 gone += 1
-    return Report(transition, removed, len(flows), gone)
+    return Report(transition, removed, len(flows), gone, family=family)
 
 
 def _mark_of(transition: Transition) -> int:
@@ -316,8 +342,9 @@ def _mark_of(transition: Transition) -> int:
 
 
 def clean_marked(transition: Transition, wan_if: str = "", lan_if: str = "",
-                 since_ns: int | None = None) -> Report:
-    """Blocking: one ctnetlink request deleting the entries the router marked for the failed path.
+                 since_ns: int | None = None, family: Family = 4) -> Report:
+    """Blocking: one ctnetlink request deleting ``family``'s entries the router marked for the
+    failed path.
 
     The marks (:mod:`failover.net.flowmarks`) already encode the selection: interfaces and start
     times are not needed. The count is the table's shrinkage across the request (entries made or
@@ -325,10 +352,10 @@ def clean_marked(transition: Transition, wan_if: str = "", lan_if: str = "",
     """
     mark = _mark_of(transition)
     before = ctnetlink.count()
-    ctnetlink.delete_by_mark(mark, mark)
+    ctnetlink.delete_by_mark(mark, mark, family=_SOCKET_FAMILY[family])
     after = ctnetlink.count()
     deleted = max(0, before - after) if before is not None and after is not None else None
-    return Report(transition, [], before or 0, 0, method="mark", deleted=deleted)
+    return Report(transition, [], before or 0, 0, method="mark", deleted=deleted, family=family)
 
 
 def _install_marks(wan_if: str, lan_if: str) -> bool:
@@ -338,15 +365,28 @@ def _install_marks(wan_if: str, lan_if: str) -> bool:
     return flowmarks.install(wan_if, lan_if)
 
 
+@dataclass
+class _Track:
+    """One family's transitions as the mover last acted on them."""
+
+    family: Family
+    active: bool | None = None      # failover as last acted upon; None: not known yet
+    off_ns: int | None = None       # last time failover was seen off with stamping on
+    since_ns: int | None = None     # when the current failover began (lower bound)
+
+
 class FlowMover:
-    """The sidecar's hook: feed it every daemon ``state``; it cleans once per transition.
+    """The sidecar's hook: feed it every daemon ``state``; it cleans once per transition of
+    each family (IPv4: ``failover``/``rule``; IPv6: ``failover6``/``rule6``), that family's
+    entries only.
 
     Acts only when the daemon reports the rule in its new place, in order, off the event loop
     (netlink is blocking), one clean-up at a time. On a router (the WAN interface exists) it
     first loads the marking rules (:mod:`failover.net.flowmarks`); with them in place each clean-up is
     one kernel-side delete by mark (:func:`clean_marked`), the GIL released throughout, so the
     measuring plane keeps its pace. Without ``nft`` or on a kernel too old for a filtered delete it
-    falls back to dumping the table and deleting entry by entry (:func:`clean`).
+    falls back to dumping the table and deleting entry by entry (:func:`clean`). A cleaner is
+    called ``cleaner(transition, wan_if, lan_if, since_ns, family)``.
     """
 
     def __init__(self, wan_if: str, lan_if: str,
@@ -361,32 +401,41 @@ class FlowMover:
         self._marks = marks if marks is not None else (_install_marks if cleaner is None else None)
         self.marking = False                 # the marking rules are loaded: clean by mark
         self._marks_tried = False
-        self.active: bool | None = None      # failover as last acted upon; None: not known yet
-        self._off_ns: int | None = None       # last time failover was seen off with stamping on
-        self._since_ns: int | None = None     # when the current failover began (lower bound)
+        self.tracks = {4: _Track(4), 6: _Track(6)}
         self._stamping = False               # stamps turned on lazily, only on a real router
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
 
+    @property
+    def active(self) -> bool | None:
+        """IPv4 failover as last acted upon (None: not known yet)."""
+        return self.tracks[4].active
+
     def observe(self, d: Any) -> Transition | None:
-        """A daemon state (``failover``, ``rule``); returns the transition it started, if any."""
+        """A daemon state (``failover``, ``rule``, ``failover6``, ``rule6``); returns the transition
+        it started, if any (IPv4's if both families moved)."""
         if d is None:
             return None
         if not self._marks_tried:
             self._marks_tried = True
             if self._marks is not None and self._on_router():
                 self._spawn(self._load_marks())
-        if d.failover and d.rule and self.active is not True:
+        v4 = self._observe(self.tracks[4], d.failover, d.rule)
+        v6 = self._observe(self.tracks[6], getattr(d, "failover6", False), getattr(d, "rule6", False))
+        return v4 or v6
+
+    def _observe(self, t: _Track, failover: bool, rule: bool) -> Transition | None:
+        if failover and rule and t.active is not True:
             # From a failover-off state seen with stamping on, every entry made through the
             # alternate carries a later stamp; from start-up (active None) that is unknown.
-            self._since_ns = self._off_ns if self.active is False else None
-            return self._start("failover", True)
-        if not d.failover and not d.rule:
-            if self.active:
-                return self._start("failback", False)
-            self.active = False
+            t.since_ns = t.off_ns if t.active is False else None
+            return self._start(t, "failover", True)
+        if not failover and not rule:
+            if t.active:
+                return self._start(t, "failback", False)
+            t.active = False
             self._stamping = self._stamping or self._turn_stamps_on()
-            self._off_ns = time.time_ns() if self._stamping else None
+            t.off_ns = time.time_ns() if self._stamping else None
         return None
 
     def _turn_stamps_on(self) -> bool:
@@ -410,19 +459,19 @@ class FlowMover:
             except Exception as e:  # never fatal: the dump path still works
                 log.warning("flows: loading the marking rules failed: %s: %s", type(e).__name__, e)
 
-    def _start(self, transition: Transition, active: bool) -> Transition:
-        self.active = active
-        since = self._since_ns if transition == "failback" else None
-        self._spawn(self._run(transition, since))
+    def _start(self, t: _Track, transition: Transition, active: bool) -> Transition:
+        t.active = active
+        since = t.since_ns if transition == "failback" else None
+        self._spawn(self._run(transition, since, t.family))
         return transition
 
-    async def _run(self, transition: Transition, since_ns: int | None) -> None:
+    async def _run(self, transition: Transition, since_ns: int | None, family: Family) -> None:
         async with self._lock:
             cleaner = self._clean or (clean_marked if self.marking else clean)
             try:
-                report = await asyncio.to_thread(cleaner, transition, self.wan_if, self.lan_if, since_ns)
+                report = await asyncio.to_thread(cleaner, transition, self.wan_if, self.lan_if, since_ns, family)
             except Exception as e:  # netlink refused, no conntrack: reported, never fatal
-                report = Report(transition, [], 0, 0, error=f"{type(e).__name__}: {e}")
+                report = Report(transition, [], 0, 0, error=f"{type(e).__name__}: {e}", family=family)
             (log.warning if report.error else log.info)("%s", report.message())
             if self.on_report is not None:
                 self.on_report(report)

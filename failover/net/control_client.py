@@ -104,6 +104,8 @@ class DaemonLink:
         self.on_state = on_state
         self.elect_to: str | None = None
         self.path_to: bool | None = None
+        #: The IPv6 path verdict (None: no IPv6 targets, the daemon makes IPv6 follow).
+        self.path6_to: bool | None = None
         self.serve6_to: str | None = None
         self._serve6_at = 0.0  # time.monotonic() of the last serve6 sent
         self.state: DaemonState | None = None
@@ -141,6 +143,10 @@ class DaemonLink:
         self.path_to = up
         await self.send(controlline.path(up))
 
+    async def set_path6(self, up: bool) -> None:
+        self.path6_to = up
+        await self.send(controlline.path6(up))
+
     async def _read_state(self) -> DaemonState | None:
         reply = await self.send(controlline.STATE)
         if reply is None:
@@ -167,9 +173,12 @@ class DaemonLink:
             resend.append(controlline.elect(self.elect_to))
         if self.path_to is not None and state.path != self.path_to:
             resend.append(controlline.path(self.path_to))
+        if self.path6_to is not None and state.path6 != self.path6_to:
+            resend.append(controlline.path6(self.path6_to))
         if resend:
-            log.info("daemon differs from the sidecar (elected=%s path=%s): re-sending %s",
-                     state.elected, "up" if state.path else "down", ", ".join(resend))
+            log.info("daemon differs from the sidecar (elected=%s path=%s path6=%s): re-sending %s",
+                     state.elected, "up" if state.path else "down", "up" if state.path6 else "down",
+                     ", ".join(resend))
             for line in resend:
                 await self.send(line)
             state = await self._read_state()

@@ -5,7 +5,8 @@ decoded in Python and one delete request per entry costs ~1 ms of Python per ent
 measured 68 s for 50,000); one ``IPCTNL_MSG_CT_DELETE`` without a tuple but with ``CTA_MARK`` and
 ``CTA_MARK_MASK`` makes the kernel walk its table and delete the entries whose
 ``mark & mask == mark`` itself, in the calling thread's network namespace only, with the GIL
-released for the whole syscall.
+released for the whole syscall. The request's family picks IPv4 or IPv6 entries (each family
+fails over on its own); AF_UNSPEC takes both.
 
 Kernel support: the mark filter of that request ("netfilter: conntrack: Flush connections with a
 given mark") arrived in the 4.19/4.20 cycle. An older kernel ignores ``CTA_MARK`` there and
@@ -60,14 +61,18 @@ def kernel_supports_mark_delete(release: str | None = None) -> bool:
     return _release_tuple(release or platform.release()) >= MIN_KERNEL
 
 
-def delete_request(mark: int, mask: int, seq: int = 1) -> bytes:
-    """The one netlink message: delete every entry with ``ct mark & mask == mark``."""
+def delete_request(mark: int, mask: int, seq: int = 1, family: int = socket.AF_UNSPEC) -> bytes:
+    """The one netlink message: delete every entry of ``family`` (AF_INET, AF_INET6; AF_UNSPEC:
+    both) with ``ct mark & mask == mark``."""
     if not (0 < mask <= 0xFFFFFFFF and 0 < mark <= 0xFFFFFFFF and mark & mask == mark):
         raise ValueError(f"mark {mark:#x}/{mask:#x}: both non-zero and mark within mask, "
                          "or the request would match every entry (a flush)")
-    # ctattr values are big-endian; version 0: AF_UNSPEC, the marks are set on IPv4 only anyway.
+    if family not in (socket.AF_UNSPEC, socket.AF_INET, socket.AF_INET6):
+        raise ValueError(f"family {family}: AF_INET, AF_INET6 or AF_UNSPEC")
+    # ctattr values are big-endian. nfgenmsg version 1: the kernel honours the family of a
+    # tuple-less delete (at version 0 it deletes every family's entries, for old tools' sake).
     attrs = _U32_ATTR.pack(8, CTA_MARK, socket.htonl(mark)) + _U32_ATTR.pack(8, CTA_MARK_MASK, socket.htonl(mask))
-    body = _NFGENMSG.pack(socket.AF_INET, 0, 0) + attrs
+    body = _NFGENMSG.pack(family, 1, 0) + attrs
     kind = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE
     return _NLMSGHDR.pack(_NLMSGHDR.size + len(body), kind, NLM_F_REQUEST | NLM_F_ACK, seq, 0) + body
 
@@ -85,13 +90,14 @@ def parse_ack(data: bytes, seq: int = 1) -> int:
     raise CtnetlinkError(errno.EPROTO, "no acknowledgement from ctnetlink")
 
 
-def delete_by_mark(mark: int, mask: int, release: str | None = None) -> None:
-    """Delete every conntrack entry of this network namespace with ``mark & mask == mark``.
+def delete_by_mark(mark: int, mask: int, release: str | None = None, family: int = socket.AF_UNSPEC) -> None:
+    """Delete every conntrack entry of this network namespace of ``family`` (AF_UNSPEC: any)
+    with ``mark & mask == mark``.
 
     One request; the kernel does the walk. Never a flush: refused on kernels that would ignore
     the mark, and for a mark or mask of 0. ENOENT (nothing carried the mark) is success.
     """
-    request = delete_request(mark, mask)
+    request = delete_request(mark, mask, family=family)
     if not kernel_supports_mark_delete(release):
         raise CtnetlinkError(errno.EOPNOTSUPP, f"kernel {release or platform.release()} may ignore the mark "
                              f"in a delete and flush the table; need >= {MIN_KERNEL[0]}.{MIN_KERNEL[1]}")

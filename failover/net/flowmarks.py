@@ -12,7 +12,11 @@ mark (:func:`failover.net.ctnetlink.delete_by_mark`):
   alternate gateway, the failover rule's route) and not NATed by the router — the entries a
   failback strands.
 
-The rules sit in their own table (``ip failover_flows``) in a postrouting chain after source NAT
+Both families alike: the table is an ``inet`` one, so IPv6 connections NATed out of the WAN (NAT66)
+or routed through an alternate carry the same marks, and a clean-up picks its family in the
+delete request (:func:`failover.net.ctnetlink.delete_by_mark`), not by other bits.
+
+The rules sit in their own table (``inet failover_flows``) in a postrouting chain after source NAT
 (``srcnat + 10``), so they see the NAT already decided and never change a verdict. They mark
 every packet, not only a connection's first, so flows that existed before the rules were
 loaded (a sidecar restart) carry the mark after their next packet. Each mark is one bit, OR-ed
@@ -42,9 +46,12 @@ def ruleset(wan_if: str, lan_if: str) -> str:
         if not name or any(c in name for c in '"\\\n'):
             raise ValueError(f"interface name {name!r}")
     return (
+        # The IPv4-only table of earlier versions goes too, so an upgrade leaves one table.
         f"table ip {TABLE} {{\n}}\n"
         f"delete table ip {TABLE}\n"
-        f"table ip {TABLE} {{\n"
+        f"table inet {TABLE} {{\n}}\n"
+        f"delete table inet {TABLE}\n"
+        f"table inet {TABLE} {{\n"
         "\tchain paths {\n"
         "\t\ttype filter hook postrouting priority srcnat + 10; policy accept;\n"
         f"\t\toifname \"{wan_if}\" ct status snat ct mark set ct mark | {WAN_MARK:#010x}\n"
@@ -71,5 +78,5 @@ def install(wan_if: str, lan_if: str) -> bool:
         log.warning("flows: nft refused the marking rules (%s); conntrack clean-up falls back to "
                     "dumping the table", proc.stderr.strip())
         return False
-    log.info("flows: connections marked by path (nftables table ip %s)", TABLE)
+    log.info("flows: connections marked by path (nftables table inet %s)", TABLE)
     return True

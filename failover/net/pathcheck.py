@@ -18,14 +18,21 @@ skipped and main's default via the ISP is used.) Under strict reverse-path filte
 mode (2) or off there.
 
 Silence or delay (:mod:`failover.core.silence`). Every wake the WAN device is read by name over
-rtnetlink (:mod:`failover.net.linkcounters`): when its unicast receive counter moved, the WAN is
-still receiving (return traffic of the flows through it, late replies), and every target's
-session is told. A path whose replies are late while traffic still comes in is slow, not down;
+rtnetlink (:mod:`failover.net.linkcounters`): when its unicast receive counter of this path
+check's family moved, the WAN is still receiving that family (return traffic of the flows through
+it, late replies), and every target's session is told. Per family: IPv4 flows still coming in
+must not hide an IPv6-only blackout, nor the reverse. A path whose replies are late while traffic still comes in is slow, not down;
 one with neither replies nor traffic for the detect time is a blackout, as fast as before.
 
 The WAN device comes and goes (PPPoE reconnects, modems re-enumerate): the same read tells when a
 device of that name exists again with another ifindex, and the sockets are bound to it; while no
 such device exists the probes fail, the path goes down, and the daemon sees the carrier lost anyway.
+
+Each family its own verdict. IPv4 targets judge the IPv4 path and IPv6 targets the IPv6 path: the
+sidecar runs one :class:`PathCheck` per family that has targets, each with its own pure core
+(sessions, quorum, bursts), its own sockets (UDP/IPv6 for STAMP, ICMPv6 for echo, bound to the
+same WAN device) and its own verdict, so an ISP whose IPv6 breaks while IPv4 works moves IPv6 only.
+``wan.reliability`` applies to each family on its own (docs/design.md).
 
 Timing. Each target keeps the operator's detect and recovery times (``[heartbeat]``
 ``interval_ms × detect_multiplier``, ``interval_ms × recover_count``) at its own interval
@@ -42,21 +49,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..config import Config, stamp_key
+from ..config import Config, Family, stamp_key
 from ..core.journal import ProbeTap
 from ..tasks import cancel_and_wait
 from ..core.burst import BurstConfig
 from ..core.heartbeat import HeartbeatConfig, SessionStats
-from ..core.icmp import EchoError, EchoReply, encode_echo_request, parse
+from ..core.icmp import EchoError, EchoReply, parse, parse6
 from ..core.quorum import PathChange, PathVerdict, TargetChange, TargetFault
 from ..core.silence import ReceiveActivity
 from ..core.stamp import SenderPacket, StampCodec, StampError, ntp_to_unix_ns, unix_ns_to_ntp
 from ..core.targets import PathTiming, TargetSpec, target_heartbeat_config
-from .icmpsock import IcmpSocket, open_icmp, rebind
+from .icmpsock import IcmpSocket, open_icmp
 from .linkcounters import LinkReader
 from .prober import open_udp, receive_datagrams
 
-__all__ = ["PathCheck", "PathCounters", "path_heartbeat_config", "path_verdict"]
+__all__ = ["PathCheck", "PathCounters", "journal_name", "path_heartbeat_config", "path_verdict"]
 
 log = logging.getLogger("failover.pathcheck")
 
@@ -73,8 +80,19 @@ def path_timing(cfg: Config) -> PathTiming:
     return PathTiming(hb.interval_ms, hb.detect_multiplier, hb.recover_count)
 
 
-def target_specs(cfg: Config) -> list[TargetSpec]:
-    return [TargetSpec(t.address, t.kind, t.interval_ms or 0) for t in cfg.wan.targets]
+def target_specs(cfg: Config, family: Family = "ipv4") -> list[TargetSpec]:
+    return [TargetSpec(t.address, t.kind, t.interval_ms or 0) for t in cfg.wan.targets_of(family)]
+
+
+def journal_name(family: Family) -> str:
+    """The prober's name in the decision journal (``p``): ``path`` for IPv4 (as before IPv6
+    targets existed), ``path6`` for IPv6."""
+    return "path6" if family == "ipv6" else "path"
+
+
+def describe(family: Family, interface: str) -> str:
+    """How a family's path verdict names itself in its reasons."""
+    return f"{'IPv6 ' if family == 'ipv6' else ''}path check via {interface}"
 
 
 def path_heartbeat_config(cfg: Config) -> HeartbeatConfig:
@@ -83,9 +101,9 @@ def path_heartbeat_config(cfg: Config) -> HeartbeatConfig:
     return target_heartbeat_config(TargetSpec("0.0.0.0", "stamp", cfg.wan.probe_interval_ms), path_timing(cfg))
 
 
-def path_verdict(cfg: Config, burst: BurstConfig | None = BurstConfig()) -> PathVerdict:
-    """The pure path verdict for ``cfg``'s targets and reliability."""
-    return PathVerdict(target_specs(cfg), path_timing(cfg), cfg.wan.quorum, burst)
+def path_verdict(cfg: Config, burst: BurstConfig | None = BurstConfig(), family: Family = "ipv4") -> PathVerdict:
+    """The pure path verdict for ``cfg``'s targets of ``family`` and its reliability."""
+    return PathVerdict(target_specs(cfg, family), path_timing(cfg), cfg.wan.quorum_of(family), burst)
 
 
 @dataclass(slots=True)
@@ -99,17 +117,21 @@ class PathCounters:
 
 
 class PathCheck:
-    """Probes ``cfg.wan.targets`` through ``cfg.wan.interface``; reports the path's verdicts."""
+    """Probes the ``family`` targets of ``cfg.wan`` through ``cfg.wan.interface``; reports that
+    family's path verdicts."""
 
     def __init__(self, cfg: Config, on_verdict: VerdictHandler, on_target: TargetHandler | None = None,
-                 tap: ProbeTap | None = None, burst: BurstConfig | None = BurstConfig()) -> None:
+                 tap: ProbeTap | None = None, burst: BurstConfig | None = BurstConfig(),
+                 family: Family = "ipv4") -> None:
         """``tap``: the decision journal's view of the verdict's inputs (failover replay)."""
-        if not cfg.wan.targets:
-            raise ValueError("path check: no wan.probe or [[wan.target]]")
+        if not cfg.wan.targets_of(family):
+            raise ValueError(f"path check: no {family} target in wan.probe or [[wan.target]]")
+        self.family = family
+        self.v6 = family == "ipv6"
         self.interface = cfg.wan.interface
         self.port = cfg.heartbeat.port
         self.codec = StampCodec(stamp_key(cfg))
-        self.verdict = path_verdict(cfg, burst)
+        self.verdict = path_verdict(cfg, burst, family)
         self.kinds = {s.address: s.kind for s in self.verdict.specs}
         self.on_verdict = on_verdict
         self.on_target = on_target
@@ -138,7 +160,7 @@ class PathCheck:
         return self.verdict.session(self.verdict.specs[0].address).snapshot()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._start(), name="pathcheck")
+        self._task = asyncio.create_task(self._start(), name=f"pathcheck {self.family}")
 
     async def _start(self) -> None:
         # The WAN device may not exist yet (or be renamed): keep trying, the daemon sees its
@@ -149,20 +171,24 @@ class PathCheck:
                 break
             except OSError as e:
                 self._close_sockets()
-                log.warning("path check: cannot probe through %s: %s (retrying)", self.interface, e.strerror or e)
+                log.warning("%s path check: cannot probe through %s: %s (retrying)", self.family, self.interface,
+                            e.strerror or e)
                 await asyncio.sleep(RETRY_S)
-        log.info("path check: probing %s through %s (reliability %d)", ", ".join(
+        log.info("%s path check: probing %s through %s (reliability %d)", self.family, ", ".join(
             f"{s.kind} {s.address} every {s.interval_ms} ms" for s in self.verdict.specs),
             self.interface, self.verdict.reliability)
         await self._run()
 
     def _open(self) -> None:
+        """Sockets bound to the WAN device by name; ``bound_ifindex`` the device they got."""
         loop = asyncio.get_running_loop()
+        link = self.link.read()
+        self.bound_ifindex = link.ifindex if link is not None else None
         if "stamp" in self.kinds.values():
-            self._udp = open_udp(device=self.interface)
+            self._udp = open_udp("::" if self.v6 else "0.0.0.0", device=self.interface)
             loop.add_reader(self._udp.fileno(), self._read_udp)
         if "icmp" in self.kinds.values():
-            self._icmp = open_icmp(self.interface)
+            self._icmp = open_icmp(self.interface, v6=self.v6)
             loop.add_reader(self._icmp.sock.fileno(), self._read_icmp)
 
     def _close_sockets(self) -> None:
@@ -204,7 +230,7 @@ class PathCheck:
 
     def _event(self, event: PathChange | TargetChange | TargetFault) -> None:
         if isinstance(event, PathChange):
-            self.on_verdict(event.up, f"path check via {self.interface}: {event.reason}")
+            self.on_verdict(event.up, f"{describe(self.family, self.interface)}: {event.reason}")
         elif self.on_target is not None:
             self.on_target(event)
 
@@ -213,12 +239,14 @@ class PathCheck:
         seq = self.verdict.on_send(address, t1)
         self.tap.send(address, seq, t1)
         try:
+            if self._udp is None and self._icmp is None:
+                raise OSError(f"no socket bound to {self.interface}")
             if self.kinds[address] == "stamp":
                 assert self._udp is not None
                 self._udp.sendto(self.codec.encode_sender(SenderPacket(seq, unix_ns_to_ntp(t1))), (address, self.port))
             else:
                 assert self._icmp is not None
-                self._icmp.sock.sendto(encode_echo_request(self._icmp.identifier, seq, t1), (address, 0))
+                self._icmp.sock.sendto(self._icmp.echo_request(seq, t1), (address, 0))
         except OSError as e:
             self.counters.send_errors += 1
             log.debug("probe to %s: %s", address, e)
@@ -228,27 +256,30 @@ class PathCheck:
         try:
             link = self.link.read()
         except OSError as e:
-            log.warning("path check: cannot read %s over rtnetlink: %s", self.interface, e)
+            log.warning("%s path check: cannot read %s over rtnetlink: %s", self.family, self.interface, e)
             return
         if link is None:
             if self.bound_ifindex is not None:
-                log.info("path check: %s is gone (was ifindex %d)", self.interface, self.bound_ifindex)
+                log.info("%s path check: %s is gone (was ifindex %d)", self.family, self.interface, self.bound_ifindex)
             self.bound_ifindex = None
             self.activity.forget()
             return
         if link.ifindex != self.bound_ifindex:
+            # Fresh sockets, not SO_BINDTODEVICE again: re-binding a bound socket needs
+            # CAP_NET_RAW, binding a new one does not (the ping-socket fallback runs without it).
+            self._close_sockets()
             try:
-                if self._udp is not None:
-                    self._udp.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.interface.encode())
-                if self._icmp is not None:
-                    rebind(self._icmp, self.interface)
+                self._open()
             except OSError as e:  # gone again between the read and the bind: the next tick retries
-                log.warning("path check: cannot bind to %s: %s", self.interface, e)
+                self._close_sockets()
+                self.bound_ifindex = None
+                log.warning("%s path check: cannot bind to %s: %s", self.family, self.interface, e)
                 return
-            if self.bound_ifindex is not None or self.up is not None:
-                log.info("path check: probing through %s, ifindex %d", self.interface, link.ifindex)
-            self.bound_ifindex = link.ifindex
-        if self.activity.observe(now_ns, link.ifindex, link.rx_unicast):
+            log.info("%s path check: probing through %s, ifindex %s", self.family, self.interface, self.bound_ifindex)
+            if self.bound_ifindex != link.ifindex:
+                return  # re-created again meanwhile: the next tick follows it
+        # This family's own receive traffic: the other family's flows say nothing of this path.
+        if self.activity.observe(now_ns, link.ifindex, link.rx_unicast_of(self.family)):
             self.tap.traffic(now_ns)
             self.verdict.on_traffic(now_ns)
 
@@ -279,7 +310,10 @@ class PathCheck:
         if icmp is None:
             return
         for dgram in receive_datagrams(icmp.sock):
-            got = parse(dgram.data, icmp.identifier, ip_header=icmp.ip_header)
+            if icmp.v6:
+                got = parse6(dgram.data, icmp.identifier, dgram.address[0])
+            else:
+                got = parse(dgram.data, icmp.identifier, ip_header=icmp.ip_header)
             if isinstance(got, EchoReply):
                 address = got.source or dgram.address[0]
                 # A reply without our payload intact cannot be told from an older incarnation of

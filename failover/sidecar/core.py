@@ -12,7 +12,8 @@ stream and its counters are made from:
   no address6 or its IPv6 heartbeat is down (``serve_ipv6``), told to the daemon (``serve6``);
 * the election's answer changes, or a pin is set, lifted or falls back because its gateway is
   down (:class:`ElectionChanged`, :class:`PinChanged`): the election's reason lists every score;
-* the path check's verdict moves (:class:`PathVerdict`), the daemon reports a carrier/path/WAN
+* a family's path check verdict moves (:class:`PathVerdict`, one path check per family with
+  targets: IPv4 targets judge IPv4 and go to the daemon as ``path``, IPv6 ones as ``path6``), the daemon reports a carrier/path/WAN
   change (:class:`WanChanged`) or failover starting or ending (:class:`FailoverChanged`),
   conntrack entries were moved (:class:`FlowsMoved`).
 
@@ -35,7 +36,9 @@ from pathlib import Path
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from ..config import Config, stamp_key
+from functools import partial
+
+from ..config import Config, Family, stamp_key
 from ..tasks import cancel_and_wait
 from ..net.conntrack import FlowMover, Report
 from ..core.controlline import DaemonState
@@ -74,7 +77,7 @@ from ..core.heartbeat import SessionStats, Status, StatusChange
 from .hooks import Hooks
 from .recorder import open_recorder
 from ..core.quorum import TargetChange, TargetFault
-from ..net.pathcheck import PathCheck, path_timing
+from ..net.pathcheck import PathCheck, journal_name, path_timing
 from ..net.prober import Prober, Target, gateway_heartbeat_config
 
 __all__ = ["GatewayDown", "Sidecar", "UnknownGateway"]
@@ -105,7 +108,7 @@ class Sidecar:
         )
         self.election = Election(cfg.election.switch_margin, cfg.election.hold_ms)
         self.daemon = DaemonLink(cfg.control.socket, poll_s=POLL_S, on_state=self._daemon_state)
-        self.pathcheck = self._path_check(cfg)
+        self.pathchecks = self._path_checks(cfg)
         # Conntrack entries of flows stranded by a transition go once the rule is in place (docs/design.md, "Routing").
         self.flows = FlowMover(cfg.wan.interface, cfg.failover.lan_interface, on_report=self._flows_moved)
         # Operators' programs and webhooks on events: queued here, run beside the core (never in its way).
@@ -130,8 +133,8 @@ class Sidecar:
         self.hooks.start()
         self.journal.start()
         await self.prober.start()
-        if self.pathcheck is not None:
-            await self.pathcheck.start()
+        for check in self.pathchecks.values():
+            await check.start()
         self._tasks = [
             asyncio.create_task(self.daemon.run(), name="daemon-link"),
             asyncio.create_task(self._election_loop(), name="election"),
@@ -139,15 +142,15 @@ class Sidecar:
         log.info("sidecar started: %d gateways every %d ms, path check %s, daemon at %s",
                  len(self.targets), self.cfg.heartbeat.interval_ms,
                  f"to {', '.join(t.address for t in self.cfg.wan.targets)} via {self.cfg.wan.interface}"
-                 if self.pathcheck else "off",
+                 if self.pathchecks else "off",
                  self.cfg.control.socket)
 
     async def stop(self) -> None:
         await cancel_and_wait(*self._tasks)
         self._tasks = []
         await self.flows.close()
-        if self.pathcheck is not None:
-            await self.pathcheck.close()
+        for check in self.pathchecks.values():
+            await check.close()
         await self.prober.close()
         await self.hooks.close()
         self.journal.close()
@@ -177,11 +180,16 @@ class Sidecar:
         if (cfg.wan, path_timing(cfg)) != (old.wan, path_timing(old)):
             changed.append(f"path check {', '.join(t.address for t in cfg.wan.targets) or 'off'} "
                            f"via {cfg.wan.interface}")
-            if self.pathcheck is not None:
-                await self.pathcheck.close()
-            self.pathcheck = self._path_check(cfg)
-            if self.pathcheck is not None:
-                await self.pathcheck.start()
+            for check in self.pathchecks.values():
+                await check.close()
+            self.pathchecks = self._path_checks(cfg)
+            # A family left without targets stops being pushed: the daemon makes it follow.
+            if "ipv4" not in self.pathchecks:
+                self.daemon.path_to = None
+            if "ipv6" not in self.pathchecks:
+                self.daemon.path6_to = None
+            for check in self.pathchecks.values():
+                await check.start()
         if cfg.hook != old.hook:
             changed.append(f"{len(cfg.hook)} hooks")
             self._listeners.remove(self.hooks)
@@ -205,9 +213,10 @@ class Sidecar:
     # -- the narrow interface (failover.sidecar.coreview.CoreView) ---------------------------------
 
     def snapshot(self) -> Snapshot:
-        v = self.pathcheck.verdict if self.pathcheck else None
+        verdicts = [c.verdict for c in self.pathchecks.values()]
         return Snapshot(self.state(), tuple(self.gateways()), self.counters(), self.path_probe(),
-                        tuple(self.path_targets()), v.rounds if v else 0, v.confirmed_silent if v else 0)
+                        tuple(self.path_targets()), sum(v.rounds for v in verdicts),
+                        sum(v.confirmed_silent for v in verdicts))
 
     def history(self) -> Sequence[LogEvent]:
         return tuple(self._history)
@@ -217,24 +226,25 @@ class Sidecar:
 
     def counters(self) -> Counters:
         c = self.prober.counters
-        path_garbage = self.pathcheck.counters.garbage if self.pathcheck else 0
+        path_garbage = sum(c.counters.garbage for c in self.pathchecks.values())
         h = self.hooks.counters
         return Counters(self.failover_transitions, self.election_changes, self.gateway_transitions,
                         c.garbage + path_garbage, c.send_errors, c.stalls, h.runs, h.failures, h.drops)
 
     def path_probe(self) -> PathProbeView | None:
-        if self.pathcheck is None:
+        check = next(iter(self.pathchecks.values()), None)
+        if check is None:
             return None
-        # The first target's (with wan.probe, the only one); every target: path_targets().
-        p = self.pathcheck.stats
-        return PathProbeView(self.cfg.wan.interface, self.cfg.wan.targets[0].address, p.rtt_ms, p.loss, p.late)
+        # The first family's first target (with wan.probe, the only one); every target: path_targets().
+        p = check.stats
+        return PathProbeView(self.cfg.wan.interface, check.verdict.specs[0].address, p.rtt_ms, p.loss, p.late)
 
     def path_targets(self) -> list[TargetView]:
-        if self.pathcheck is None:
-            return []
+        """Every family's targets, in config order."""
+        views = {v.spec.address: (family, v) for family, c in self.pathchecks.items() for v in c.verdict.views()}
         return [TargetView(v.spec.address, v.spec.kind, v.stats.status.value, v.stats.rtt_ms, v.stats.loss,
-                           v.stats.jitter_ms, v.stats.sent, v.stats.received, v.errors, v.faults, v.reason)
-                for v in self.pathcheck.verdict.views()]
+                           v.stats.jitter_ms, v.stats.sent, v.stats.received, v.errors, v.faults, v.reason, family)
+                for t in self.cfg.wan.targets if t.address in views for family, v in (views[t.address],)]
 
     def name_of(self, address: str | None) -> str | None:
         return self._names.get(address or "")
@@ -279,7 +289,8 @@ class Sidecar:
         else:
             # No daemon: what the sidecar itself can see; nothing is routed by anyone.
             carrier = self._carrier()
-            path = self.pathcheck.up is not False if self.pathcheck else True
+            check = self.pathchecks.get("ipv4")
+            path = check.up is not False if check else True
             up, active, rule, changes = carrier and path, False, False, 0
         elected = self.elected_address()
         pinned = self.election.pinned is not None and self.election.pinned == elected and bool(
@@ -394,22 +405,26 @@ class Sidecar:
             self._spawn(self.daemon.reassert(target.address))
         self._elect_now.set()
 
-    def _path_check(self, cfg: Config) -> PathCheck | None:
-        return PathCheck(cfg, self._path_verdict, self._target_event, self.journal.tap("path")) if cfg.wan.targets else None
+    def _path_checks(self, cfg: Config) -> dict[Family, PathCheck]:
+        """One path check per family with targets of its own; a family without sends the daemon
+        nothing, and the daemon makes it follow the other (docs/design.md)."""
+        return {family: PathCheck(cfg, partial(self._path_verdict, family), partial(self._target_event, family),
+                                  self.journal.tap(journal_name(family)), family=family)
+                for family in cfg.wan.families}
 
-    def _target_event(self, event: TargetChange | TargetFault) -> None:
+    def _target_event(self, family: Family, event: TargetChange | TargetFault) -> None:
         if isinstance(event, TargetChange):
             c = event.change
             self._emit(TargetStatusChanged(address=event.target.address, target_kind=event.target.kind,
-                                           status=c.new.value, previous=c.old.value, reason=c.reason))
-        elif self.pathcheck is not None:
-            v = self.pathcheck.verdict
+                                           status=c.new.value, previous=c.old.value, reason=c.reason, family=family))
+        elif family in self.pathchecks:
+            v = self.pathchecks[family].verdict
             self._emit(TargetFaulted(address=event.target.address, target_kind=event.target.kind, reason=event.reason,
-                                     up=v.count_up(), targets=len(v.specs), reliability=v.reliability))
+                                     up=v.count_up(), targets=len(v.specs), reliability=v.reliability, family=family))
 
-    def _path_verdict(self, up: bool, reason: str) -> None:
-        self._emit(PathVerdict(up=up, reason=reason))
-        self._spawn(self.daemon.set_path(up))
+    def _path_verdict(self, family: Family, up: bool, reason: str) -> None:
+        self._emit(PathVerdict(up=up, reason=reason, family=family))
+        self._spawn(self.daemon.set_path6(up) if family == "ipv6" else self.daemon.set_path(up))
 
     def _spawn(self, request) -> None:
         # Called from the prober's tick: send without blocking it; keep a reference until done.
@@ -428,6 +443,7 @@ class Sidecar:
             if prev is None or prev.failover != d.failover:
                 if prev is not None or d.failover:
                     self._failover_changed(d)
+            self._ipv6_changed(prev, d)
             self._reachability_changed(prev.unreachable if prev is not None else frozenset(), d.unreachable)
         self.flows.observe(d)
         self._publish_state()
@@ -445,9 +461,23 @@ class Sidecar:
         self._emit(FailoverChanged(active=d.failover, elected=d.elected, elected_name=self._names.get(d.elected or ""),
                                    carrier=d.carrier, path=d.path, rule=d.rule))
 
+    def _ipv6_changed(self, prev: DaemonState | None, d: DaemonState) -> None:
+        """IPv6's own WAN verdict (when IPv6 targets judge it: otherwise it follows IPv4's, which
+        is reported already) and its own failover (when a gateway can serve IPv6)."""
+        if "ipv6" in self.cfg.wan.families:
+            if prev is None or (prev.carrier, prev.path6, prev.wan6) != (d.carrier, d.path6, d.wan6):
+                if prev is not None or not d.wan6:
+                    self._emit(WanChanged(interface=self.cfg.wan.interface, carrier=d.carrier, path=d.path6,
+                                          up=d.wan6, family="ipv6"))
+        if any(g.address6 for g in self.cfg.gateway) and (prev is None or prev.failover6 != d.failover6):
+            if prev is not None or d.failover6:
+                server = self.server6.address if self.server6 is not None else None
+                self._emit(FailoverChanged(active=d.failover6, elected=server, elected_name=self._names.get(server or ""),
+                                           carrier=d.carrier, path=d.path6, rule=d.rule6, family="ipv6"))
+
     def _flows_moved(self, r: Report) -> None:
         self._emit(FlowsMoved(transition=r.transition, text=r.message(), removed=r.count, method=r.method,
-                              flows=tuple(str(f) for f in r.removed[:32]), error=r.error))
+                              flows=tuple(str(f) for f in r.removed[:32]), error=r.error, family=f"ipv{r.family}"))
 
     def _publish_state(self) -> None:
         state = self.state()

@@ -67,7 +67,7 @@ def hook_event(event: Event, wan: str) -> HookEvent | None:
     if isinstance(event, FailoverChanged):
         return HookEvent("failover" if event.active else "failback", {
             **base, "gateway": event.elected_name, "address": event.elected, "carrier": event.carrier,
-            "path": event.path, "rule": event.rule, "message": event.message})
+            "path": event.path, "rule": event.rule, "family": event.family, "message": event.message})
     if isinstance(event, ElectionChanged) and (event.moved or event.first):
         return HookEvent("elected", {**base, "gateway": event.name, "address": event.address,
                                      "pinned": event.pinned, "reason": event.reason, "message": event.message})
@@ -80,10 +80,10 @@ def hook_event(event: Event, wan: str) -> HookEvent | None:
                                      "reachable": event.reachable, "message": event.message})
     if isinstance(event, PathVerdict):
         return HookEvent("target", {**base, "status": "up" if event.up else "down", "reason": event.reason,
-                                    "message": event.message})
+                                    "family": event.family, "message": event.message})
     if isinstance(event, WanChanged):
         return HookEvent("wan", {**base, "status": "up" if event.up else "down", "carrier": event.carrier,
-                                 "path": event.path, "message": event.message})
+                                 "path": event.path, "family": event.family, "message": event.message})
     return None
 
 

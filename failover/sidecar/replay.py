@@ -17,6 +17,11 @@ its loop (at most 10 ms) and reads the link itself. With another config (``--con
 rates and the path check's target may not (the journal holds the probes that were sent).
 
 Elections run where the live core ran them (``elect`` records: every 50 ms and after each event).
+
+Both families: the IPv4 path check's records are prober ``path``, the IPv6 one's ``path6``; each
+feeds its own quorum, and the daemon's decision runs once per family as the daemon runs it (a
+family without targets of its own follows the other's verdict; IPv6 fails over only while a
+gateway with an ``address6`` can serve it).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import Any
 
 import lupa.lua55 as lua55
 
-from ..config import Config
+from ..config import FAMILIES, Config, Family
 from ..scripts.conflua import to_lua
 from ..core.election import Decision, Election, candidate
 from ..core.events import (
@@ -60,7 +65,7 @@ from ..core.journal import (
     Unpin,
 )
 from ..core.quorum import PathChange, PathVerdict as PathQuorum, TargetChange
-from ..net.pathcheck import path_timing, path_verdict
+from ..net.pathcheck import describe, journal_name, path_timing, path_verdict
 from ..net.prober import gateway_heartbeat_config
 from ..package_data import kernel_root
 
@@ -102,15 +107,10 @@ class Summary:
 
 
 class _WanDecision:
-    """kernel/failover/decision.lua in a Lua 5.5 state, fed as the daemon feeds it."""
+    """One family's kernel/failover/decision.lua object, fed as the daemon feeds it."""
 
-    def __init__(self, cfg: Config) -> None:
-        lua = self.lua = lua55.LuaRuntime(unpack_returned_tuples=True)
-        lua.globals().package.path = f"{kernel_root()}/?.lua"
-        # The daemon's own conf.lua (the gateways' key is not needed to decide).
-        conf_lua = to_lua(_keyless(cfg))
-        conf = lua.execute(conf_lua)
-        self.d = lua.eval('(require("failover.decision"))').new(conf)
+    def __init__(self, d: Any) -> None:
+        self.d = d
 
     @property
     def failover(self) -> bool:
@@ -142,6 +142,23 @@ class _WanDecision:
         return bool(self.d.carrier), bool(self.d.path), bool(self.d.up(self.d))
 
 
+def _wan_decisions(cfg: Config) -> dict[Family, _WanDecision]:
+    """The daemon's two decisions (kernel/failover/daemon.lua) in one Lua 5.5 state: each family
+    judged by its own targets, and one without targets following the other."""
+    lua = lua55.LuaRuntime(unpack_returned_tuples=True)
+    lua.globals().package.path = f"{kernel_root()}/?.lua"
+    # The daemon's own conf.lua (the gateways' key is not needed to decide).
+    conf = lua.execute(to_lua(_keyless(cfg)))
+    new = lua.eval('(require("failover.decision"))').new
+    judged = {f: f in cfg.wan.families for f in FAMILIES}
+    wan, wan6 = new(conf, judged["ipv4"]), new(conf, judged["ipv6"])
+    if not judged["ipv6"]:
+        wan6.follows = wan
+    elif not judged["ipv4"]:
+        wan.follows = wan6
+    return {"ipv4": _WanDecision(wan), "ipv6": _WanDecision(wan6)}
+
+
 class Replay:
     """Feed it the records of one journal (:meth:`feed`, then :meth:`finish`); ``events`` holds
     the decisions."""
@@ -155,12 +172,13 @@ class Replay:
         self.unreachable: frozenset[str] = frozenset()
         self.decision: Decision | None = None
         self.gw: dict[str, HeartbeatSession] = {}
-        self.path: PathQuorum | None = None
+        #: Each family's path quorum by its journal name (``path``, ``path6``).
+        self.paths: dict[str, tuple[Family, PathQuorum]] = {}
         self.cfg = cfg
         self._configure(cfg, None)
-        self.wan = _WanDecision(cfg)
+        self.wans = _wan_decisions(cfg)
         self.elected = cfg.gateway[0].address     # the daemon's, until the sidecar elects
-        self._view = self.wan.view()
+        self._view = {f: w.view() for f, w in self.wans.items()}
         self._failback_at: int | None = None      # ms: when dampening may next allow failback
 
     # -- config ----------------------------------------------------------------------------
@@ -180,8 +198,8 @@ class Replay:
             if self.election.pinned is not None and self.election.pinned not in self.names:
                 self.election.unpin()
         if old is None or (cfg.wan, path_timing(cfg)) != (old.wan, path_timing(old)):
-            # As the core does on a reload: a new path check with its own targets' sessions.
-            self.path = path_verdict(cfg) if cfg.wan.targets else None
+            # As the core does on a reload: new path checks with their own targets' sessions.
+            self.paths = {journal_name(f): (f, path_verdict(cfg, family=f)) for f in cfg.wan.families}
 
     # -- records ---------------------------------------------------------------------------
 
@@ -196,11 +214,19 @@ class Replay:
     def finish(self) -> Summary:
         return Summary(self.records, self.skipped, self.mismatches, self.end)
 
+    def _path(self, prober: str, address: str | None = None) -> PathQuorum | None:
+        """The quorum a path prober's record goes to (None: not in this config)."""
+        family_path = self.paths.get(prober)
+        if family_path is None or (address is not None and address not in family_path[1]):
+            return None
+        return family_path[1]
+
     def _on_send(self, r: Send) -> None:
         if r.p != "gw":
-            if self.path is None or r.a not in self.path:
+            path = self._path(r.p, r.a)
+            if path is None:
                 self.skipped += 1
-            elif self.path.on_send(r.a, r.t) != r.s:
+            elif path.on_send(r.a, r.t) != r.s:
                 self.mismatches += 1
             return
         session = self.gw.get(r.a)
@@ -212,10 +238,11 @@ class Replay:
 
     def _on_reply(self, r: Reply) -> None:
         if r.p != "gw":
-            if self.path is None or r.a not in self.path:
+            path = self._path(r.p, r.a)
+            if path is None:
                 self.skipped += 1
             else:
-                self.path.on_reply(r.a, r.t, r.s, r.t1, r.t2, r.t3)
+                path.on_reply(r.a, r.t, r.s, r.t1, r.t2, r.t3)
             return
         session = self.gw.get(r.a)
         if session is None:
@@ -225,17 +252,18 @@ class Replay:
 
     def _on_traffic(self, r: Traffic) -> None:
         if r.p != "gw":
-            if self.path is not None:
-                self.path.on_traffic(r.t)
+            if (path := self._path(r.p)) is not None:
+                path.on_traffic(r.t)
             return
         for session in self.gw.values():
             session.on_traffic(r.t)
 
     def _on_tick(self, r: Tick) -> None:
         if r.p != "gw":
-            if self.path is not None:
-                for event in self.path.on_timer(r.t):
-                    self._path_event(event, r.t)
+            if r.p in self.paths:
+                family, path = self.paths[r.p]
+                for event in path.on_timer(r.t):
+                    self._path_event(family, path, event, r.t)
             return
         for address, session in list(self.gw.items()):
             change = session.on_timer(r.t)
@@ -248,27 +276,27 @@ class Replay:
                                         previous=change.old.value, reason=change.reason, rtt_ms=stats.rtt_ms,
                                         loss=stats.loss, ts=t / 1e9))
 
-    def _path_event(self, event, t: int) -> None:
-        """As the core turns the path check's events into its own (failover/sidecar/core.py)."""
+    def _path_event(self, family: Family, path: PathQuorum, event, t: int) -> None:
+        """As the core turns a family's path check events into its own (failover/sidecar/core.py)."""
         ts = t / 1e9
         if isinstance(event, PathChange):
-            reason = f"path check via {self.cfg.wan.interface}: {event.reason}"
-            self._emit(PathVerdict(up=event.up, reason=reason, ts=ts))
-            if self.wan.set_path(event.up):
+            reason = f"{describe(family, self.cfg.wan.interface)}: {event.reason}"
+            self._emit(PathVerdict(up=event.up, reason=reason, family=family, ts=ts))
+            if self.wans[family].set_path(event.up):
                 self._react(t)
         elif isinstance(event, TargetChange):
             c = event.change
             self._emit(TargetStatusChanged(address=event.target.address, target_kind=event.target.kind,
-                                           status=c.new.value, previous=c.old.value, reason=c.reason, ts=ts))
+                                           status=c.new.value, previous=c.old.value, reason=c.reason,
+                                           family=family, ts=ts))
         else:
-            path = self.path
-            assert path is not None
             self._emit(TargetFaulted(address=event.target.address, target_kind=event.target.kind,
                                      reason=event.reason, up=path.count_up(), targets=len(path.specs),
-                                     reliability=path.reliability, ts=ts))
+                                     reliability=path.reliability, family=family, ts=ts))
 
     def _on_link(self, r: Link) -> None:
-        self.wan.link(r.admin, r.carrier)
+        for wan in self.wans.values():
+            wan.link(r.admin, r.carrier)
         self._react(r.t)
 
     def _on_elect(self, r: Elect) -> None:
@@ -298,8 +326,8 @@ class Replay:
 
     def _on_resume(self, r: Resume) -> None:
         # The daemon found the rule in place at its start (failed over before): it carries on so.
-        if r.failover and not self.wan.failover:
-            self._transition(True, r.t)
+        if r.failover and not self.wans["ipv4"].failover:
+            self._transition("ipv4", True, r.t)
             self._schedule(r.t // _MS)
 
     def _on_reload(self, r: Reload) -> None:
@@ -315,11 +343,12 @@ class Replay:
         if to_lua(_keyless(new)) != to_lua(_keyless(old)):
             # The scripts restart with the new conf.lua: a fresh daemon, which finds the rule in
             # place if failed over, reads the link, and hears the sidecar's path verdict again.
-            wan, self.wan = self.wan, _WanDecision(new)
-            admin, carrier, path = wan.inputs()
-            self.wan.link(admin, carrier)
-            self.wan.set_path(path)
-            self.wan.failover = wan.failover
+            wans, self.wans = self.wans, _wan_decisions(new)
+            for family, wan in wans.items():
+                admin, carrier, path = wan.inputs()
+                self.wans[family].link(admin, carrier)
+                self.wans[family].set_path(path)
+                self.wans[family].failover = wan.failover
             self._react(r.t)
 
     def _on_end(self, r: End) -> None:
@@ -328,23 +357,44 @@ class Replay:
     # -- the daemon's side -----------------------------------------------------------------
 
     def _react(self, t: int) -> None:
-        """The daemon after an event: the WAN's verdict, then failover as wanted now."""
+        """The daemon after an event: each family's WAN verdict, then its failover as wanted now.
+        The core reports IPv6's own WAN verdict only when IPv6 targets judge it, and IPv6's
+        failover only when a gateway has an ``address6`` (failover/sidecar/core.py)."""
         now = t // _MS
-        want = self.wan.wanted(now)
-        view = self.wan.view()
-        if view != self._view:
-            self._view = view
-            carrier, path, up = view
-            self._emit(WanChanged(interface=self.cfg.wan.interface, carrier=carrier, path=path, up=up, ts=t / 1e9))
-        if want != self.wan.failover:
-            self._transition(want, t)
+        for family, wan in self.wans.items():
+            want = wan.wanted(now)
+            if family == "ipv6":
+                want = want and self._server6() is not None  # as the daemon: only to a gateway that serves it
+            view = wan.view()
+            if view != self._view[family]:
+                self._view[family] = view
+                carrier, path, up = view
+                if family == "ipv4" or "ipv6" in self.cfg.wan.families:
+                    self._emit(WanChanged(interface=self.cfg.wan.interface, carrier=carrier, path=path, up=up,
+                                          family=family, ts=t / 1e9))
+            if want != wan.failover:
+                self._transition(family, want, t)
         self._schedule(now)
 
-    def _transition(self, on: bool, t: int) -> None:
-        self.wan.failover = on
-        carrier, path, _up = self.wan.view()
-        self._emit(FailoverChanged(active=on, elected=self.elected, elected_name=self.names.get(self.elected),
-                                   carrier=carrier, path=path, rule=on, ts=t / 1e9))
+    def _server6(self) -> str | None:
+        """The gateway serving IPv6 as the daemon's own fallback picks it: the elected one if it
+        has an ``address6``, else the first reachable one that has. (The live sidecar may choose
+        by IPv6 heartbeats, ``serve6``; that choice is not replayed: it names the gateway in the
+        IPv6 failover's message, and never decides whether IPv6 fails over.)"""
+        with6 = [g.address for g in self.cfg.gateway if g.address6]
+        if self.elected in with6:
+            return self.elected
+        return next((a for a in with6 if a not in self.unreachable), None)
+
+    def _transition(self, family: Family, on: bool, t: int) -> None:
+        wan = self.wans[family]
+        wan.failover = on
+        carrier, path, _up = wan.view()
+        elected = self.elected if family == "ipv4" else self._server6()
+        if family == "ipv6" and not any(g.address6 for g in self.cfg.gateway):
+            return
+        self._emit(FailoverChanged(active=on, elected=elected, elected_name=self.names.get(elected or ""),
+                                   carrier=carrier, path=path, rule=on, family=family, ts=t / 1e9))
 
     def _schedule(self, now_ms: int) -> None:
         """When to ask dampening again whether the daemon may fail back. The daemon asks every
@@ -352,8 +402,8 @@ class Replay:
         clock's unit) once failed over on a WAN that is up, so the answer comes at the first
         instant dampening allows. (Its own wait is exact for the clean time but only a polling
         hint while suppressed.)"""
-        _ok, wait = self.wan.failback(now_ms)
-        self._failback_at = now_ms + 1 if wait is not None else None
+        waiting = any(wan.failback(now_ms)[1] is not None for wan in self.wans.values())
+        self._failback_at = now_ms + 1 if waiting else None
 
     def _due(self, t: int) -> None:
         while self._failback_at is not None and self._failback_at * _MS <= t:

@@ -42,6 +42,17 @@ def topo(tmp_path, error_style):
 
 
 @pytest.fixture
+def topo6(tmp_path, error_style):
+    """The same, dual-stack (routerlab ``ipv6=True``): IPv6 on every interface, agents on both families."""
+    t = RouterTopology.build(tmp_path, n_gateways=2, ipv6=True)
+    t.error_style = error_style
+    try:
+        yield t
+    finally:
+        t.cleanup()
+
+
+@pytest.fixture
 def running(topo):
     """The topology with `failover host` running on the router."""
     topo.start_host()

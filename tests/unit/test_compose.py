@@ -274,7 +274,8 @@ def test_router_capabilities_sysctls_port_and_generated_config(topo, doc):
     assert r["configs"] == [{"source": "router-config", "target": compose.ROUTER_CONFIG}]
     content = doc["configs"]["router-config"]["content"]
     assert content == failover_config.to_toml(topo.router_config(
-        control_socket="/run/failover/control.sock", token_file="/etc/failover/token", listen=f"0.0.0.0:{API_PORT}"))
+        control_socket="/run/failover/control.sock", token_file="/etc/failover/token", listen=f"0.0.0.0:{API_PORT}",
+        ipv6=False))  # the docker lab is IPv4 only
     cfg = failover_config.parse(content)
     assert [(g.name, g.address) for g in cfg.gateway] == [(g.name, g.address) for g in topo.gateway]
     # the path check: the internet host's STAMP reflector and the echo-only hosts, 2 of 3 to be up

@@ -80,6 +80,32 @@ def test_defaults_by_kind_and_the_lua_flag():
     assert 'probe = "192.0.2.1"' in to_lua(cfg)  # the scripts' "a path check runs"
 
 
+def test_ipv6_targets_judge_the_ipv6_path_on_their_own():
+    cfg = config.parse(wan(target("203.0.113.1", "stamp") + target("192.0.2.53", "icmp") + target("192.0.2.54", "icmp")
+                           + target("2001:DB8:1::1", "stamp") + target("fd00:53::1", "icmp")))
+    assert [(t.address, t.family) for t in cfg.wan.targets] == [
+        ("203.0.113.1", "ipv4"), ("192.0.2.53", "ipv4"), ("192.0.2.54", "ipv4"),
+        ("2001:db8:1::1", "ipv6"), ("fd00:53::1", "ipv6")]
+    assert cfg.wan.families == ["ipv4", "ipv6"]
+    # The default: each family's own majority.
+    assert (cfg.wan.quorum_of("ipv4"), cfg.wan.quorum_of("ipv6")) == (2, 2)
+    lua = to_lua(cfg)
+    assert 'probe = "203.0.113.1"' in lua and 'probe6 = "2001:db8:1::1"' in lua  # both families judged
+
+
+def test_an_explicit_reliability_holds_for_each_family():
+    cfg = config.parse(wan("reliability = 1\n" + target("192.0.2.1", "icmp") + target("192.0.2.2", "icmp")
+                           + target("2001:db8::1", "icmp")))
+    assert (cfg.wan.quorum_of("ipv4"), cfg.wan.quorum_of("ipv6")) == (1, 1)
+
+
+def test_ipv6_targets_only():
+    cfg = config.parse(wan("reliability = 2\n" + target("2001:db8::1", "icmp") + target("2001:db8::2", "icmp")))
+    assert cfg.wan.families == ["ipv6"] and cfg.wan.quorum_of("ipv6") == 2
+    lua = to_lua(cfg)
+    assert "probe = nil" in lua and 'probe6 = "2001:db8::1"' in lua
+
+
 REFUSED = [
     ("probe and targets", wan('probe = "203.0.113.1"\n' + target("192.0.2.53", "icmp")), "wan.target"),
     ("reliability above the targets", wan("reliability = 3\n" + target("192.0.2.1", "icmp") + target("192.0.2.2", "icmp")),
@@ -91,7 +117,16 @@ REFUSED = [
     ("unknown kind", wan(target("192.0.2.1", "icmp") + target("192.0.2.2", "tcp")), "wan.target.1.kind"),
     ("icmp below 20 ms", wan(target("192.0.2.1", "icmp", 19)), "wan.target.0.interval_ms"),
     ("interval zero", wan(target("192.0.2.1", "stamp", 0)), "wan.target.0.interval_ms"),
-    ("not IPv4", wan(target("2001:db8::1", "icmp")), "wan.target.0.address"),
+    ("not an address", wan(target("2001:db8::1::2", "icmp")), "wan.target.0.address"),
+    ("IPv6 link-local", wan(target("fe80::1", "icmp")), "wan.target.0.address"),
+    ("IPv6 link-local with zone", wan(target("fe80::1%wan0", "stamp")), "wan.target.0.address"),
+    ("IPv6 multicast", wan(target("ff02::1", "icmp")), "wan.target.0.address"),
+    ("IPv6 loopback", wan(target("::1", "icmp")), "wan.target.0.address"),
+    ("IPv6 written twice", wan(target("2001:db8::1", "icmp") + target("2001:DB8:0::1", "stamp")), "wan.target"),
+    ("reliability above one family's targets",
+     wan("reliability = 2\n" + target("192.0.2.1", "icmp") + target("192.0.2.2", "icmp") + target("2001:db8::1", "icmp")),
+     "wan.reliability"),
+    ("icmp below 20 ms on IPv6", wan(target("2001:db8::1", "icmp", 19)), "wan.target.0.interval_ms"),
     ("no kind", wan('\n[[wan.target]]\naddress = "192.0.2.1"\n'), "wan.target.0.kind"),
     ("no address", wan('\n[[wan.target]]\nkind = "icmp"\n'), "wan.target.0.address"),
     ("unknown key", wan(target("192.0.2.1", "icmp") + "port = 7\n"), "wan.target.0.port"),

@@ -107,6 +107,8 @@ def test_flow_text_names_the_nat():
 class D:
     failover: bool
     rule: bool
+    failover6: bool = False
+    rule6: bool = False
 
 
 OFF, ON = D(False, False), D(True, True)
@@ -116,9 +118,9 @@ ON_NO_RULE, OFF_RULE_LEFT = D(True, False), D(False, True)
 def run_mover(states, stamps=True):
     calls = []
 
-    def cleaner(transition, wan, lan, since):
-        calls.append((transition, wan, lan, since))
-        return Report(transition, [], 0, 0)
+    def cleaner(transition, wan, lan, since, family):
+        calls.append((transition, wan, lan, since) if family == 4 else (transition, wan, lan, since, family))
+        return Report(transition, [], 0, 0, family=family)
 
     async def go():
         m = FlowMover("lo", "lo", cleaner=cleaner, stamps=lambda: stamps)
@@ -191,3 +193,50 @@ def test_with_the_marking_rules_loaded_each_transition_is_one_delete_by_mark_els
     m = asyncio.run(go())
     assert loads == [("lo", "lo")] and m.marking is loaded  # loaded once, before any clean-up
     assert calls == [(method, "failover"), (method, "failback")]
+
+
+# -- IPv6: the same selection, each family on its own -------------------------------------------
+
+from ipaddress import ip_address as A6  # noqa: E402
+
+WAN6, LAN6_ROUTER, CLIENT6, GW6, NET6 = "fd00:198:51:100::2", "fd00:10::1", "fd00:10::100", "fd00:10::11", "fd00:203:0:113::1"
+GLOBAL_CLIENT = "2001:db8:10::100"
+ADDRS46 = Addresses.of(wan=[WAN, WAN6], local=[WAN, LAN_ROUTER, "127.0.0.1", WAN6, LAN6_ROUTER, "::1"],
+                       lan=["10.10.0.1/24", "fd00:10::1/64", "2001:db8:10::1/64"])
+
+
+def flow6(src, dst, *, nat_src=None, proto=TCP, start=None, id=1):
+    return Flow(proto, A6(src), A6(dst), A6(dst), A6(nat_src or src), sport=40000, dport=9000, id=id, start_ns=start)
+
+
+NAT66_TCP = flow6(CLIENT6, NET6, nat_src=WAN6, id=60)           # ULA client NATed out of the WAN
+NAT66_ICMP = Flow(socket.IPPROTO_ICMPV6, A6(CLIENT6), A6(NET6), A6(NET6), A6(WAN6), icmp=(7, 128, 0), id=61)
+ROUTED6 = flow6(GLOBAL_CLIENT, NET6, id=62)                      # global prefix routed as is: no binding
+VIA_ALT6 = flow6(CLIENT6, NET6, start=T0 + 5, id=63)             # began during IPv6 failover, through gw1
+LINK_LOCAL6 = flow6("fe80::100", "fe80::1", id=64)
+MCAST6 = flow6(CLIENT6, "ff02::fb", proto=UDP, start=T0 + 5, id=65)
+TO_ROUTER6 = flow6(CLIENT6, LAN6_ROUTER, start=T0 + 5, id=66)
+ALL46 = ALL + [NAT66_TCP, NAT66_ICMP, ROUTED6, VIA_ALT6, LINK_LOCAL6, MCAST6, TO_ROUTER6]
+
+
+def test_ipv6_failover_removes_the_nat66_flows_of_the_wan_only():
+    assert select("failover", ALL46, ADDRS46, family=6) == [NAT66_TCP, NAT66_ICMP]
+    assert str(NAT66_ICMP) == "icmpv6 fd00:10::100->fd00:203:0:113::1 nat fd00:198:51:100::2"
+
+
+def test_ipv6_failback_removes_the_flows_through_the_alternate_only():
+    assert select("failback", ALL46, ADDRS46, since_ns=T0, family=6) == [VIA_ALT6]
+
+
+def test_each_familys_transition_leaves_the_other_family_alone():
+    assert select("failover", ALL46, ADDRS46, family=4) == [MASQ_TCP, MASQ_UDP, MASQ_ICMP]
+    assert select("failover", ALL46, ADDRS46) == [MASQ_TCP, MASQ_UDP, MASQ_ICMP, NAT66_TCP, NAT66_ICMP]
+
+
+def test_the_mover_cleans_each_family_on_its_own_transitions():
+    v6_on, v6_off = D(False, False, True, True), D(False, False, False, False)
+    both_on = D(True, True, True, True)
+    _, started, calls = run_mover([v6_off, v6_on, v6_on, v6_off, both_on, v6_off], stamps=False)
+    assert started == [None, "failover", None, "failback", "failover", "failback"]
+    assert [(c[0], c[-1] if len(c) == 5 else 4) for c in calls] == [
+        ("failover", 6), ("failback", 6), ("failover", 4), ("failover", 6), ("failback", 4), ("failback", 6)]

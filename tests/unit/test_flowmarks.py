@@ -16,7 +16,12 @@ def test_delete_request_is_one_ctnetlink_delete_with_mark_and_mask_only():
     length, kind, flags, seq, _ = struct.unpack_from("=IHHII", msg)
     assert (length, kind, flags, seq) == (len(msg), 0x0102, 0x1 | 0x4, 7)
     family, version, _ = struct.unpack_from("=BBH", msg, 16)
-    assert (family, version) == (socket.AF_INET, 0)
+    # version 1: the kernel honours the family; AF_UNSPEC unless one is asked for
+    assert (family, version) == (socket.AF_UNSPEC, 1)
+    assert struct.unpack_from("=BB", ctnetlink.delete_request(0x40000000, 0x40000000, family=socket.AF_INET6), 16) \
+        == (socket.AF_INET6, 1)
+    with pytest.raises(ValueError):
+        ctnetlink.delete_request(0x40000000, 0x40000000, family=socket.AF_PACKET)
     attrs = [struct.unpack_from("=HHI", msg, off) for off in range(20, len(msg), 8)]
     # No tuple: the kernel walks its table; the values are big-endian.
     assert attrs == [(8, 8, socket.htonl(0x40000000)), (8, 21, socket.htonl(0x40000000))]
@@ -48,7 +53,9 @@ def test_the_ack_is_read_by_sequence():
 
 def test_rules_mark_the_wan_nat_and_the_hairpin_through_an_alternate():
     text = flowmarks.ruleset("wan0", "lan0")
-    assert "delete table ip failover_flows" in text  # reloading replaces, never duplicates
+    assert "delete table inet failover_flows" in text  # reloading replaces, never duplicates
+    assert "delete table ip failover_flows" in text    # and the IPv4-only table of old goes
+    assert "table inet failover_flows {\n\tchain" in text  # both families marked
     assert 'oifname "wan0" ct status snat ct mark set ct mark | 0x40000000' in text
     assert 'iifname "lan0" oifname "lan0" ct status & (snat | dnat) == 0 ct mark set ct mark | 0x20000000' in text
     assert flowmarks.WAN_MARK & flowmarks.ALTERNATE_MARK == 0

@@ -20,9 +20,9 @@ from failover.core.gatewayline import sign
 from failover.core.stamp import SenderPacket, StampCodec, unix_ns_to_ntp
 from failover.lab.nsocket import socket_in
 
-from failover.lab.routerlab import ROUTER_LAN, gateway_address
+import pytest
 
-from ..ipv6_failover.dualstack import gateway_address6, make_dual_stack
+from failover.lab.routerlab import ROUTER_LAN, gateway_address, gateway_address6
 
 GW1, GW1_6, GW2_6 = gateway_address(1), gateway_address6(1), gateway_address6(2)
 ROUTER_LAN6 = "fd00:10::1"
@@ -42,10 +42,16 @@ def forwarding6(topo, i: int) -> str:
     return topo.nets.read_sysctl(f"gw{i}", "net.ipv6.conf.all.forwarding")
 
 
+@pytest.fixture
+def topo(topo6):
+    """Every scenario here on the dual-stack topology."""
+    return topo6
+
+
 def dual_agent(topo, *extra: str) -> None:
-    make_dual_stack(topo)
+    """gw1's agent, on both families as the dual-stack topology starts it, with ``extra`` options."""
     topo.stop_agent(1)
-    topo.start_agent(1, "--listen", GW1_6, *extra)
+    topo.start_agent(1, *extra)
 
 
 def test_up_over_ipv6_and_down_over_ipv4(topo):

@@ -17,6 +17,8 @@ Expected:
                                               the path goes up on the replies
     target drops echo requests:               path down
     target answers again:                     path up
+    wan0 deleted and made again:              the check binds new sockets to it (no CAP_NET_RAW
+                                              needed for that) and the path comes back up
 """
 
 from __future__ import annotations
@@ -118,16 +120,26 @@ def test_without_cap_net_raw_the_path_check_probes_through_the_ping_socket(net):
     assert verdicts(net, "check") == [True, False, True]
 
 
-@pytest.mark.xfail(strict=True, raises=TimeoutError, reason=(
-    "failover/net/pathcheck.py's _tick binds the probe sockets to the WAN again on its first read of "
-    "the device (bound_ifindex None): binding a socket that is bound already needs CAP_NET_RAW, so "
-    "without it every tick logs 'cannot bind to wan0: Operation not permitted', bound_ifindex stays "
-    "None and the WAN's receive traffic (failover.core.silence) is never fed to the verdict"))
+def ifindex_of_wan0(net) -> int:
+    return json.loads(net.ip("router", "-j", "link", "show", "wan0").stdout)[0]["ifindex"]
+
+
 def test_without_cap_net_raw_the_path_check_follows_the_wan_device(net):
+    """Re-binding a socket that is bound already needs CAP_NET_RAW; the path check makes new ones
+    instead, so it follows the device at start and when wan0 is made again (a new ifindex)."""
     net.sysctl("router", "net.ipv4.ping_group_range", "0 0")
     start_check(net)
     wait_for(lambda: verdicts(net, "check")[-1:] == [True], timeout=10, what="the path up")
-    ifindex = json.loads(net.ip("router", "-j", "link", "show", "wan0").stdout)[0]["ifindex"]
-    wait_for(lambda: any(x.get("bound") == ifindex for x in said(net, "check")), timeout=3,
-             what=f"the path check bound to wan0 (ifindex {ifindex})")
+    first = ifindex_of_wan0(net)
+    wait_for(lambda: any(x.get("bound") == first for x in said(net, "check")), timeout=3,
+             what=f"the path check bound to wan0 (ifindex {first})")
+
+    net.ip("router", "link", "del", "wan0")
+    wait_for(lambda: verdicts(net, "check")[-1:] == [False], timeout=5, what="the path down without wan0")
+    net.restore(net.topology.segment("wan"))
+    again = ifindex_of_wan0(net)
+    assert again != first
+    wait_for(lambda: said(net, "check")[-1:] == [{"bound": again}], timeout=5,
+             what=f"the path check bound to the new wan0 (ifindex {again})")
+    wait_for(lambda: verdicts(net, "check")[-1:] == [True], timeout=10, what="the path up through the new wan0")
     assert "cannot bind" not in net.log("check")

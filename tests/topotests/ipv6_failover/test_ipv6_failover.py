@@ -1,6 +1,6 @@
 """IPv6 failover beside IPv4, with the daemon and notifier in the user-space host, on the
-dual-stack router topology (dualstack.py). Every routing state is read with `ip` and from the
-kernel's own notifications (FibWatch), never from the daemon.
+dual-stack router topology (routerlab ``ipv6=True``). Every routing state is read with `ip` and
+from the kernel's own notifications (failover.lab.rulewatch.FibWatch), never from the daemon.
 
 Expected routing state, per scenario (P = 1000, T = 100, gw1 elected, both gateways with address6):
 
@@ -22,13 +22,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from failover.lab.netns import wait_for
 
-from .dualstack import LAN6_PREFIXES, FibWatch, dual_stack_config, gateway_address6, make_dual_stack
-from failover.lab.routerlab import ERROR_STYLES, PRIORITY, TABLE
+from failover.lab.routerlab import ERROR_STYLES, LAN6_PREFIXES, PRIORITY, TABLE, gateway_address6
+from failover.lab.rulewatch import FibWatch
 
 GW1_6, GW2_6 = gateway_address6(1), gateway_address6(2)
 
@@ -63,19 +64,22 @@ def watched_table6(topo, watch: FibWatch) -> list[tuple[str, str | None, str]]:
 
 
 @pytest.fixture
-def dual(topo):
-    """topo made dual-stack, the listener started before the daemon, closed afterwards."""
-    make_dual_stack(topo)
-    watch = FibWatch(topo.nets.ns("router")).start()
-    topo.watch = watch
-    try:
-        yield topo
-    finally:
-        watch.close()
+def dual(topo6):
+    """The dual-stack topology, the listener started before the daemon, closed afterwards."""
+    with FibWatch(topo6.nets.ns("router")) as watch:
+        topo6.watch = watch
+        yield topo6
 
 
-def start(topo, **address6):
-    topo.start_host(dual_stack_config(topo, address6 or None))
+def config6(topo, address6: dict[int, str | None] | None = None) -> Path:
+    """The config with ``address6`` for the gateways named (default: every one, gateway_address6(i))."""
+    if address6 is None:
+        address6 = {i: gateway_address6(i) for i in range(1, len(topo.gateways) + 1)}
+    return topo.config(address6={i: a for i, a in address6.items() if a is not None})
+
+
+def start(topo):
+    topo.start_host(config6(topo))
     return topo
 
 
@@ -172,7 +176,7 @@ def test_elect_by_ipv6_address(dual):
 
 
 def test_ipv6_goes_to_a_gateway_that_has_an_address6(dual):
-    dual.start_host(dual_stack_config(dual, {1: None, 2: GW2_6}))
+    dual.start_host(config6(dual, {1: None, 2: GW2_6}))
     wait_for(lambda: table6(dual) == expected_table6(GW2_6), what="IPv6 table 100 via gw2")
     dual.set_isp(False)
     wait_for(lambda: dual.watch.snapshot()[:2] == (1, 1), what="one rule per family")
@@ -183,7 +187,7 @@ def test_ipv6_goes_to_a_gateway_that_has_an_address6(dual):
 
 
 def test_without_any_address6_ipv6_is_left_alone(dual):
-    dual.start_host(dual_stack_config(dual, {1: None, 2: None}))
+    dual.start_host(config6(dual, {1: None, 2: None}))
     dual.set_isp(False)
     wait_for(lambda: dual.watch.snapshot()[0] == 1, what="the IPv4 rule")
     time.sleep(1.5)  # more than a reconcile period

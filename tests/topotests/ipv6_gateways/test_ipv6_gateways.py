@@ -1,7 +1,7 @@
 """IPv6 heartbeats and the gateway serving IPv6, with the daemon (`failover host`) and the sidecar
-on the dual-stack router topology (ipv6_failover/dualstack.py): both gateways' agents listen on
+on the dual-stack router topology (routerlab ``ipv6=True``): both gateways' agents listen on
 IPv4 and IPv6 (`--listen 10.10.0.1N --listen fd00:10::1N`). Routing is read with `ip` and from
-the kernel's own rtnetlink notifications (FibWatch); "told up" is read on the agent's side (its
+the kernel's own rtnetlink notifications (failover.lab.rulewatch.FibWatch); "told up" is read on the agent's side (its
 forwarding sysctls), never from the daemon or the sidecar.
 
 Expected routing state, per scenario (P = 1000, T = 100, gw1 elected, WAN carrier lost):
@@ -33,10 +33,9 @@ import json
 import pytest
 
 from failover.lab.netns import wait_for
-from failover.lab.routerlab import PRIORITY, TABLE, gateway_address
+from failover.lab.routerlab import LAN6_PREFIXES, PRIORITY, TABLE, gateway_address, gateway_address6
+from failover.lab.rulewatch import FibWatch
 from failover.lab.sidecarlab import hb_fixture
-
-from ..ipv6_failover.dualstack import LAN6_PREFIXES, FibWatch, gateway_address6, make_dual_stack
 
 GW1, GW2 = gateway_address(1), gateway_address(2)
 GW1_6, GW2_6 = gateway_address6(1), gateway_address6(2)
@@ -67,15 +66,10 @@ def forwarding(topo, i: int) -> tuple[str, str]:
 
 @pytest.fixture
 def dual(tmp_path):
-    """The heartbeat topology made dual-stack, each agent listening on both families, an rtnetlink
+    """The heartbeat topology dual-stack, each agent listening on both families, an rtnetlink
     listener in the router's namespace; everything torn down afterwards, even on failure."""
-    for hb in hb_fixture(tmp_path):
-        topo = hb.topo
-        make_dual_stack(topo)
-        for i in (1, 2):
-            topo.stop_agent(i)
-            topo.start_agent(i, "--listen", gateway_address6(i))
-        hb.watch = FibWatch(topo.nets.ns("router")).start()
+    for hb in hb_fixture(tmp_path, ipv6=True):
+        hb.watch = FibWatch(hb.topo.nets.ns("router")).start()
         try:
             yield hb
         finally:
@@ -85,14 +79,7 @@ def dual(tmp_path):
 def write_config(hb) -> None:
     """The sidecar's config with both gateways' address6; a long hold keeps the first-elected gw1
     whatever the RTT noise between two veths says."""
-    path = hb.write_config(probe=False, hold_ms=600_000)
-    lines = []
-    for line in path.read_text().splitlines():
-        lines.append(line)
-        for i in (1, 2):
-            if line == f'address = "{gateway_address(i)}"':
-                lines.append(f'address6 = "{gateway_address6(i)}"')
-    path.write_text("\n".join(lines) + "\n")
+    hb.write_config(probe=False, hold_ms=600_000, address6={i: gateway_address6(i) for i in (1, 2)})
 
 
 def gateways(hb) -> dict[str, dict]:
@@ -138,7 +125,9 @@ def test_gateway_whose_ipv6_dies_while_its_ipv4_lives(failed_over):
     assert gws["gw1"]["elected"] is True and gws["gw1"]["rtt_ms"] is not None
     st = hb.state()
     assert st["ipv6"] == {"path": True, "up": False, "failover": True, "rule": True}
-    moves = [e for e in hb.http.get("/api/v1/log").json() if e.get("family") == "ipv6"]
+    # The IPv6 server's moves (the path check's and the daemon's IPv6 entries carry the family too).
+    moves = [e for e in hb.http.get("/api/v1/log").json()
+             if e.get("family") == "ipv6" and e["kind"] == "election"]
     assert moves[-1]["address6"] == GW2_6 and moves[-1]["kind"] == "election"
     assert "has its IPv6 heartbeat down" in moves[-1]["reason"], moves[-1]
 

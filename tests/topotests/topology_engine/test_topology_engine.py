@@ -14,7 +14,7 @@ import pytest
 from failover.lab.builder import build
 from failover.lab.netns import existing, wait_for
 from failover.lab.registry import Registry
-from failover.lab.spec import Iface, Node, Process, Route, Segment, Topology
+from failover.lab.spec import Iface, Nat, Node, Process, Route, Segment, Topology
 
 
 def two_hosts(prefix: str, *, route_via: str = "10.99.0.1") -> Topology:
@@ -109,3 +109,67 @@ def test_the_registry_is_read_back_by_another_process(tmp_path):
         assert not alive(pid)
     finally:
         net.teardown()
+
+
+def dual_stack(prefix: str, *, nat: tuple[Nat, ...] = (Nat("ab0"),)) -> Topology:
+    """a forwards and NATs out of ab0 for c (on a's bridge) towards b, in both families:
+
+        c eth0 10.98.0.2 fd98::2 ── br0 a (10.98.0.1 fd98::1) ab0 10.99.0.1 fd99::1 ═══ b eth0 10.99.0.2 fd99::2
+    """
+    return Topology(
+        prefix,
+        nodes=(Node("a", forwarding=True, nat=nat), Node("b"), Node("c")),
+        segments=(Segment("ab", (Iface("a", "ab0", "10.99.0.1/24", addresses6=("fd99::1/64",)),
+                                 Iface("b", "eth0", "10.99.0.2/24", addresses6=("fd99::2/64",)))),
+                  Segment("lan", bridge=Iface("a", "br0", "10.98.0.1/24", addresses6=("fd98::1/64",)),
+                          ends=(Iface("c", "eth0", "10.98.0.2/24", addresses6=("fd98::2/64",)),))),
+        routes=(Route("c", "default", "10.98.0.1"), Route("c", "default", "fd98::1")),
+    )
+
+
+# b answers each datagram with the address it came from; c prints what b saw.
+ECHO_PEER = ("import socket,sys; f=socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET; "
+             "s=socket.socket(f, socket.SOCK_DGRAM); s.bind((sys.argv[1], 9999)); "
+             "d, p = s.recvfrom(64); s.sendto(p[0].encode(), p)")
+ASK_PEER = ("import socket,sys; f=socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET; "
+            "s=socket.socket(f, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(b'?', (sys.argv[1], 9999)); "
+            "print(s.recv(64).decode())")
+
+
+def seen_by_b(net, address: str) -> str:
+    """The source address b sees on a datagram from c to ``address`` (b's), through a."""
+    echo = net.spawn("b", ["python3", "-c", ECHO_PEER, address])
+    try:
+        wait_for(lambda: net.exec("b", "ss", "-Hlun", f"sport = :9999").stdout.strip(), what="b's echo")
+        return net.exec("c", "python3", "-c", ASK_PEER, address).stdout.strip()
+    finally:
+        net.stop(echo)
+
+
+def test_dual_stack_addresses_routes_forwarding_and_nat_in_both_families(tmp_path):
+    prefix = f"te{uuid.uuid4().hex[:5]}"
+    net = build(dual_stack(prefix), tmp_path)
+    try:
+        addrs = {(i["ifname"], a["local"]): a for i in ip_json(f"{prefix}-a", "-6", "addr") for a in i["addr_info"]}
+        assert {("ab0", "fd99::1"), ("br0", "fd98::1")} <= set(addrs)
+        assert not addrs[("ab0", "fd99::1")].get("tentative")  # nodad: usable at once
+        assert {(r["dst"], r.get("gateway")) for r in ip_json(f"{prefix}-c", "-6", "route")} >= {("default", "fd98::1")}
+        assert net.read_sysctl("a", "net.ipv6.conf.all.forwarding") == "1"
+        assert net.read_sysctl("b", "net.ipv6.conf.all.forwarding") == "0"
+        assert "table inet lab" in net.exec("a", "nft", "list", "ruleset").stdout
+        # b has no route back to c's networks: only a's NAT brings the answers home
+        assert seen_by_b(net, "10.99.0.2") == "10.99.0.1"
+        assert seen_by_b(net, "fd99::2") == "fd99::1"
+    finally:
+        net.teardown()
+    assert existing(prefix) == []
+
+
+def test_snat_names_its_family():
+    assert Nat("wan0", "snat to 198.51.100.2").rule() == 'oifname "wan0" snat ip to 198.51.100.2'
+    assert Nat("wan0", "snat to fd00::2").rule() == 'oifname "wan0" snat ip6 to fd00::2'
+    assert Nat("wan0").rule() == 'oifname "wan0" masquerade'
+    with pytest.raises(ValueError):
+        Nat("wan0", "dnat to 1.2.3.4")
+    with pytest.raises(ValueError):
+        Route("a", "fd00::/64", "10.0.0.1")
