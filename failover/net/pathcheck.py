@@ -22,8 +22,8 @@ rtnetlink (:mod:`failover.net.linkcounters`): when its unicast receive counter o
 check's family moved, the WAN is still receiving that family (return traffic of the flows through
 it, late replies), and every target's session is told (per family: IPv4 flows still coming in
 must not hide an IPv6-only blackout, nor the reverse). A path whose replies are late while
-traffic still comes in is slow, not down;
-one with neither replies nor traffic for the detect time is a blackout, as fast as before.
+traffic still comes in is slow, not down; one with neither replies nor traffic for the detect
+time is a blackout, as fast as before.
 
 The WAN device comes and goes (PPPoE reconnects, modems re-enumerate): the same read tells when a
 device of that name exists again with another ifindex, and the sockets are bound to it; while no
