@@ -1,9 +1,10 @@
 """Shared set-up for the lab-based benchmarks (bench.outage, bench.brownout, ...).
 
 ``BenchLab`` is failover/lab/namespaces.py's ``Lab`` (conf/lab.toml's topology, built by the
-engine in failover/lab; its router probing the internet host alone, as ``wan.probe``) with ``demo=False`` — no relay of the dashboard to 127.0.0.1:8080 (one per
+engine in failover/lab) with ``demo=False`` — no relay of the dashboard to 127.0.0.1:8080 (one per
 machine) and no 50 packet/s demo flow (the benchmark runs its own) — under a private prefix and
-state folder, so it runs beside a `failover lab up` lab. Its router's config may carry a
+state folder, so it runs beside a `failover lab up` lab. Its router probes the internet host
+alone (``wan.probe``), as the lab benchmarks' published figures were measured. Its router's config may carry a
 ``[dampening]`` section (see ``NO_HOLD``).
 """
 

@@ -134,6 +134,8 @@
     byTestId("elected-pinned").dataset.pinned = String(pinned);
     byTestId("unpin-button").hidden = !pinned;
 
+    renderIpv6(st.ipv6);
+
     const d = st.daemon;
     const banner = byTestId("daemon-status");
     if (d && d.connected === false) {
@@ -145,6 +147,24 @@
     }
     document.title = `${active ? "⚠ Failover ON" : "WAN " + wanText} — Adaptive Failover`;
     renderGateways(model.gateways);  // pin buttons depend on the pinned state
+  }
+
+  // IPv6's own verdicts (absent from a sidecar before IPv6: shown unknown).
+  function renderIpv6(v6) {
+    v6 = v6 || {};
+    const [text, tone] = upDown(v6.up);
+    setPill(byTestId("ipv6-up"), `IPv6 ${text}`, tone);
+    setPill(byTestId("ipv6-path"), ...upDown(v6.path));
+    setPill(byTestId("ipv6-failover"), v6.failover === undefined ? "unknown" : v6.failover ? "ON" : "off",
+            v6.failover === undefined ? "unknown" : v6.failover ? "warn" : "good");
+    byTestId("ipv6-failover").dataset.active = String(v6.failover === true);
+    byTestId("ipv6-rule").textContent = v6.rule === true ? "present" : v6.rule === false ? "absent" : "—";
+  }
+
+  // The gateway carrying IPv6 (the elected one, or where IPv6 went): from the gateways' serves6.
+  function renderIpv6Via() {
+    const gw = model.gateways.find((g) => g.serves6 === true);
+    byTestId("ipv6-via").textContent = gw ? `${gw.name || gw.address} ${gw.address6}` : "none";
   }
 
   function renderSince() {
@@ -191,6 +211,13 @@
         <div><dt>Loss</dt><dd data-testid="gw-loss">—</dd></div>
         <div><dt>Score</dt><dd data-testid="gw-score">—</dd></div>
       </dl>
+      <p class="gw-v6" data-testid="gw-ipv6">
+        <span class="label">IPv6</span>
+        <span data-testid="gw-address6" class="muted"></span>
+        <span data-testid="gw-status6" class="pill pill-unknown">unknown</span>
+        <span class="label">RTT</span><span data-testid="gw-rtt6">—</span>
+        <span data-testid="gw-serves6" class="pill pill-accent" hidden>serves IPv6</span>
+      </p>
       <button type="button" data-testid="pin-button"></button>`;
     $("button", card).addEventListener("click", () => {
       const pinnedHere = isPinned(card.dataset.address);
@@ -231,6 +258,16 @@
       byTestId("gw-jitter", card).textContent = fmtMs(gw.jitter_ms);
       byTestId("gw-loss", card).textContent = fmtLoss(gw.loss);
       byTestId("gw-score", card).textContent = fmtScore(gw.score);
+      // IPv6: its own heartbeat; a gateway without address6 has none (status6 null).
+      const has6 = typeof gw.address6 === "string";
+      byTestId("gw-address6", card).textContent = has6 ? gw.address6 : "no address6";
+      const status6 = byTestId("gw-status6", card);
+      status6.hidden = !has6;
+      if (has6) setPill(status6, gw.status6 || "unknown",
+                        gw.status6 === "up" ? "good" : gw.status6 === "down" ? "bad" : "unknown");
+      card.dataset.status6 = has6 ? gw.status6 || "unknown" : "none";
+      byTestId("gw-rtt6", card).textContent = has6 ? fmtMs(gw.rtt6_ms) : "—";
+      byTestId("gw-serves6", card).hidden = gw.serves6 !== true;
       const btn = byTestId("pin-button", card);
       const pinnedHere = isPinned(gw.address);
       btn.textContent = pinnedHere ? "Unpin" : "Pin";
@@ -241,6 +278,7 @@
         : "A gateway that does not answer up/down cannot be pinned";
     });
     for (const stale of existing.values()) stale.remove();
+    renderIpv6Via();
   }
 
   // ---------------------------------------------------------------- path check targets

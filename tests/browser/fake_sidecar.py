@@ -53,6 +53,7 @@ def default_state() -> dict[str, Any]:
         "elected": {"address": "10.10.0.11", "name": "alt1", "pinned": False},
         "changes": 0,
         "daemon": {"connected": True, "message": "connected to /run/failover/control.sock"},
+        "ipv6": {"path": True, "up": True, "failover": False, "rule": False},
     }
 
 
@@ -81,11 +82,12 @@ class PageLogEvent(LogEvent):
 
 
 def state_view(s: dict[str, Any]) -> StateView:
-    w, f, e, d = s["wan"], s["failover"], s["elected"], s["daemon"]
+    w, f, e, d, v6 = s["wan"], s["failover"], s["elected"], s["daemon"], s["ipv6"]
     return StateView(interface=w["interface"], carrier=w["carrier"], path=w["path"], wan_up=w["up"],
                      failover_active=f["active"], failover_since=f["since"], rule=f["rule"],
                      elected=ElectedView(e["address"], e["name"], e["pinned"]), changes=s["changes"],
-                     daemon_connected=d["connected"], daemon_message=d["message"])
+                     daemon_connected=d["connected"], daemon_message=d["message"],
+                     wan6_up=v6["up"], path6=v6["path"], failover6_active=v6["failover"], rule6=v6["rule"])
 
 
 class FakeCore:
