@@ -137,11 +137,13 @@ class Bench:
         if moved["last_ns"] is None or moved["last_ns"] < t_rule:
             raise RuntimeError(f"{family} trial: the flow did not resume through the alternate: {moved}")
         other_family_rules = self.rules("ipv6" if family == "ipv4" else "ipv4")
+        state = self.topo.state()
         self.blackout(family, False)
         wait_for(lambda: self.rules(family) == 0, timeout=60, interval=0.01, what=f"{family} failing back")
         return {"outage": moved["gap_ms"], "rule_ms": (t_rule - t_fault) / 1e6, "other_lost": other["lost"],
                 "other_gap": other["gap_ms"], "other_rules": other_family_rules,
-                "pause": max(moved["sender_pause_ms"], other["sender_pause_ms"])}
+                "pause": max(moved["sender_pause_ms"], other["sender_pause_ms"]),
+                "state": " ".join(f"{k}={v}" for k, v in state.items())}
 
     def close(self) -> None:
         for f in self.flows.values():
@@ -169,6 +171,9 @@ def main() -> int:
                 for family in ("ipv4", "ipv6"):
                     r = bench.trial(family)
                     results[family].append(r)
+                    if r["other_rules"]:
+                        print(f"  note: {family} trial {i}: the other family's failover rule was there too "
+                              f"(daemon: {r['state']})", file=sys.stderr)
                     if r["pause"] > 5:
                         print(f"  note: {family} trial {i}: a sender paused {r['pause']:.1f} ms", file=sys.stderr)
         finally:

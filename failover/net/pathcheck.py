@@ -20,9 +20,10 @@ mode (2) or off there.
 Silence or delay (:mod:`failover.core.silence`). Every wake the WAN device is read by name over
 rtnetlink (:mod:`failover.net.linkcounters`): when its unicast receive counter of this path
 check's family moved, the WAN is still receiving that family (return traffic of the flows through
-it, late replies), and every target's session is told. Per family: IPv4 flows still coming in
-must not hide an IPv6-only blackout, nor the reverse. A path whose replies are late while traffic still comes in is slow, not down;
-one with neither replies nor traffic for the detect time is a blackout, as fast as before.
+it, late replies), and every target's session is told (per family: IPv4 flows still coming in
+must not hide an IPv6-only blackout, nor the reverse). A path whose replies are late while
+traffic still comes in is slow, not down; one with neither replies nor traffic for the detect
+time is a blackout, as fast as before.
 
 The WAN device comes and goes (PPPoE reconnects, modems re-enumerate): the same read tells when a
 device of that name exists again with another ifindex, and the sockets are bound to it; while no
@@ -63,7 +64,7 @@ from .icmpsock import IcmpSocket, open_icmp
 from .linkcounters import LinkReader
 from .prober import open_udp, receive_datagrams
 
-__all__ = ["PathCheck", "PathCounters", "journal_name", "path_heartbeat_config", "path_verdict"]
+__all__ = ["PathCheck", "PathCounters", "describe", "journal_name", "path_heartbeat_config", "path_verdict"]
 
 log = logging.getLogger("failover.pathcheck")
 
