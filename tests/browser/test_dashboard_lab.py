@@ -53,10 +53,15 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture
-def lab_page(browser, lab):
+def lab_page(browser, lab, request):
     context = browser.new_context(base_url=lab.url, viewport={"width": 1600, "height": 1100})
     page = context.new_page()
     yield page
+    # A failure keeps what the page and the lab showed then (a later run overwrites lab-logs/).
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True)
+        shutil.copytree(lab.logs, ARTIFACTS / f"failed-{request.node.name}-logs", dirs_exist_ok=True)
     context.close()
 
 
