@@ -133,8 +133,9 @@ class LabStatus(BaseModel):
 
 class LabFault(_Body):
     # target-silence: one path-check target stops answering (a target fault, not a failover);
+    # wan-path6: IPv6 stops beyond the ISP, IPv4 works (IPv6 fails over on its own);
     # clear undoes every fault, target-clear that one.
-    kind: Literal["wan-carrier", "wan-path", "target-silence", "target-clear", "clear"]
+    kind: Literal["wan-carrier", "wan-path", "wan-path6", "target-silence", "target-clear", "clear"]
 
 
 class Ok(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import signal
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from . import topology as lab_topology
 
-FAULTS = ("wan-carrier", "wan-path", "target-silence", "target-clear", "clear")
+FAULTS = ("wan-carrier", "wan-path", "wan-path6", "target-silence", "target-clear", "clear")
 
 
 def _topo(args: argparse.Namespace) -> lab_topology.LabTopology:
@@ -28,6 +29,13 @@ def _lab(args: argparse.Namespace):
     from .namespaces import Lab
 
     return Lab(_topo(args))
+
+
+def _per_family(targets, reliability: int) -> str:
+    """How the targets judge the path: one verdict, or one per family (a dual-stack lab)."""
+    if len({ipaddress.ip_address(t.address).version for t in targets}) == 1:
+        return f"the path up while {reliability} answer"
+    return f"each family's path up while {reliability} of its own answer"
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -48,12 +56,13 @@ Adaptive Failover lab is up.
 
   dashboard   http://127.0.0.1:{lab_topology.API_PORT}/        (pin token: {token})
   state       .venv/bin/failover lab status
-  path check  {len(targets)} targets beyond the ISP, the path up while {topo.path.reliability} answer:""")
+  path check  {len(targets)} targets beyond the ISP, {_per_family(targets, topo.path.reliability)}:""")
     for t in targets:
         what = "STAMP reflector on the internet host" if t.kind == "stamp" else "answers ICMP echo only"
-        print(f"              {t.address:<15} {t.kind:<5} every {t.interval_ms:>3} ms   {what}")
+        print(f"              {t.address:<18} {t.kind:<5} every {t.interval_ms:>3} ms   {what}")
     print(f"""  faults      .venv/bin/failover lab fault wan-carrier     # the ISP side of the WAN loses carrier
               .venv/bin/failover lab fault wan-path        # carrier stays up, the ISP stops forwarding
+              .venv/bin/failover lab fault wan-path6       # the ISP stops forwarding IPv6: IPv6 fails over, IPv4 stays
               .venv/bin/failover lab fault target-silence  # {silenced} stops answering: a target fault, no failover
               .venv/bin/failover lab fault target-clear    # {silenced} answers again
               .venv/bin/failover lab fault clear           # all of the above cleared

@@ -32,6 +32,16 @@ _SILENCE_TARGET = _UNSILENCE_TARGET + """table ip labfault {
 """
 
 
+# The ISP stops forwarding IPv6 (its IPv4 untouched): each family's own path verdict at work.
+_UNCUT_PATH6 = "add table ip6 labpath6\ndelete table ip6 labpath6\n"
+_CUT_PATH6 = _UNCUT_PATH6 + """table ip6 labpath6 {
+ chain forward {
+  type filter hook forward priority 0; policy drop;
+ }
+}
+"""
+
+
 class Lab:
     """``demo=False`` leaves out what would collide with another lab or disturb a measurement:
     the relay of the dashboard to this machine's 127.0.0.1, the demo flow and the router's lab
@@ -109,6 +119,8 @@ class Lab:
             n.ip("isp", "link", "set", "isp0", "down")
         elif kind == "wan-path":
             n.forwarding("isp", False)  # carrier stays up, nothing beyond the ISP answers
+        elif kind == "wan-path6":
+            n.nft("isp", _CUT_PATH6)  # IPv6 beyond the ISP goes dark, IPv4 keeps flowing
         elif kind == "target-silence":
             # One path-check target stops answering (its kernel drops echo requests), the rest of
             # the path untouched: a target fault, while the other two keep the path up.
@@ -123,9 +135,10 @@ class Lab:
                 if route.node == "isp" and wan.carries(route.via):
                     n.route(route, "replace")
             n.forwarding("isp", True)
+            n.nft("isp", _UNCUT_PATH6)
             n.nft(self.topo.fault_target[0], _UNSILENCE_TARGET)
         else:
-            raise ValueError(f"unknown fault {kind!r}: wan-carrier, wan-path, target-silence, target-clear or clear")
+            raise ValueError(f"unknown fault {kind!r}: wan-carrier, wan-path, wan-path6, target-silence, target-clear or clear")
 
     # -- teardown -----------------------------------------------------------------------------
 

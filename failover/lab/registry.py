@@ -107,8 +107,14 @@ class Registry:
         return rc
 
     def _save(self) -> None:
-        if self.pidfile is not None:
+        if self.pidfile is None:
+            return
+        try:
             self.pidfile.write_text(json.dumps(self.pids()))
+        except FileNotFoundError:
+            # The state folder is gone: `lab down` from another shell took the lab (and this
+            # file) already; there is nothing left to record.
+            pass
 
     # -- teardown -----------------------------------------------------------------------------
 
@@ -120,8 +126,9 @@ class Registry:
                 gone.append(f"process {name} ({pid})")
             self.stop(name, timeout=5)
         for ns in reversed(self.namespaces):
-            sh("ip", "netns", "del", ns, check=False)
-            gone.append(f"namespace {ns}")
+            # one deleted by another process (`lab down` elsewhere) is not reported as removed here
+            if sh("ip", "netns", "del", ns, check=False).returncode == 0:
+                gone.append(f"namespace {ns}")
         self.namespaces.clear()
         return gone
 

@@ -172,15 +172,18 @@ class LabTopology(_Model):
                       ipv6: bool = True) -> Config:
         """The lab's router's failover.toml: the WAN's path probed at three targets beyond the ISP
         (STAMP at the internet host, ICMP echo at the two echo-only hosts); on a dual-stack lab
-        (``ipv6``) the gateways' address6."""
+        (``ipv6``) the same three at their IPv6 addresses too, so each family has its own path
+        verdict (``path.reliability`` in each), and the gateways' address6."""
+        six = ipv6 and self.ipv6
         return Config.model_validate({
-            "wan": {"interface": "wan0", **wan_targets(self.internet.host, reliability=self.path.reliability)},
+            "wan": {"interface": "wan0", **wan_targets(self.internet.host, reliability=self.path.reliability,
+                                                       stamp6=self.internet.host6 if six else None)},
             "failover": {"table": 100, "priority": 1000, "lan_interface": "lan0"},
             "control": {"socket": control_socket, "gateway_port": CONTROL_PORT},
             "heartbeat": {"port": STAMP_PORT, "interval_ms": 20, "detect_multiplier": 3, "recover_count": 10},
             "election": {"switch_margin": 0.2, "hold_ms": 2000},
             "gateway": [{"name": g.name, "address": g.address,
-                         **({"address6": g.address6} if ipv6 and self.ipv6 and g.address6 else {})}
+                         **({"address6": g.address6} if six and g.address6 else {})}
                         for g in self.gateway],
             "api": {"listen": listen, "token_file": token_file},
         })
@@ -201,13 +204,13 @@ class LabTopology(_Model):
                                                  └ tgt2 ═ eth0 icmp2 (echo only)
 
         The router's path check probes the internet host (STAMP) and icmp1/icmp2 (ICMP echo), each
-        in a network of its own (failover/lab/targets.py).
+        in a network of its own (failover/lab/targets.py), in each family of the lab.
         """
         lan, wan, inet = self.lan, self.wan, self.internet
         six = ipv6 and self.ipv6
         if not six:  # the same data as an IPv4-only file's
             lan, wan, inet = (seg.model_copy(update={"prefix6": None}) for seg in (lan, wan, inet))
-        target_nodes, target_segments, target_routes = icmp_hosts("isp")
+        target_nodes, target_segments, target_routes = icmp_hosts("isp", ipv6=six)
         nodes = [
             # Masquerading out of the WAN like a home router: the flows failover strands are real.
             Node("router", forwarding=True, rp_filter=False, nat=(Nat("wan0"),)),

@@ -3,8 +3,11 @@
 Expected: the three gateways appear with measured RTTs ordered by their emulated distance; a
 WAN carrier fault from the page's lab button shows failover ON and its event within 3 s, and
 the router's rule appears; pinning alt2 through the page moves table 100's default to alt2.
-One path-check target silenced from the page shows down in the Targets panel while the path
-stays up and no failover rule is made; cleared, it shows up again.
+One path-check target silenced from the page shows down in the Targets panel (5 of the 6: three
+per family) while the path stays up and no failover rule is made; cleared, it shows up again.
+IPv6 black-holed beyond the ISP from the page (`wan-path6`) fails IPv6 over on its own: the IPv6
+card's failover ON and `ip -6 rule` at 1000 in the router, IPv4's failover off with no IPv4 rule,
+and the IPv4 demo flow keeps echoing; cleared, IPv6 comes back.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from playwright.sync_api import Page, expect
 from failover.core.controlline import STATE, state_fields
 from failover.lab.namespaces import Lab
 from failover.lab.netns import wait_for
-from failover.lab.rulewatch import RuleWatch
+from failover.lab.rulewatch import FibWatch, RuleWatch
 from failover.lab.topology import load
 from failover.net.control_client import request_blocking
 
@@ -68,8 +71,8 @@ def routes(lab: Lab) -> dict:
     return {r["dst"]: r for r in json.loads(out or "[]")}
 
 
-def rules(lab: Lab) -> list:
-    out = subprocess.run(["ip", "-n", lab.topo.ns("router"), "-j", "rule", "show"],
+def rules(lab: Lab, family: str = "-4") -> list:
+    out = subprocess.run(["ip", family, "-n", lab.topo.ns("router"), "-j", "rule", "show"],
                          capture_output=True, text=True, check=True).stdout
     return [r for r in json.loads(out) if r.get("priority") == 1000]
 
@@ -128,7 +131,7 @@ def test_lab_silenced_target_goes_down_on_the_page_and_the_path_stays_up(lab_pag
     page = lab_page
     _, silenced = lab.topo.fault_target
     addresses = [t.address for t in lab.router_config().wan.target]
-    assert len(addresses) == 3 and silenced in addresses
+    assert len(addresses) == 6 and silenced in addresses  # three per family
     # Start from the steady state (an earlier test may have left a fault cleared a moment ago).
     wait_for(lambda: not rules(lab), timeout=15, what="no failover rule")
     page.goto("/")
@@ -136,7 +139,7 @@ def test_lab_silenced_target_goes_down_on_the_page_and_the_path_stays_up(lab_pag
     expect(tid(page, "targets-panel")).to_be_visible(timeout=10_000)
     for a in addresses:
         expect(tid(target_row(page, a), "target-status")).to_have_text("up", timeout=15_000)
-    expect(tid(page, "targets-quorum")).to_have_text("(3 of 3 up)")
+    expect(tid(page, "targets-quorum")).to_have_text("(6 of 6 up)")
     expect(tid(page, "wan-path")).to_have_text("up")
     expect(tid(page, "failover-active")).to_have_text("off")
     with RuleWatch(lab.topo.ns("router")) as watch:
@@ -145,7 +148,7 @@ def test_lab_silenced_target_goes_down_on_the_page_and_the_path_stays_up(lab_pag
         tid(page, "token-submit").click()
         expect(tid(page, "action-status")).to_contain_text("target-silence: done", timeout=10_000)
         expect(tid(target_row(page, silenced), "target-status")).to_have_text("down", timeout=TARGET_DOWN_S * 1000)
-        expect(tid(page, "targets-quorum")).to_have_text("(2 of 3 up)")
+        expect(tid(page, "targets-quorum")).to_have_text("(5 of 6 up)")
         page.wait_for_timeout(WATCH_S * 1000)
         for a in addresses:
             if a != silenced:
@@ -165,6 +168,68 @@ def test_lab_silenced_target_goes_down_on_the_page_and_the_path_stays_up(lab_pag
         tid(page, "fault-target-clear").click()
         expect(tid(page, "action-status")).to_contain_text("target-clear: done", timeout=10_000)
         expect(tid(target_row(page, silenced), "target-status")).to_have_text("up", timeout=15_000)
-        expect(tid(page, "targets-quorum")).to_have_text("(3 of 3 up)")
+        expect(tid(page, "targets-quorum")).to_have_text("(6 of 6 up)")
         watch.sync()
         assert watch.changes == 0, watch.snapshot()
+
+
+PATH6_S = 5.0  # IPv6 silent 60 ms, a confirmation burst, then the next SSE push; generous on two cores
+
+
+def flow_received(lab: Lab) -> int:
+    try:
+        return json.loads(lab.flow_file.read_text())["received"]
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def test_lab_ipv6_blackout_beyond_the_isp_moves_ipv6_only(lab_page: Page, lab):
+    """IPv6 black-holed beyond the ISP from the page's lab button (the ISP's nftables drops the
+    IPv6 it would forward; its IPv4 untouched): the IPv6 card shows failover ON and its path down
+    while the IPv4 failover stays off, by the kernel's own account too (an rtnetlink listener and
+    `ip -6 rule` / `ip -4 rule` in the router's namespace: one IPv6 rule at 1000, no IPv4 rule ever),
+    and the IPv4 demo flow keeps echoing through the WAN. Cleared from the page, IPv6 comes back."""
+    page = lab_page
+    targets6 = [t.address for t in lab.router_config().wan.target if ":" in t.address]
+    assert len(targets6) == 3
+    wait_for(lambda: not rules(lab) and not rules(lab, "-6"), timeout=15, what="no failover rule in either family")
+    page.goto("/")
+    expect(tid(page, "conn-status")).to_have_attribute("data-state", "live")
+    expect(tid(page, "targets-quorum")).to_have_text("(6 of 6 up)", timeout=15_000)
+    expect(tid(page, "ipv6-failover")).to_have_text("off")
+    expect(tid(page, "failover-active")).to_have_text("off")
+    with FibWatch(lab.topo.ns("router")) as fib:
+        tid(page, "fault-wan-path6").click()
+        tid(page, "token-input").fill(lab.token_file.read_text().strip())  # a new context: asked once
+        tid(page, "token-submit").click()
+        expect(tid(page, "action-status")).to_contain_text("wan-path6: done", timeout=10_000)
+        expect(tid(page, "ipv6-failover")).to_have_text("ON", timeout=PATH6_S * 1000)
+        expect(tid(page, "ipv6-path")).to_have_text("down")
+        for a in targets6:
+            expect(tid(target_row(page, a), "target-status")).to_have_text("down", timeout=PATH6_S * 1000)
+        expect(tid(page, "targets-quorum")).to_have_text("(3 of 6 up)")
+        # the kernel: IPv6 failed over, IPv4 not
+        wait_for(lambda: len(rules(lab, "-6")) == 1, timeout=5, what="the IPv6 rule at 1000")
+        received = flow_received(lab)
+        page.wait_for_timeout(WATCH_S * 1000)
+        expect(tid(page, "failover-active")).to_have_text("off")
+        expect(tid(page, "wan-path")).to_have_text("up")
+        expect(tid(page, "ipv6-failover")).to_have_text("ON")
+        assert rules(lab) == [] and len(rules(lab, "-6")) == 1
+        # 50 packets/s for WATCH_S through the WAN: IPv4 kept flowing (the sender writes once a second)
+        assert flow_received(lab) - received >= 50 * (WATCH_S - 1.5), (received, flow_received(lab))
+        daemon = state_fields(request_blocking(str(lab.control_socket), STATE, 2))
+        assert (daemon["path"], daemon["failover"], daemon["rule"]) == ("up", "off", "absent"), daemon
+        assert (daemon["path6"], daemon["failover6"], daemon["rule6"]) == ("down", "on", "present"), daemon
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-lab-ipv6-path.png"), full_page=True)
+        fib.sync()
+        rules4, rules6, _ = fib.snapshot()
+        assert (rules4, fib.rule4_adds, rules6, fib.max_rules6) == (0, 0, 1, 1), fib
+        tid(page, "fault-clear").click()
+        expect(tid(page, "action-status")).to_contain_text("clear: done", timeout=10_000)
+        expect(tid(page, "ipv6-failover")).to_have_text("off", timeout=15_000)
+        expect(tid(page, "targets-quorum")).to_have_text("(6 of 6 up)", timeout=15_000)
+        wait_for(lambda: not rules(lab, "-6"), timeout=5, what="the IPv6 rule gone")
+        fib.sync()
+        assert fib.rule4_adds == 0 and fib.snapshot()[:2] == (0, 0), fib

@@ -31,7 +31,7 @@ def topo():
 
 
 def test_the_router_probes_three_targets_beyond_the_isp_with_reliability_2(topo):
-    wan = topo.router_config("/run/x.sock", "/run/token").wan
+    wan = topo.router_config("/run/x.sock", "/run/token", ipv6=False).wan
     assert wan.probe is None and wan.reliability == 2
     assert [(t.address, t.kind, t.interval_ms) for t in wan.target] == [
         (topo.internet.host, "stamp", 5), *((address, "icmp", 100) for *_, address in ICMP_HOSTS)]
