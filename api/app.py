@@ -47,6 +47,7 @@ def create_app(
     token_file: str | None = None,
     lab_fault_command: str | None = None,
     lab_flow_file: str | None = None,
+    lab_flow6_file: str | None = None,
     lab: Lab | None = None,
     limits: Limits | None = None,
 ) -> FastAPI:
@@ -54,7 +55,7 @@ def create_app(
     ``limits`` bound the clients without it (:mod:`api.limits`). The lab's fault injection is
     ``lab``, or else a :class:`api.lab.CommandLab` when ``lab_fault_command`` is given."""
     if lab is None and lab_fault_command is not None:
-        lab = CommandLab(lab_fault_command, lab_flow_file)
+        lab = CommandLab(lab_fault_command, lab_flow_file, lab_flow6_file)
     if token is None:
         if token_file is None:
             raise ValueError("create_app: a token or a token file is needed")
@@ -158,7 +159,9 @@ def create_app(
 
     @app.get("/api/v1/lab", response_model=LabStatus)
     def get_lab() -> LabStatus:
-        return LabStatus(enabled=lab is not None and lab.enabled, flow=lab.flow() if lab is not None else None)
+        if lab is None:
+            return LabStatus(enabled=False)
+        return LabStatus(enabled=lab.enabled, flow=lab.flow(), flow6=lab.flow6())
 
     @app.post("/api/v1/lab/fault", response_model=Ok, dependencies=authorized,
               responses={404: {"model": Problem}, 502: {"model": Problem}, 401: {"model": Problem}})

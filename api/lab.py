@@ -1,6 +1,7 @@
 """The lab's hooks behind ``/api/v1/lab``: whether faults may be injected, the demo flow's
 counters, and the injection itself. :class:`CommandLab` runs ``--lab-fault-command KIND`` (the
-lab's namespaces are outside the sidecar) and reads ``--lab-flow-file``."""
+lab's namespaces are outside the sidecar) and reads ``--lab-flow-file`` (and ``--lab-flow6-file``,
+the IPv6 demo flow's, in a dual-stack lab)."""
 
 from __future__ import annotations
 
@@ -23,24 +24,24 @@ class Lab(Protocol):
 
     def flow(self) -> LabFlow | None: ...
 
+    def flow6(self) -> LabFlow | None: ...
+
     async def inject(self, kind: str) -> None: ...
 
 
 class CommandLab:
     enabled = True
 
-    def __init__(self, fault_command: str, flow_file: str | None = None) -> None:
+    def __init__(self, fault_command: str, flow_file: str | None = None, flow6_file: str | None = None) -> None:
         self.fault_command = fault_command
         self.flow_file = flow_file
+        self.flow6_file = flow6_file
 
     def flow(self) -> LabFlow | None:
-        """The demo flow's counters; absent or half-written files are just "no data yet"."""
-        if self.flow_file is None:
-            return None
-        try:
-            return LabFlow.model_validate_json(Path(self.flow_file).read_bytes())
-        except (OSError, ValueError):
-            return None
+        return _read_flow(self.flow_file)
+
+    def flow6(self) -> LabFlow | None:
+        return _read_flow(self.flow6_file)
 
     async def inject(self, kind: str) -> None:
         argv = [*shlex.split(self.fault_command), kind]
@@ -59,3 +60,13 @@ class CommandLab:
         if proc.returncode != 0:
             tail = out.decode(errors="replace").strip()[-500:]
             raise LabError(f"{shlex.join(argv)} exited {proc.returncode}: {tail}")
+
+
+def _read_flow(path: str | None) -> LabFlow | None:
+    """A demo flow's counters; absent or half-written files are just "no data yet"."""
+    if path is None:
+        return None
+    try:
+        return LabFlow.model_validate_json(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return None

@@ -129,6 +129,8 @@ class LabFlow(BaseModel):
 class LabStatus(BaseModel):
     enabled: bool
     flow: LabFlow | None = None
+    #: The IPv6 demo flow (client -> internet host over IPv6) of a dual-stack lab.
+    flow6: LabFlow | None = None
 
 
 class LabFault(_Body):

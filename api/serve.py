@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--token-file", required=True)
     ap.add_argument("--lab-fault-command")
     ap.add_argument("--lab-flow-file")
+    ap.add_argument("--lab-flow6-file")
     ap.add_argument("--nice", type=int, default=0)
     args = ap.parse_args(argv)
     _die_with_parent()
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     core = RemoteCore(socket.socket(fileno=args.core_fd), on_lost=core_lost)
     app = create_app(core, token=token, lab_fault_command=args.lab_fault_command,
-                     lab_flow_file=args.lab_flow_file)
+                     lab_flow_file=args.lab_flow_file, lab_flow6_file=args.lab_flow6_file)
     server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_config=None,
                                            access_log=False, lifespan="on"))
     server.run()

@@ -149,8 +149,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_file: str | None = None,
-                   config_path: str | None = None, kernel=None) -> None:
+def _serve_sidecar(cfg: config.Config, args: argparse.Namespace, config_path: str | None = None,
+                   kernel=None) -> None:
     """The measuring core here, the HTTP API in a child process, until SIGINT/SIGTERM; SIGHUP
     reloads ``config_path`` into the core (and the scripts of ``kernel``: failover/sidecar/reload.py)."""
     from .sidecar.reload import Reloader
@@ -159,11 +159,12 @@ def _serve_sidecar(cfg: config.Config, lab_fault_command: str | None, lab_flow_f
     def reloader(core):
         return Reloader(config_path, cfg, core, kernel) if config_path is not None else None
 
-    run(cfg, ApiOptions(lab_fault_command=lab_fault_command, lab_flow_file=lab_flow_file), reloader)
+    run(cfg, ApiOptions(lab_fault_command=args.lab_fault_command, lab_flow_file=args.lab_flow_file,
+                        lab_flow6_file=args.lab_flow6_file), reloader)
 
 
 def cmd_sidecar(args: argparse.Namespace) -> int:
-    _serve_sidecar(_load_config(args.config), args.lab_fault_command, args.lab_flow_file, args.config)
+    _serve_sidecar(_load_config(args.config), args, args.config)
     return 0
 
 
@@ -175,7 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _load_config(args.config)
     kernel = launcher.start(cfg, args.root)
     try:
-        _serve_sidecar(cfg, args.lab_fault_command, args.lab_flow_file, args.config, kernel)
+        _serve_sidecar(cfg, args, args.config, kernel)
     finally:
         launcher.stop(kernel, cfg)
     return 1 if kernel.errors else 0
@@ -295,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="lab only: enables POST /api/v1/lab/fault, which runs 'CMD <kind>'")
         sp.add_argument("--lab-flow-file", default=None, metavar="FILE",
                         help="lab only: the demo flow's counters, shown by GET /api/v1/lab")
+        sp.add_argument("--lab-flow6-file", default=None, metavar="FILE",
+                        help="lab only: the IPv6 demo flow's counters (a dual-stack lab), shown by GET /api/v1/lab")
 
     from .package_data import kernel_root
 

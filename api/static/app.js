@@ -284,11 +284,29 @@
   // ---------------------------------------------------------------- path check targets
   // Polled once a second (the event stream carries gateways, not targets); a router without a
   // path check has none and the panel stays hidden.
+  // A target judges its own address's family; each family's path has its own quorum.
+  const FAMILIES = [["ipv4", "IPv4"], ["ipv6", "IPv6"]];
+  const familyOf = (address) => (String(address).includes(":") ? "ipv6" : "ipv4");
+
+  // "(IPv4 3 of 3 up · IPv6 2 of 3 up)": one part per family that has targets.
+  function renderQuorum(targets) {
+    const parts = [];
+    for (const [family, label] of FAMILIES) {
+      const own = targets.filter((t) => familyOf(t.address) === family);
+      if (!own.length) continue;
+      const part = document.createElement("span");
+      part.dataset.testid = `targets-quorum-${family}`;
+      part.textContent = `${label} ${own.filter((t) => t.status === "up").length} of ${own.length} up`;
+      parts.push(parts.length ? " · " : "(", part);
+    }
+    if (parts.length) parts.push(")");
+    byTestId("targets-quorum").replaceChildren(...parts);
+  }
+
   function renderTargets(list) {
     const targets = Array.isArray(list) ? list : [];
     byTestId("targets-panel").hidden = targets.length === 0;
-    const up = targets.filter((t) => t.status === "up").length;
-    byTestId("targets-quorum").textContent = targets.length ? `(${up} of ${targets.length} up)` : "";
+    renderQuorum(targets);
     const body = $("tbody", byTestId("target-list"));
     const existing = new Map([...body.children].map((r) => [r.dataset.address, r]));
     targets.forEach((t, i) => {
@@ -297,7 +315,9 @@
         row = document.createElement("tr");
         row.dataset.testid = "target-row";
         row.dataset.address = t.address;
-        row.innerHTML = `<th scope="row" data-testid="target-address"></th><td data-testid="target-kind"></td>
+        row.dataset.family = familyOf(t.address);
+        row.innerHTML = `<th scope="row" data-testid="target-address"></th>
+          <td data-testid="target-family">${row.dataset.family === "ipv6" ? "IPv6" : "IPv4"}</td><td data-testid="target-kind"></td>
           <td><span data-testid="target-status" class="pill pill-unknown">unknown</span></td>
           <td data-testid="target-rtt">—</td><td data-testid="target-loss">—</td>`;
       }
@@ -536,21 +556,29 @@
   const unpin = () => mutate("Unpin", "DELETE", "elect");
   const fault = (kind) => mutate(`Lab fault ${kind}`, "POST", "lab/fault", { kind });
 
-  // ---------------------------------------------------------------- the lab's demo flow
+  // ---------------------------------------------------------------- the lab's demo flows
   // What a failover costs a real flow: the lab's client sends a steady UDP echo to the
-  // internet host; its sender's counters come with GET api/v1/lab.
-  function renderFlow(flow) {
-    const el = byTestId("lab-flow");
-    if (!flow) { el.textContent = "Demo flow: no data yet."; return; }
+  // internet host, over IPv4 and (a dual-stack lab) over IPv6; their senders' counters come
+  // with GET api/v1/lab as flow and flow6.
+  function renderFlow(el, label, flow) {
+    if (!flow) { el.textContent = `${label}: no data yet.`; return; }
     const pct = (100 * flow.loss).toFixed(1);
     const now = flow.outage_ms > 0 ? `, no echo for ${Math.round(flow.outage_ms)} ms now` : "";
-    el.textContent = `Demo flow (client → internet host, UDP echo): sent ${flow.sent}, ` +
+    el.textContent = `${label} (client → internet host, UDP echo): sent ${flow.sent}, ` +
       `echoed ${flow.received} (${pct} % lost), longest outage ${Math.round(flow.longest_outage_ms)} ms${now}.`;
+  }
+
+  function renderFlows(lab) {
+    renderFlow(byTestId("lab-flow"), "Demo flow", lab.flow);
+    // A lab without IPv6 runs no IPv6 flow: its line stays hidden until one reports.
+    const el6 = byTestId("lab-flow6");
+    el6.hidden = !lab.flow6;
+    renderFlow(el6, "IPv6 demo flow", lab.flow6);
   }
 
   setInterval(async () => {
     if (!model.lab) return;
-    try { renderFlow((await getJSON("lab")).flow); } catch { /* the stream reports reachability */ }
+    try { renderFlows(await getJSON("lab")); } catch { /* the stream reports reachability */ }
   }, 1000);
 
   // ---------------------------------------------------------------- snapshots and the live stream
@@ -583,7 +611,7 @@
     // A sidecar without a lab answers 404: no fault buttons.
     model.lab = lab.status === "fulfilled" && lab.value && lab.value.enabled === true;
     byTestId("lab-panel").hidden = !model.lab;
-    if (model.lab) renderFlow(lab.value.flow);
+    if (model.lab) renderFlows(lab.value);
     if (state.status === "rejected" && gws.status === "rejected") throw state.reason;
   }
 

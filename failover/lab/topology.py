@@ -263,6 +263,8 @@ class LabTopology(_Model):
             router += ["--lab-fault-command", fault_command]
         if flow_file:
             router += ["--lab-flow-file", flow_file]
+        if flow6_file and six:
+            router += ["--lab-flow6-file", flow6_file]
         processes = [
             *(Process(f"agent-{g.name}", g.name, ("failover", "agent", "--listen", g.address, *also6(g.address6),
                                                   "--allow", lan.router, *(("--allow", lan.router6) if six else ()),

@@ -45,6 +45,7 @@ class StartError(SystemExit):
 class ApiOptions:
     lab_fault_command: str | None = None
     lab_flow_file: str | None = None
+    lab_flow6_file: str | None = None
     nice: int = API_NICE
 
 
@@ -55,6 +56,8 @@ def _api_argv(cfg: Config, fd: int, opts: ApiOptions) -> list[str]:
         argv += ["--lab-fault-command", opts.lab_fault_command]
     if opts.lab_flow_file is not None:
         argv += ["--lab-flow-file", opts.lab_flow_file]
+    if opts.lab_flow6_file is not None:
+        argv += ["--lab-flow6-file", opts.lab_flow6_file]
     return argv
 
 

@@ -31,6 +31,7 @@ from failover.core.views import (
     UnknownGateway,
 )
 from failover.core.events import Event, LogEvent, PinChanged, StateChanged, Subscribers
+from api.models import LabFlow
 
 TOKEN = "lab-token"
 
@@ -207,9 +208,15 @@ class FakeLab:
     def __init__(self, core: FakeCore) -> None:
         self.core = core
         self.enabled = False
+        #: The demo flows' counters (LabFlow-shaped), as the lab's senders would write them.
+        self.flow_counters: dict[str, Any] | None = None
+        self.flow6_counters: dict[str, Any] | None = None
 
-    def flow(self):
-        return None
+    def flow(self) -> LabFlow | None:
+        return None if self.flow_counters is None else LabFlow(**self.flow_counters)
+
+    def flow6(self) -> LabFlow | None:
+        return None if self.flow6_counters is None else LabFlow(**self.flow6_counters)
 
     async def inject(self, kind: str) -> None:
         wan = self.core.state["wan"]

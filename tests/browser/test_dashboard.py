@@ -395,7 +395,7 @@ def test_targets_panel_shows_each_target_and_follows_its_status(page: Page, side
     expect(tid(page, "targets-panel")).to_be_visible()
     rows = page.locator('[data-testid="target-row"]')
     expect(rows).to_have_count(3)
-    expect(tid(page, "targets-quorum")).to_have_text("(3 of 3 up)")
+    expect(tid(page, "targets-quorum")).to_have_text("(IPv4 3 of 3 up)")
     row = page.locator('[data-testid="target-row"][data-address="192.0.2.53"]')
     expect(tid(row, "target-kind")).to_have_text("icmp")
     expect(tid(row, "target-rtt")).to_have_text("12.5 ms")
@@ -404,4 +404,59 @@ def test_targets_panel_shows_each_target_and_follows_its_status(page: Page, side
     sidecar.call(lambda: sidecar.fake.targets[1].update(status="down", rtt_ms=None, loss=1.0))
     expect(tid(row, "target-status")).to_have_text("down", timeout=3000)
     expect(tid(row, "target-status")).to_have_class("pill pill-bad")
-    expect(tid(page, "targets-quorum")).to_have_text("(2 of 3 up)")
+    expect(tid(page, "targets-quorum")).to_have_text("(IPv4 2 of 3 up)")
+
+
+def test_targets_quorum_is_shown_per_family(page: Page, sidecar):
+    """wan.reliability applies to each family on its own: the panel counts each family's targets
+    apart, and each row says its family."""
+    open_live(page)
+    sidecar.call(lambda: setattr(sidecar.fake, "targets", [
+        {"address": "203.0.113.1", "kind": "stamp", "status": "up", "rtt_ms": 0.4, "loss": 0.0},
+        {"address": "192.0.2.53", "kind": "icmp", "status": "up", "rtt_ms": 12.5, "loss": 0.0},
+        {"address": "fd00:203:0:113::1", "kind": "stamp", "status": "up", "rtt_ms": 0.5, "loss": 0.0,
+         "family": "ipv6"},
+        {"address": "fd00:192:0:2::53", "kind": "icmp", "status": "up", "rtt_ms": 13.0, "loss": 0.0,
+         "family": "ipv6"}]))
+    expect(page.locator('[data-testid="target-row"]')).to_have_count(4)
+    expect(tid(page, "targets-quorum")).to_have_text("(IPv4 2 of 2 up · IPv6 2 of 2 up)")
+    row6 = page.locator('[data-testid="target-row"][data-address="fd00:192:0:2::53"]')
+    expect(row6).to_have_attribute("data-family", "ipv6")
+    expect(tid(row6, "target-family")).to_have_text("IPv6")
+    expect(tid(page.locator('[data-testid="target-row"][data-address="192.0.2.53"]'), "target-family")) \
+        .to_have_text("IPv4")
+    # IPv6's targets go silent: only IPv6's count drops, IPv4's stays whole
+    sidecar.call(lambda: [t.update(status="down", rtt_ms=None, loss=1.0) for t in sidecar.fake.targets[2:]])
+    expect(tid(page, "targets-quorum-ipv6")).to_have_text("IPv6 0 of 2 up", timeout=3000)
+    expect(tid(page, "targets-quorum-ipv4")).to_have_text("IPv4 2 of 2 up")
+    expect(tid(page, "targets-quorum")).to_have_text("(IPv4 2 of 2 up · IPv6 0 of 2 up)")
+
+
+FLOW = {"sent": 1200, "received": 1195, "loss": 0.004, "rtt_ms": 0.6, "outage_ms": 0.0,
+        "longest_outage_ms": 84.0, "last_echo": None}
+
+
+def test_lab_panel_shows_both_demo_flows(page: Page, sidecar):
+    """The dual-stack lab runs its demo flow over IPv4 and IPv6: the lab panel shows both."""
+    sidecar.lab(True)
+    sidecar.lab_fake.flow_counters = FLOW
+    sidecar.lab_fake.flow6_counters = {**FLOW, "sent": 1100, "received": 900, "loss": 200 / 1100,
+                                       "outage_ms": 350.0, "longest_outage_ms": 1250.0}
+    open_live(page)
+    expect(tid(page, "lab-flow")).to_have_text(
+        "Demo flow (client → internet host, UDP echo): sent 1200, echoed 1195 (0.4 % lost), longest outage 84 ms.")
+    expect(tid(page, "lab-flow6")).to_be_visible()
+    expect(tid(page, "lab-flow6")).to_have_text(
+        "IPv6 demo flow (client → internet host, UDP echo): sent 1100, echoed 900 (18.2 % lost), "
+        "longest outage 1250 ms, no echo for 350 ms now.")
+    # polled: the IPv6 flow's counters move on the page
+    sidecar.lab_fake.flow6_counters = {**sidecar.lab_fake.flow6_counters, "sent": 1200, "received": 1000}
+    expect(tid(page, "lab-flow6")).to_contain_text("sent 1200, echoed 1000", timeout=3000)
+
+
+def test_lab_panel_without_an_ipv6_flow_shows_the_ipv4_one_only(page: Page, sidecar):
+    sidecar.lab(True)
+    sidecar.lab_fake.flow_counters = FLOW
+    open_live(page)
+    expect(tid(page, "lab-flow")).to_contain_text("sent 1200, echoed 1195")
+    expect(tid(page, "lab-flow6")).to_be_hidden()

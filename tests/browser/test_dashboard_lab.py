@@ -2,9 +2,10 @@
 
 Expected: the three gateways appear with measured RTTs ordered by their emulated distance; a
 WAN carrier fault from the page's lab button shows failover ON and its event within 3 s, and
-the router's rule appears; pinning alt2 through the page moves table 100's default to alt2.
-One path-check target silenced from the page shows down in the Targets panel (5 of the 6: three
-per family) while the path stays up and no failover rule is made; cleared, it shows up again.
+the router's rule appears; pinning alt2 through the page moves table 100's default to alt2; the
+lab panel shows both demo flows (IPv4 and IPv6). One path-check target silenced from the page
+shows down in the Targets panel (its family's quorum 2 of 3, the other's 3 of 3) while the path
+stays up and no failover rule is made; cleared, it shows up again.
 IPv6 black-holed beyond the ISP from the page (`wan-path6`) fails IPv6 over on its own: the IPv6
 card's failover ON and `ip -6 rule` at 1000 in the router, IPv4's failover off with no IPv4 rule,
 and the IPv4 demo flow keeps echoing; cleared, IPv6 comes back.
@@ -89,6 +90,7 @@ def test_lab_dashboard_shows_failover_and_pin_moves_routing(lab_page: Page, lab)
     assert rtts[0] >= lab.topo.gateway[0].delay_ms
     page.wait_for_timeout(10_000)  # ten seconds of live charts, for the screenshot
     expect(tid(page, "lab-flow")).to_contain_text("Demo flow (client")
+    expect(tid(page, "lab-flow6")).to_contain_text("IPv6 demo flow (client")  # the dual-stack lab's second flow
     # A WAN fault injected from the page: failover shows, with its event, within the bound.
     tid(page, "fault-wan-carrier").click()
     tid(page, "token-input").fill(lab.token_file.read_text().strip())
@@ -119,6 +121,11 @@ def target_row(page: Page, address: str):
     return page.locator(f'[data-testid="target-row"][data-address="{address}"]')
 
 
+def quorum(down4: int = 0, down6: int = 0) -> str:
+    """The Targets panel's count: each family's own quorum (three targets each in the lab)."""
+    return f"(IPv4 {3 - down4} of 3 up · IPv6 {3 - down6} of 3 up)"
+
+
 TARGET_DOWN_S = 5.0  # 100 ms x 3 to notice, 1 s between the page's polls; generous on two loaded cores
 WATCH_S = 3.0        # the fault held this long with the path up before it is cleared
 
@@ -139,7 +146,7 @@ def test_lab_silenced_target_goes_down_on_the_page_and_the_path_stays_up(lab_pag
     expect(tid(page, "targets-panel")).to_be_visible(timeout=10_000)
     for a in addresses:
         expect(tid(target_row(page, a), "target-status")).to_have_text("up", timeout=15_000)
-    expect(tid(page, "targets-quorum")).to_have_text("(6 of 6 up)")
+    expect(tid(page, "targets-quorum")).to_have_text(quorum())
     expect(tid(page, "wan-path")).to_have_text("up")
     expect(tid(page, "failover-active")).to_have_text("off")
     with RuleWatch(lab.topo.ns("router")) as watch:
@@ -148,7 +155,9 @@ def test_lab_silenced_target_goes_down_on_the_page_and_the_path_stays_up(lab_pag
         tid(page, "token-submit").click()
         expect(tid(page, "action-status")).to_contain_text("target-silence: done", timeout=10_000)
         expect(tid(target_row(page, silenced), "target-status")).to_have_text("down", timeout=TARGET_DOWN_S * 1000)
-        expect(tid(page, "targets-quorum")).to_have_text("(5 of 6 up)")
+        six = ":" in silenced
+        expect(tid(page, "targets-quorum")).to_have_text(quorum(down4=int(not six), down6=int(six)))
+        expect(tid(target_row(page, silenced), "target-family")).to_have_text("IPv6" if six else "IPv4")
         page.wait_for_timeout(WATCH_S * 1000)
         for a in addresses:
             if a != silenced:
@@ -168,7 +177,7 @@ def test_lab_silenced_target_goes_down_on_the_page_and_the_path_stays_up(lab_pag
         tid(page, "fault-target-clear").click()
         expect(tid(page, "action-status")).to_contain_text("target-clear: done", timeout=10_000)
         expect(tid(target_row(page, silenced), "target-status")).to_have_text("up", timeout=15_000)
-        expect(tid(page, "targets-quorum")).to_have_text("(6 of 6 up)")
+        expect(tid(page, "targets-quorum")).to_have_text(quorum())
         watch.sync()
         assert watch.changes == 0, watch.snapshot()
 
@@ -195,7 +204,7 @@ def test_lab_ipv6_blackout_beyond_the_isp_moves_ipv6_only(lab_page: Page, lab):
     wait_for(lambda: not rules(lab) and not rules(lab, "-6"), timeout=15, what="no failover rule in either family")
     page.goto("/")
     expect(tid(page, "conn-status")).to_have_attribute("data-state", "live")
-    expect(tid(page, "targets-quorum")).to_have_text("(6 of 6 up)", timeout=15_000)
+    expect(tid(page, "targets-quorum")).to_have_text(quorum(), timeout=15_000)
     expect(tid(page, "ipv6-failover")).to_have_text("off")
     expect(tid(page, "failover-active")).to_have_text("off")
     with FibWatch(lab.topo.ns("router")) as fib:
@@ -207,7 +216,7 @@ def test_lab_ipv6_blackout_beyond_the_isp_moves_ipv6_only(lab_page: Page, lab):
         expect(tid(page, "ipv6-path")).to_have_text("down")
         for a in targets6:
             expect(tid(target_row(page, a), "target-status")).to_have_text("down", timeout=PATH6_S * 1000)
-        expect(tid(page, "targets-quorum")).to_have_text("(3 of 6 up)")
+        expect(tid(page, "targets-quorum")).to_have_text(quorum(down6=3))
         # the kernel: IPv6 failed over, IPv4 not
         wait_for(lambda: len(rules(lab, "-6")) == 1, timeout=5, what="the IPv6 rule at 1000")
         received = flow_received(lab)
@@ -229,7 +238,7 @@ def test_lab_ipv6_blackout_beyond_the_isp_moves_ipv6_only(lab_page: Page, lab):
         tid(page, "fault-clear").click()
         expect(tid(page, "action-status")).to_contain_text("clear: done", timeout=10_000)
         expect(tid(page, "ipv6-failover")).to_have_text("off", timeout=15_000)
-        expect(tid(page, "targets-quorum")).to_have_text("(6 of 6 up)", timeout=15_000)
+        expect(tid(page, "targets-quorum")).to_have_text(quorum(), timeout=15_000)
         wait_for(lambda: not rules(lab, "-6"), timeout=5, what="the IPv6 rule gone")
         fib.sync()
         assert fib.rule4_adds == 0 and fib.snapshot()[:2] == (0, 0), fib

@@ -192,11 +192,35 @@ def test_pin_then_unpin(api):
 
 
 def test_lab_fault_runs_the_command_and_reports_its_failure(api):
-    assert api.get("/api/v1/lab").json() == {"enabled": True, "flow": None}
+    assert api.get("/api/v1/lab").json() == {"enabled": True, "flow": None, "flow6": None}
     assert api.post("/api/v1/lab/fault", json={"kind": "clear"}, headers=AUTH).json() == {"ok": True}
     r = api.post("/api/v1/lab/fault", json={"kind": "wan-path"}, headers=AUTH)
     assert r.status_code == 502 and "exited 3" in r.json()["detail"] and "no wan-path" in r.json()["detail"]
     assert api.post("/api/v1/lab/fault", json={"kind": "meteor"}, headers=AUTH).status_code == 422
+
+
+def test_lab_status_carries_each_demo_flow_from_its_file(tmp_path):
+    """The dual-stack lab's flow and flow6 files reach GET /api/v1/lab; a missing or half-written
+    one is "no data yet", never an error."""
+    from api.lab import CommandLab
+    from failover.cli import build_parser
+    from failover.sidecar.supervisor import ApiOptions, _api_argv
+
+    counters = {"sent": 10, "received": 9, "loss": 0.1, "rtt_ms": 0.5, "outage_ms": 0.0,
+                "longest_outage_ms": 20.0, "last_echo": 1.0}
+    (tmp_path / "flow.json").write_text(json.dumps(counters))
+    (tmp_path / "flow6.json").write_text(json.dumps({**counters, "sent": 11}))
+    lab = CommandLab("true", str(tmp_path / "flow.json"), str(tmp_path / "flow6.json"))
+    assert (lab.flow().sent, lab.flow6().sent) == (10, 11)
+    (tmp_path / "flow6.json").write_text('{"sent": 1')
+    assert lab.flow6() is None and lab.flow().sent == 10
+    assert CommandLab("true", str(tmp_path / "flow.json")).flow6() is None
+
+    # `failover run --lab-flow6-file F` hands F to the API's process
+    args = build_parser().parse_args(["run", "--lab-flow-file", "/f4", "--lab-flow6-file", "/f6"])
+    opts = ApiOptions(lab_flow_file=args.lab_flow_file, lab_flow6_file=args.lab_flow6_file)
+    argv = _api_argv(make_config(tmp_path, free_udp_port()), 3, opts)
+    assert argv[argv.index("--lab-flow6-file") + 1] == "/f6"
 
 
 def test_metrics_expose_per_gateway_figures_and_wan_state(api):

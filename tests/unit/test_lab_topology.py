@@ -96,3 +96,16 @@ def test_the_readme_shows_a_real_router_config_beside_the_labs_own(topo):
     assert {"1.1.1.1", "9.9.9.9"} <= {t.address for t in real.target}
     # the lab's, word for word what `make lab` gives its router
     assert Wan.model_validate(lab) == topo.router_config("/run/x.sock", "/run/token").wan
+
+
+def test_the_router_hands_both_demo_flows_files_to_the_api(topo):
+    """The dual-stack lab runs a demo flow per family; the router's sidecar is told both files
+    (GET /api/v1/lab flow, flow6), the IPv4-only lab only the IPv4 one."""
+    def router_argv(**kw):
+        net = topo.network(config="/x", flow_file="/s/flow.json", flow6_file="/s/flow6.json", **kw)
+        return next(p for p in net.processes if p.name == "router").argv
+
+    argv = router_argv()
+    assert argv[argv.index("--lab-flow-file") + 1] == "/s/flow.json"
+    assert argv[argv.index("--lab-flow6-file") + 1] == "/s/flow6.json"
+    assert "--lab-flow6-file" not in router_argv(ipv6=False)
