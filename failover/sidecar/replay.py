@@ -21,7 +21,9 @@ Elections run where the live core ran them (``elect`` records: every 50 ms and a
 Both families: the IPv4 path check's records are prober ``path``, the IPv6 one's ``path6``; each
 feeds its own quorum, and the daemon's decision runs once per family as the daemon runs it (a
 family without targets of its own follows the other's verdict; IPv6 fails over only while a
-gateway with an ``address6`` can serve it).
+gateway with an ``address6`` can serve it). A gateway's IPv6 heartbeat is recorded under ``gw``
+too, by its ``address6``: it feeds a session of its own, and after each election ``serve_ipv6``
+picks the gateway serving IPv6 from those sessions, as the core does.
 """
 
 from __future__ import annotations
