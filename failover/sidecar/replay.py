@@ -331,10 +331,8 @@ class Replay:
         previous = self.server6
         server6 = serve_ipv6(decision.address, candidates6, previous.address if previous else None)
         self.server6 = server6
-        if previous is None or (previous.address, previous.elected) != (server6.address, server6.elected):
-            if previous is not None or server6.address is not None:
-                self._emit(Ipv6ServerChanged(address=server6.address, address6=server6.address6, name=server6.name,
-                                             elected=server6.elected, reason=server6.reason, ts=t / 1e9))
+        if (event := Ipv6ServerChanged.after(previous, server6, ts=t / 1e9)) is not None:
+            self._emit(event)
 
     def _on_pin(self, r: Pin) -> None:
         self.election.pin(r.a)
