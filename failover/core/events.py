@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .election import Decision
+from .election import Decision, Server6
 from .views import StateView
 
 __all__ = [
@@ -156,6 +156,17 @@ class Ipv6ServerChanged(LogEvent):
     name: str | None
     elected: bool
     reason: str
+
+    @classmethod
+    def after(cls, previous: Server6 | None, server6: Server6, **kw: Any) -> Ipv6ServerChanged | None:
+        """The event ``server6`` makes after ``previous`` (when the serving gateway, or whether it
+        is the elected one, changed; the first only if some gateway serves), or None."""
+        if previous is None and server6.address is None:
+            return None
+        if previous is not None and (previous.address, previous.elected) == (server6.address, server6.elected):
+            return None
+        return cls(address=server6.address, address6=server6.address6, name=server6.name,
+                   elected=server6.elected, reason=server6.reason, **kw)
 
     @property
     def message(self) -> str:

@@ -6,7 +6,8 @@ needs no ``--config``). Every other line is one input, in the order the core too
 ``k`` its kind and ``t`` the CLOCK_REALTIME time in ns it was taken at:
 
 ============  ===========================================================================
-``tick``      ``p``: a prober (``gw``, ``path``) evaluated its sessions' verdicts at ``t``
+``tick``      ``p``: a prober (``gw``: both families' heartbeats, ``path``, ``path6``)
+              evaluated its sessions' verdicts at ``t``
 ``send``      ``p``, ``a`` (target address), ``s`` (sequence number): a probe sent, T1 = ``t``
 ``reply``     ``p``, ``a``, ``s``, ``t1`` ``t2`` ``t3``: a reply received at ``t`` (T4, the
               kernel's receive timestamp) with its STAMP timestamps

@@ -373,24 +373,25 @@ class Sidecar:
         if event is not None:
             self.election_changes += event.moved
             self._emit(event)
+        # Decided before any await, from the heartbeats as they were at the election: what the
+        # journal's `elect` record stands for, so `failover replay` decides the same.
+        server6 = self._serve_ipv6(decision)
         if decision.address != self.daemon.elect_to:
             await self.daemon.elect(decision.address)
-        await self._serve_ipv6(decision)
+        if server6.address is not None and server6.address != self.daemon.serve6_to:
+            await self.daemon.serve6(server6.address)
         self._publish_state()
         return decision
 
-    async def _serve_ipv6(self, decision: Decision) -> None:
-        """The same election's IPv6 side: which gateway carries IPv6, logged when it changes and
-        told to the daemon (which tells that gateway up too while IPv6 is failed over)."""
+    def _serve_ipv6(self, decision: Decision) -> Server6:
+        """The same election's IPv6 side: which gateway carries IPv6, logged when it changes; the
+        caller tells the daemon (which tells that gateway up too while IPv6 is failed over)."""
         previous = self.server6
         server6 = serve_ipv6(decision.address, self.candidates6(), previous.address if previous else None)
         self.server6 = server6
-        if previous is None or (previous.address, previous.elected) != (server6.address, server6.elected):
-            if previous is not None or server6.address is not None:
-                self._emit(Ipv6ServerChanged(address=server6.address, address6=server6.address6,
-                                             name=server6.name, elected=server6.elected, reason=server6.reason))
-        if server6.address is not None and server6.address != self.daemon.serve6_to:
-            await self.daemon.serve6(server6.address)
+        if (event := Ipv6ServerChanged.after(previous, server6)) is not None:
+            self._emit(event)
+        return server6
 
     # -- event sources -------------------------------------------------------------------
 

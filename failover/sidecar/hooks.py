@@ -2,7 +2,7 @@
 
 ``[[hook]] on = [...]`` picks hook events, made from the core's domain events
 (:func:`hook_event`): ``failover`` and ``failback`` (the rule went in / out), ``elected`` (the
-elected gateway moved), ``gateway`` (a gateway's heartbeat verdict or its reachability changed),
+elected gateway moved, ``family`` ``ipv4``; or the gateway serving IPv6 moved, ``family`` ``ipv6``), ``gateway`` (a gateway's heartbeat verdict or its reachability changed),
 ``target`` (the path check's verdict on its targets: with several, their quorum's; one target's own
 verdicts and faults are log entries, not hook events) and ``wan`` (the WAN's verdict).
 
@@ -34,7 +34,7 @@ import httpx
 from ..config import Config, Hook, read_key
 from ..tasks import cancel_and_wait
 from ..core.events import (ElectionChanged, Event, FailoverChanged, GatewayReachabilityChanged, GatewayStatusChanged,
-                     PathVerdict, WanChanged)
+                     Ipv6ServerChanged, PathVerdict, WanChanged)
 
 log = logging.getLogger("failover.hooks")
 
@@ -70,7 +70,13 @@ def hook_event(event: Event, wan: str) -> HookEvent | None:
             "path": event.path, "rule": event.rule, "family": event.family, "message": event.message})
     if isinstance(event, ElectionChanged) and (event.moved or event.first):
         return HookEvent("elected", {**base, "gateway": event.name, "address": event.address,
-                                     "pinned": event.pinned, "reason": event.reason, "message": event.message})
+                                     "pinned": event.pinned, "reason": event.reason, "family": "ipv4",
+                                     "message": event.message})
+    if isinstance(event, Ipv6ServerChanged):
+        # The gateway serving IPv6 moved: the same election's IPv6 side, told apart by its family.
+        return HookEvent("elected", {**base, "gateway": event.name, "address": event.address,
+                                     "address6": event.address6, "elected": event.elected, "reason": event.reason,
+                                     "family": "ipv6", "message": event.message})
     if isinstance(event, GatewayStatusChanged):
         return HookEvent("gateway", {**base, "gateway": event.name, "address": event.address, "status": event.status,
                                      "previous": event.previous, "reason": event.reason, "rtt_ms": event.rtt_ms,

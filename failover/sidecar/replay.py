@@ -21,7 +21,9 @@ Elections run where the live core ran them (``elect`` records: every 50 ms and a
 Both families: the IPv4 path check's records are prober ``path``, the IPv6 one's ``path6``; each
 feeds its own quorum, and the daemon's decision runs once per family as the daemon runs it (a
 family without targets of its own follows the other's verdict; IPv6 fails over only while a
-gateway with an ``address6`` can serve it).
+gateway with an ``address6`` can serve it). A gateway's IPv6 heartbeat is recorded under ``gw``
+too, by its ``address6``: it feeds a session of its own, and after each election ``serve_ipv6``
+picks the gateway serving IPv6 from those sessions, as the core does.
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ import lupa.lua55 as lua55
 
 from ..config import FAMILIES, Config, Family
 from ..scripts.conflua import to_lua
-from ..core.election import Decision, Election, candidate
+from ..core.election import Decision, Election, Server6, candidate, candidate6, serve_ipv6
 from ..core.events import (
     ElectionChanged,
     FailoverChanged,
     GatewayStatusChanged,
+    Ipv6ServerChanged,
     LogEvent,
     PathVerdict,
     PinChanged,
@@ -171,6 +174,9 @@ class Replay:
         self.end: End | None = None
         self.unreachable: frozenset[str] = frozenset()
         self.decision: Decision | None = None
+        self.server6: Server6 | None = None
+        #: Every heartbeat session by its target: each gateway's IPv4 address, then each address6
+        #: (its IPv6 heartbeat, a session of its own), in the prober's order.
         self.gw: dict[str, HeartbeatSession] = {}
         #: Each family's path quorum by its journal name (``path``, ``path6``).
         self.paths: dict[str, tuple[Family, PathQuorum]] = {}
@@ -187,10 +193,14 @@ class Replay:
         """The core's sessions and election for ``cfg``, as the core starts or reloads
         (failover/sidecar/core.py: kept sessions go on, thresholds change in place)."""
         hb = gateway_heartbeat_config(cfg)
-        self.gw = {g.address: self.gw.get(g.address) or HeartbeatSession(hb) for g in cfg.gateway}
+        # The prober's targets (failover/sidecar/core.py): IPv4 addresses first, then the address6es;
+        # both are recorded under the ``gw`` tap, told apart by address.
+        targets = [g.address for g in cfg.gateway] + [g.address6 for g in cfg.gateway if g.address6 is not None]
+        self.gw = {a: self.gw.get(a) or HeartbeatSession(hb) for a in targets}
         for session in self.gw.values():
             session.config = hb
         self.names = {g.address: g.name for g in cfg.gateway}
+        self.names.update({g.address6: g.name for g in cfg.gateway if g.address6 is not None})
         if old is None:
             self.election = Election(cfg.election.switch_margin, cfg.election.hold_ms)
         else:
@@ -310,6 +320,19 @@ class Replay:
         if event is not None:
             self._emit(event)
         self.elected = decision.address
+        self._serve_ipv6(decision, r.t)
+
+    def _serve_ipv6(self, decision: Decision, t: int) -> None:
+        """The same election's IPv6 side, as the core's ``_serve_ipv6``: which gateway carries IPv6
+        by the IPv6 heartbeats, logged when it changes."""
+        candidates6 = [candidate6(g.address, g.name, g.address6,
+                                  self.gw[g.address6].snapshot() if g.address6 is not None else None,
+                                  reachable=g.address not in self.unreachable) for g in self.cfg.gateway]
+        previous = self.server6
+        server6 = serve_ipv6(decision.address, candidates6, previous.address if previous else None)
+        self.server6 = server6
+        if (event := Ipv6ServerChanged.after(previous, server6, ts=t / 1e9)) is not None:
+            self._emit(event)
 
     def _on_pin(self, r: Pin) -> None:
         self.election.pin(r.a)
@@ -378,9 +401,8 @@ class Replay:
 
     def _server6(self) -> str | None:
         """The gateway serving IPv6 as the daemon's own fallback picks it: the elected one if it
-        has an ``address6``, else the first reachable one that has. (The live sidecar may choose
-        by IPv6 heartbeats, ``serve6``; that choice is not replayed: it names the gateway in the
-        IPv6 failover's message, and never decides whether IPv6 fails over.)"""
+        has an ``address6``, else the first reachable one that has. Whether IPv6 may fail over at
+        all; the sidecar's choice (``serve6``, :meth:`_serve_ipv6`) names the gateway once made."""
         with6 = [g.address for g in self.cfg.gateway if g.address6]
         if self.elected in with6:
             return self.elected
@@ -390,7 +412,10 @@ class Replay:
         wan = self.wans[family]
         wan.failover = on
         carrier, path, _up = wan.view()
-        elected = self.elected if family == "ipv4" else self._server6()
+        if family == "ipv4":
+            elected = self.elected
+        else:  # as the core names it: the sidecar's choice, once it made one
+            elected = self.server6.address if self.server6 is not None else self._server6()
         if family == "ipv6" and not any(g.address6 for g in self.cfg.gateway):
             return
         self._emit(FailoverChanged(active=on, elected=elected, elected_name=self.names.get(elected or ""),

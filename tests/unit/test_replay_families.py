@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 from failover import config
-from failover.core.events import FailoverChanged, PathVerdict, WanChanged
-from failover.core.journal import Link, Reply, Send, Tick
+from failover.core.events import (ElectionChanged, FailoverChanged, GatewayStatusChanged, Ipv6ServerChanged, PathVerdict,
+                                  WanChanged)
+from failover.core.journal import Elect, Link, Reply, Send, Tick
 from failover.sidecar.replay import Replay
 
 MS = 1_000_000
@@ -91,3 +92,50 @@ def test_the_ipv6_verdict_names_its_family():
     assert down.message.startswith("path6 down: IPv6 path check via wan0: 0 of 1 targets up")
     on = next(e for e in replay.events if isinstance(e, FailoverChanged))
     assert on.message.startswith("failover6 on via gw1 10.10.0.11") and "rule6 present" in on.message
+
+
+# -- the gateways' IPv6 heartbeats (prober ``gw``, by address6) and the gateway serving IPv6 -----
+
+GATEWAYS = (("gw1", "10.10.0.11", "fd00:10::11"), ("gw2", "10.10.0.12", "fd00:10::12"))
+
+
+def gateways_cfg(address6: bool) -> config.Config:
+    gws = "".join(f'[[gateway]]\nname = "{n}"\naddress = "{a}"\n' + (f'address6 = "{a6}"\n' if address6 else "")
+                  for n, a, a6 in GATEWAYS)
+    return config.parse(f'[wan]\ninterface = "wan0"\n[failover]\nlan_interface = "lan0"\n'
+                        f'[election]\nhold_ms = 600000\n{gws}')
+
+
+def heartbeats(c: config.Config, silent: dict[str, int], until_ms: int = 1500) -> Replay:
+    """Every heartbeat target in ``c`` probed every 10 ms, answering in 1 ms until its ``silent``
+    time; the election every 50 ms, as the core records them."""
+    replay = Replay(c)
+    addresses = [g.address for g in c.gateway] + [g.address6 for g in c.gateway if g.address6]
+    seq = dict.fromkeys(addresses, 0)
+    for ms in range(0, until_ms, 10):
+        t = T0 + ms * MS
+        replay.feed(Tick(t, "gw"))
+        for a in addresses:
+            replay.feed(Send(t, "gw", a, seq[a]))
+            if ms < silent.get(a, until_ms):
+                replay.feed(Reply(t + MS, "gw", a, seq[a], t, t, t))
+            seq[a] += 1
+        if ms % 50 == 0:
+            replay.feed(Elect(t + 2 * MS, ms * MS))
+    return replay
+
+
+def test_a_dead_ipv6_heartbeat_moves_the_ipv6_server_only():
+    replay = heartbeats(gateways_cfg(True), {"fd00:10::11": 500})
+    down = [e for e in replay.events if isinstance(e, GatewayStatusChanged) and e.status == "down"]
+    assert [e.address for e in down] == ["fd00:10::11"]
+    moves = [(e.name, e.elected) for e in replay.events if isinstance(e, Ipv6ServerChanged)]
+    assert moves == [("gw1", True), ("gw2", False)]
+    assert [e.name for e in replay.events if isinstance(e, ElectionChanged)] == ["gw1"]
+    assert replay.skipped == 0
+
+
+def test_a_journal_without_ipv6_heartbeats_replays_as_before():
+    replay = heartbeats(gateways_cfg(False), {"10.10.0.11": 500})
+    assert not [e for e in replay.events if isinstance(e, Ipv6ServerChanged)]
+    assert [e.name for e in replay.events if isinstance(e, ElectionChanged)] == ["gw1", "gw2"]

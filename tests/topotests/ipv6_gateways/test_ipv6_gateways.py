@@ -29,11 +29,14 @@ Expected routing state, per scenario (P = 1000, T = 100, gw1 elected, WAN carrie
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
 from failover.lab.netns import wait_for
-from failover.lab.routerlab import LAN6_PREFIXES, PRIORITY, TABLE, gateway_address, gateway_address6
+from failover.lab.routerlab import LAN6_PREFIXES, PRIORITY, REPO, TABLE, gateway_address, gateway_address6
 from failover.lab.rulewatch import FibWatch
 from failover.lab.sidecarlab import hb_fixture
 
@@ -76,10 +79,10 @@ def dual(tmp_path):
             hb.watch.close()
 
 
-def write_config(hb) -> None:
+def write_config(hb, **sections) -> None:
     """The sidecar's config with both gateways' address6; a long hold keeps the first-elected gw1
     whatever the RTT noise between two veths says."""
-    hb.write_config(probe=False, hold_ms=600_000, address6={i: gateway_address6(i) for i in (1, 2)})
+    hb.write_config(probe=False, hold_ms=600_000, address6={i: gateway_address6(i) for i in (1, 2)}, **sections)
 
 
 def gateways(hb) -> dict[str, dict]:
@@ -191,3 +194,68 @@ def test_serve6_to_a_gateway_without_address6_is_refused(dual):
     wait_for(lambda: table6(topo) == expected_table6(GW1_6), what="IPv6 via gw1")
     assert topo.control(f"serve6 {GW2}") == f"err gateway {GW2} has no address6"
     assert topo.control("state").startswith("ok") and table6(topo) == expected_table6(GW1_6)
+
+
+# -- the IPv6 server's moves replayed from the decision journal, and run as `elected` hooks --------
+
+
+def ipv6_server_moves(entries: list[dict]) -> list[str]:
+    """The gateway serving IPv6, each time it moved: the log's ``election`` entries of family ipv6."""
+    return [e["message"] for e in entries if e["kind"] == "election" and e.get("family") == "ipv6"]
+
+
+def heartbeat_verdicts(entries: list[dict]) -> list[str]:
+    return [e["message"] for e in entries if e["kind"] == "gateway" and "status" in e]
+
+
+def test_ipv6_server_moves_replay_and_run_the_elected_hook(dual):
+    """With `[journal]` and an `elected` exec hook: gw1's IPv6 dies (IPv6 to gw2) and comes back
+    (IPv6 to gw1). `failover replay` must print the IPv6 heartbeats' verdicts and the IPv6
+    server's moves word for word as the live log has them, and the hook program must have been
+    run for each move with FAILOVER_FAMILY=ipv6 (the IPv4 election's with ipv4)."""
+    hb, topo = dual, dual.topo
+    journal = topo.tmp / "decisions.jsonl"
+    runs = topo.tmp / "elected.jsonl"
+    program = topo.tmp / "elected.py"
+    program.write_text(f"#!{sys.executable}\n" + textwrap.dedent(f"""
+        import json, os, sys
+        event = json.load(sys.stdin)
+        env = {{k: v for k, v in os.environ.items() if k.startswith("FAILOVER_")}}
+        with open({str(runs)!r}, "a") as f:
+            f.write(json.dumps({{"env": env, "stdin": event}}) + "\\n")
+        """))
+    program.chmod(0o755)
+    write_config(hb, journal={"path": str(journal)}, hook=[{"on": ["elected"], "exec": str(program)}])
+    topo.start_host(hb.config_path)
+    hb.start_sidecar()
+    wait_for(lambda: heartbeats(hb) == {"gw1": ("up", "up"), "gw2": ("up", "up")}, timeout=10,
+             what="both heartbeats of both gateways up")
+    topo.nets.ip("gw1", "-6", "addr", "del", f"{GW1_6}/64", "dev", "eth0")
+    wait_for(lambda: gateways(hb)["gw2"]["serves6"], what="IPv6 served by gw2")
+    topo.nets.ip("gw1", "-6", "addr", "add", f"{GW1_6}/64", "dev", "eth0", "nodad")
+    wait_for(lambda: gateways(hb)["gw1"]["serves6"], what="IPv6 served by gw1 again")
+    live = hb.http.get("/api/v1/log").json()
+    wait_for(lambda: len(runs.exists() and runs.read_text().splitlines() or []) >= 4, what="the hook's runs")
+    hb.nets.stop(hb.sidecar)
+    hb.sidecar = None
+
+    moves = ipv6_server_moves(live)
+    assert [m.split(": ")[0] for m in moves] == [f"IPv6 via gw1 {GW1_6}", f"IPv6 via gw2 {GW2_6}",
+                                                f"IPv6 via gw1 {GW1_6}"], moves
+    proc = subprocess.run([sys.executable, "-m", "failover.cli", "replay", str(journal), "--json"],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    replayed = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert ipv6_server_moves(replayed) == moves
+    assert heartbeat_verdicts(replayed) == heartbeat_verdicts(live)
+    assert any(GW1_6 in m and "down" in m for m in heartbeat_verdicts(live))
+
+    hooked = [json.loads(line) for line in runs.read_text().splitlines()]
+    by_family = {f: [r for r in hooked if r["env"].get("FAILOVER_FAMILY") == f] for f in ("ipv4", "ipv6")}
+    assert [r["env"]["FAILOVER_GATEWAY"] for r in by_family["ipv4"]] == ["gw1"], hooked
+    six = by_family["ipv6"]
+    assert [(r["env"]["FAILOVER_EVENT"], r["env"]["FAILOVER_GATEWAY"], r["env"]["FAILOVER_ADDRESS6"])
+            for r in six] == [("elected", "gw1", GW1_6), ("elected", "gw2", GW2_6), ("elected", "gw1", GW1_6)], hooked
+    assert [r["stdin"]["message"] for r in six] == moves
+    assert six[1]["stdin"]["family"] == "ipv6" and six[1]["env"]["FAILOVER_ELECTED"] == "0"
+    assert "has its IPv6 heartbeat down" in six[1]["env"]["FAILOVER_REASON"]
