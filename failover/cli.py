@@ -149,22 +149,22 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_sidecar(cfg: config.Config, args: argparse.Namespace, config_path: str | None = None,
-                   kernel=None) -> None:
-    """The measuring core here, the HTTP API in a child process, until SIGINT/SIGTERM; SIGHUP
-    reloads ``config_path`` into the core (and the scripts of ``kernel``: failover/sidecar/reload.py)."""
+def _serve_sidecar(cfg: config.Config, args: argparse.Namespace, kernel=None) -> None:
+    """The measuring core here, the HTTP API in a child process (with ``args``' lab options), until
+    SIGINT/SIGTERM; SIGHUP reloads ``args.config`` into the core (and the scripts of ``kernel``:
+    failover/sidecar/reload.py)."""
     from .sidecar.reload import Reloader
     from .sidecar.supervisor import ApiOptions, run
 
     def reloader(core):
-        return Reloader(config_path, cfg, core, kernel) if config_path is not None else None
+        return Reloader(args.config, cfg, core, kernel)
 
     run(cfg, ApiOptions(lab_fault_command=args.lab_fault_command, lab_flow_file=args.lab_flow_file,
                         lab_flow6_file=args.lab_flow6_file), reloader)
 
 
 def cmd_sidecar(args: argparse.Namespace) -> int:
-    _serve_sidecar(_load_config(args.config), args, args.config)
+    _serve_sidecar(_load_config(args.config), args)
     return 0
 
 
@@ -176,7 +176,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _load_config(args.config)
     kernel = launcher.start(cfg, args.root)
     try:
-        _serve_sidecar(cfg, args, args.config, kernel)
+        _serve_sidecar(cfg, args, kernel)
     finally:
         launcher.stop(kernel, cfg)
     return 1 if kernel.errors else 0
