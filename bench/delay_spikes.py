@@ -60,7 +60,7 @@ def main() -> int:
     with running(internet_reflector=reflector) as lab:
         events: queue.Queue = queue.Queue()
         lab.closes(rtnl_listener(lab.ns("router"), events))
-        flow = lab.closes(Flow(lab, args.rate))
+        flow = lab.closes(Flow.in_lab(lab, args.rate))
         http = lab.closes(NetnsHttp(lab.ns("router")))
         print(f"delay_spikes: path target holds its replies 150-400 ms every 3 s, {args.rate} packet/s UDP "
               f"flow client -> internet host through the WAN; `failover run`, path check 5 ms "

@@ -202,7 +202,7 @@ def main() -> int:
         events: queue.Queue = queue.Queue()
         lab.closes(rtnl_listener(lab.ns("router"), events))
         http = lab.closes(NetnsHttp(lab.ns("router")))
-        flow = lab.closes(Flow(lab, args.rate))
+        flow = lab.closes(Flow.in_lab(lab, args.rate))
         b = Reconcile(lab, flow, http, args.rate)
         print(f"gateway_reconcile: {args.rate} packet/s UDP echo client -> internet host, {args.trials} trials "
               f"per case; `failover run`, heartbeats 20 ms x 3, recovery 10 replies (load average {loadavg()})")

@@ -40,12 +40,18 @@ TARGET_MS = {"blackout": 100.0, "carrier": 20.0}
 
 
 class Flow:
-    def __init__(self, lab: BenchLab, rate: int) -> None:
-        t = lab.topo
+    """bench/udpflow.py in ``netns``: ``rate`` datagrams/s to ``to`` (``host:port``, ``[v6]:port``)."""
+
+    def __init__(self, netns: str, to: str, rate: int) -> None:
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", lab.ns("client"), sys.executable, "-m", "bench.udpflow",
-             "--to", f"{t.internet.host}:{t.flow.port}", "--rate", str(rate)],
+            ["ip", "netns", "exec", netns, sys.executable, "-m", "bench.udpflow", "--to", to, "--rate", str(rate)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    @classmethod
+    def in_lab(cls, lab: BenchLab, rate: int) -> Flow:
+        """The lab's client to the internet host's echo."""
+        t = lab.topo
+        return cls(lab.ns("client"), f"{t.internet.host}:{t.flow.port}", rate)
 
     def mark(self) -> None:
         self.proc.stdin.write("mark\n")
@@ -131,7 +137,7 @@ def main() -> int:
     with running() as lab:
         events: queue.Queue = queue.Queue()
         lab.closes(rtnl_listener(lab.ns("router"), events))
-        flow = lab.closes(Flow(lab, args.rate))
+        flow = lab.closes(Flow.in_lab(lab, args.rate))
         with open("/proc/loadavg") as f:
             load = f.read().split()[:3]
         print(f"outage: {args.rate} packet/s UDP echo client -> internet host through the router, "

@@ -28,13 +28,12 @@ during the IPv6 blackouts. After each trial the fault is cleared and the router 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.outage import Flow
 from bench.stats import percentile, summary
 from failover.lab.netns import wait_for
 from failover.lab.routerlab import (
@@ -49,38 +48,6 @@ from failover.lab.rulewatch import FibWatch
 
 MARGIN_MS = 10.0
 FAMILY_NFT = {"ipv4": "ip", "ipv6": "ip6"}
-
-
-class Flow:
-    """bench/udpflow.py in the client's namespace."""
-
-    def __init__(self, topo: RouterTopology, host: str, rate: int) -> None:
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", topo.nets.ns("client"), sys.executable, "-m", "bench.udpflow",
-             "--to", f"[{host}]:{ECHO_PORT}", "--rate", str(rate)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-
-    def mark(self) -> None:
-        self.proc.stdin.write("mark\n")
-        self.proc.stdin.flush()
-
-    def report(self) -> dict:
-        self.proc.stdin.write("report\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-    def healthy(self, rate: int) -> bool:
-        self.mark()
-        time.sleep(0.3)
-        return self.report()["echoes"] >= 0.9 * 0.3 * rate
-
-    def close(self) -> None:
-        try:
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.flush()
-            self.proc.wait(5)
-        except (OSError, subprocess.TimeoutExpired):
-            self.proc.kill()
 
 
 class Bench:
@@ -101,7 +68,7 @@ class Bench:
                 dampening=NO_HOLD)
             self.watch = FibWatch(nets.ns("router")).start()
             self.topo.start_host(config, command="run")
-            self.flows = {"ipv4": Flow(self.topo, INTERNET, rate), "ipv6": Flow(self.topo, INTERNET6, rate)}
+            self.flows = {"ipv4": Flow(self.topo.nets.ns("client"), f"[{INTERNET}]:{ECHO_PORT}", rate), "ipv6": Flow(self.topo.nets.ns("client"), f"[{INTERNET6}]:{ECHO_PORT}", rate)}
         except BaseException:
             self.close()
             raise

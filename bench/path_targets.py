@@ -86,7 +86,7 @@ def blackout(scenario: str, trials: int, rate: int) -> bool:
     with running(TargetsLab("icmp" if scenario == "icmp" else "stamp")) as lab:
         events: queue.Queue = queue.Queue()
         lab.closes(rtnl_listener(lab.ns("router"), events))
-        flow = lab.closes(Flow(lab, rate))
+        flow = lab.closes(Flow.in_lab(lab, rate))
         what = ("3 icmp targets at 100 ms" if scenario == "icmp"
                 else "stamp target at 5 ms + 2 icmp targets at 100 ms")
         print(f"path_targets {scenario}: ISP blackout, {what}, reliability 2; {rate} packet/s UDP flow, "

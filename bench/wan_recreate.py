@@ -46,7 +46,7 @@ def main() -> int:
     with running() as lab:
         events: queue.Queue = queue.Queue()
         lab.closes(rtnl_listener(lab.ns("router"), events))
-        flow = lab.closes(Flow(lab, args.rate))
+        flow = lab.closes(Flow.in_lab(lab, args.rate))
         indexes = [int(subprocess.run(["ip", "-n", lab.ns("router"), "-o", "link", "show", "wan0"],
                                       capture_output=True, text=True, check=True).stdout.split(":")[0])]
         print(f"wan_recreate: wan0 deleted, created again {args.gone_s:g} s later with a new ifindex, "
