@@ -183,8 +183,9 @@ class StampReflector:
 
     @property
     def bound(self) -> tuple[str, int]:
+        """(address, port); an IPv6 socket's name also carries flow info and scope id."""
         assert self._sock is not None
-        return self._sock.getsockname()
+        return self._sock.getsockname()[:2]
 
     def start(self) -> None:
         self._sock = open_udp(self.address, self.port, ttl=True)

@@ -234,6 +234,7 @@ class Heartbeat(_Section):
 class Election(_Section):
     switch_margin: float = Field(0.2, ge=0.0, lt=1.0)
     hold_ms: int = Field(2000, ge=0, le=3_600_000)
+    switch_min_ms: float = Field(1.0, ge=0.0, le=10_000.0, allow_inf_nan=False)
 
 
 class Dampening(_Section):

@@ -106,7 +106,7 @@ class Sidecar:
             on_change=self._gateway_changed,
             stamp_key=stamp_key(cfg), tap=self.journal.tap("gw"),
         )
-        self.election = Election(cfg.election.switch_margin, cfg.election.hold_ms)
+        self.election = Election(cfg.election.switch_margin, cfg.election.hold_ms, cfg.election.switch_min_ms)
         self.daemon = DaemonLink(cfg.control.socket, poll_s=POLL_S, on_state=self._daemon_state)
         self.pathchecks = self._path_checks(cfg)
         # Conntrack entries of flows stranded by a transition go once the rule is in place (docs/design.md, "Routing").
@@ -175,8 +175,10 @@ class Sidecar:
             changed.append(f"heartbeat detect_multiplier {hb.detect_multiplier}, recover_count {hb.recover_count}")
             self.prober.set_config(gateway_heartbeat_config(cfg))
         if cfg.election != old.election:
-            changed.append(f"election switch_margin {cfg.election.switch_margin}, hold_ms {cfg.election.hold_ms}")
-            self.election.switch_margin, self.election.hold_ms = cfg.election.switch_margin, cfg.election.hold_ms
+            e = cfg.election
+            changed.append(f"election switch_margin {e.switch_margin}, hold_ms {e.hold_ms}, switch_min_ms {e.switch_min_ms:g}")
+            self.election.switch_margin, self.election.hold_ms = e.switch_margin, e.hold_ms
+            self.election.switch_min_ms = e.switch_min_ms
         if (cfg.wan, path_timing(cfg)) != (old.wan, path_timing(old)):
             changed.append(f"path check {', '.join(t.address for t in cfg.wan.targets) or 'off'} "
                            f"via {cfg.wan.interface}")

@@ -202,9 +202,10 @@ class Replay:
         self.names = {g.address: g.name for g in cfg.gateway}
         self.names.update({g.address6: g.name for g in cfg.gateway if g.address6 is not None})
         if old is None:
-            self.election = Election(cfg.election.switch_margin, cfg.election.hold_ms)
+            self.election = Election(cfg.election.switch_margin, cfg.election.hold_ms, cfg.election.switch_min_ms)
         else:
             self.election.switch_margin, self.election.hold_ms = cfg.election.switch_margin, cfg.election.hold_ms
+            self.election.switch_min_ms = cfg.election.switch_min_ms
             if self.election.pinned is not None and self.election.pinned not in self.names:
                 self.election.unpin()
         if old is None or (cfg.wan, path_timing(cfg)) != (old.wan, path_timing(old)):
@@ -358,7 +359,7 @@ class Replay:
             self.notes.append(f"{_clock(r.t)} a reload was recorded here; the replay config stays")
             return
         try:
-            new = Config.model_validate(r.config)
+            new = recorded_config(r.config)
         except ValueError as e:
             raise ReplayError(f"the reload at {_clock(r.t)} carries a config that does not load: {e}") from None
         old, self.cfg = self.cfg, new
@@ -455,10 +456,19 @@ def format_event(event: LogEvent) -> str:
     return f"{ts} {event.kind:<8} {event.message}"
 
 
+def recorded_config(d: dict[str, Any]) -> Config:
+    """A config as a journal recorded it. One recorded before ``election.switch_min_ms`` existed
+    ran without that floor, so it replays without it."""
+    cfg = Config.model_validate(d)
+    if "switch_min_ms" not in d.get("election", {}):
+        cfg = cfg.model_copy(update={"election": cfg.election.model_copy(update={"switch_min_ms": 0.0})})
+    return cfg
+
+
 def run(header_config: dict[str, Any], records: Iterable[Record], other: Config | None = None) -> Replay:
     """Replay ``records`` with the recording config (``header_config``) or ``other``."""
     try:
-        recorded = Config.model_validate(header_config)
+        recorded = recorded_config(header_config)
     except ValueError as e:
         raise ReplayError(f"the journal's header carries a config that does not load: {e}") from None
     replay = Replay(replay_config(recorded, other), recording=other is None)

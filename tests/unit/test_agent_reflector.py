@@ -119,3 +119,20 @@ def test_lab_delay_holds_reply_and_counts_as_path_time():
     rtt = (got - ntp_seconds(t1)) - (ntp_seconds(t3) - ntp_seconds(t2))
     assert rtt >= 0.060
     assert 0 <= ntp_seconds(t3) - ntp_seconds(t2) < 0.010
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
+def test_start_names_the_bound_address_and_port(address, caplog):
+    # An IPv6 socket's name has four fields: the log line once broke on them (a logging error).
+    async def main():
+        r = StampReflector(address, 0, 2.0)
+        r.start()
+        try:
+            return r.bound
+        finally:
+            r.close()
+
+    with caplog.at_level("INFO", logger="failover.agent"):
+        host, port = asyncio.run(main())
+    assert host == address and port > 0
+    assert f"STAMP reflector on {address}:{port} (lab delay 2 ms)" in caplog.messages

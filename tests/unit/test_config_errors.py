@@ -90,6 +90,8 @@ CASES = [
     ("election.switch_margin", -0.1, "election.switch_margin"),
     ("election.switch_margin", 1.0, "election.switch_margin"),
     ("election.switch_margin", "nan", "election.switch_margin"),
+    ("election.switch_min_ms", -1.0, "election.switch_min_ms"),
+    ("election.switch_min_ms", "inf", "election.switch_min_ms"),
     ("election.hold_ms", -1, "election.hold_ms"),
     ("election.hold_ms", 3_600_001, "election.hold_ms"),
     ("dampening.penalty", 0, "dampening.penalty"),

@@ -109,7 +109,33 @@ def test_challenger_needs_margin_and_hold() -> None:
     d = e.update(t0 + 2000 * MS, cands((A, True, 10.0), (B, True, 7.5)))
     assert (d.address, d.changed) == (B, True)
     assert "beat alt1 for 2000 ms (hold 2000 ms)" in d.reason
-    assert "alt2 7.50 vs alt1 10.00, bar 8.00 (margin 20%)" in d.reason
+    assert "alt2 7.50 vs alt1 10.00, bar 8.00 (margin 20%, at least 1 ms)" in d.reason
+
+
+# Two gateways on the LAN, a tenth of a millisecond away: 20 % of that is noise (a lab run
+# flipped between 0.09 and 0.12 ms every few seconds), and each move breaks every NATed flow.
+def test_sub_millisecond_gateways_do_not_flip_on_noise() -> None:
+    e = Election(switch_margin=0.2, hold_ms=500)
+    for i in range(100):
+        d = e.update(i * 100 * MS, cands((A, True, 0.12), (B, True, 0.05)))
+        assert (d.address, d.changed) == (A, False), d.reason
+    assert "not better by the margin" in d.reason and "bar 0.00 (margin 20%, at least 1 ms)" in d.reason
+
+
+def test_floor_and_margin_both_hold() -> None:
+    e = Election(switch_margin=0.2, hold_ms=0, switch_min_ms=1.0)
+    # 20 % better but only 0.6 ms: the floor keeps A
+    assert e.update(0, cands((A, True, 3.0), (B, True, 2.4))).address == A
+    # 1.1 ms better but only 11 %: the margin keeps A
+    assert e.update(MS, cands((A, True, 10.0), (B, True, 8.9))).address == A
+    # both: it moves
+    assert e.update(2 * MS, cands((A, True, 3.0), (B, True, 1.9))).address == B
+
+
+def test_zero_floor_is_the_margin_alone() -> None:
+    e = Election(switch_margin=0.2, hold_ms=0, switch_min_ms=0.0)
+    d = e.update(0, cands((A, True, 0.12), (B, True, 0.05)))
+    assert (d.address, d.changed) == (B, True), d.reason
 
 
 def test_hold_restarts_when_challenger_stops_beating() -> None:
@@ -202,6 +228,8 @@ def test_elected_gateway_removed_from_candidates() -> None:
         lambda: Election(switch_margin=1.0),
         lambda: Election(switch_margin=-0.1),
         lambda: Election(hold_ms=-1),
+        lambda: Election(switch_min_ms=-0.5),
+        lambda: Election(switch_min_ms=math.nan),
         lambda: Election().update(0, []),
         lambda: Election().update(0, cands((A, True, 1.0), (A, True, 2.0))),
         lambda: Candidate(A, "alt1", True, math.nan),
@@ -288,7 +316,7 @@ wobble = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(wobble, st.floats(0, 0.9), st.integers(0, 5000))
 def test_no_flap_inside_the_margin(steps, margin, hold_ms) -> None:  # type: ignore[no-untyped-def]
-    e = Election(switch_margin=margin, hold_ms=hold_ms)
+    e = Election(switch_margin=margin, hold_ms=hold_ms, switch_min_ms=0.0)
     now = 0
     for step, elected, us in steps:
         now += step
@@ -304,7 +332,7 @@ def test_no_flap_inside_the_margin(steps, margin, hold_ms) -> None:  # type: ign
     st.lists(st.tuples(st.integers(1, 700 * MS), st.floats(0.1, 1000), st.floats(0, 0.999)), min_size=1, max_size=60),
 )
 def test_challenger_better_by_the_margin_wins_after_exactly_hold(margin, hold_ms, steps) -> None:  # type: ignore[no-untyped-def]
-    e = Election(switch_margin=margin, hold_ms=hold_ms)
+    e = Election(switch_margin=margin, hold_ms=hold_ms, switch_min_ms=0.0)
     hold = hold_ms * MS
     t0 = 10**12
     now = t0
@@ -321,8 +349,23 @@ def test_challenger_better_by_the_margin_wins_after_exactly_hold(margin, hold_ms
             assert (d.address, d.changed) == (B, True), d.reason
             switched_at = now
     # and with an update at exactly t0 + hold, the switch happens right then
-    e = Election(switch_margin=margin, hold_ms=hold_ms)
+    e = Election(switch_margin=margin, hold_ms=hold_ms, switch_min_ms=0.0)
     winning = cands((A, True, 100.0), (B, True, 100.0 * (1 - margin) * 0.5))
     assert e.update(t0, winning).address == A
     assert e.update(t0 + hold - 1, winning).address == A
     assert e.update(t0 + hold, winning).address == B
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(0, 50),
+    st.lists(st.tuples(st.integers(0, 10_000 * MS), st.floats(0, 100), st.floats(0, 1)), min_size=1, max_size=60),
+)
+def test_never_moves_for_less_than_the_floor(floor_ms, steps) -> None:  # type: ignore[no-untyped-def]
+    e = Election(switch_margin=0.0, hold_ms=0, switch_min_ms=floor_ms)
+    now = 0
+    for step, elected, f in steps:
+        now += step
+        challenger = max(0.0, elected - floor_ms * f)  # better, but by less than the floor (or exactly it)
+        d = e.update(now, cands((A, True, elected), (B, True, challenger)))
+        assert (d.address, d.changed) == (A, False), d.reason

@@ -17,7 +17,7 @@ from failover.core.journal import (
     Elect, End, Header, JournalError, Link, Reply, Send, Tick, encode, encode_header, read,
 )
 from failover.sidecar.recorder import Recorder
-from failover.sidecar.replay import ReplayError, run
+from failover.sidecar.replay import ReplayError, recorded_config, run
 
 GW1, GW2 = "10.10.0.11", "10.10.0.12"
 MS = 1_000_000
@@ -195,3 +195,10 @@ def test_the_command_names_the_bad_line(tmp_path):
     kinds = [json.loads(line)["kind"] for line in proc.stdout.splitlines()]
     assert kinds == ["wan", "wan", "failover"]
     assert "no end line" in proc.stderr
+
+
+def test_a_journal_from_before_the_election_floor_replays_without_it():
+    recorded = cfg().model_dump(mode="json")
+    assert recorded_config(recorded).election.switch_min_ms == 1.0
+    del recorded["election"]["switch_min_ms"]  # as a journal written before the field existed
+    assert recorded_config(recorded).election.switch_min_ms == 0.0

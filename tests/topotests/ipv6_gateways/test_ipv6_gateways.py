@@ -106,6 +106,9 @@ def failed_over(dual):
     wait_for(lambda: hb.watch.snapshot()[:2] == (1, 1), what="one rule per family")
     wait_for(lambda: table6(topo) == expected_table6(GW1_6), what="IPv6 default via gw1")
     wait_for(lambda: forwarding(topo, 1) == ("1", "1"), what="gw1 told up")
+    # The sidecar reads the daemon's state every 100 ms: it may not have seen the failover yet.
+    wait_for(lambda: (st := hb.state())["failover"]["active"] and st["ipv6"]["failover"],
+             what="the sidecar has seen both families fail over")
     assert forwarding(topo, 2) == ("0", "0")
     assert topo.default_via() == GW1
     return hb
