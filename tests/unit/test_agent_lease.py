@@ -44,9 +44,10 @@ def test_bad_lease_is_refused(seconds) -> None:
 
 
 def test_agent_applies_down_when_the_lease_lapses(tmp_path) -> None:
-    with agent_thread(tmp_path, lease_s=0.3) as a:
+    with agent_thread(tmp_path, lease_s=1.0) as a:
         assert send(a.port, b"up\n") == "ok"
-        for _ in range(6):                 # renewed every 0.1 s for 0.6 s: never lapses
+        for _ in range(6):                 # renewed every 0.1 s for 0.6 s: never lapses (1 s lease:
+                                           # room for a stalled thread on a loaded machine)
             time.sleep(0.1)
             assert send(a.port, b"up\n") == "ok"
         assert a.actions() == ["up"] * 7   # every up is applied again: reconciled, not assumed

@@ -147,7 +147,7 @@ def test_only_the_daemons_signed_commands_move_the_gateway(lab):
 
         t.set_isp(False)  # carrier loss: the daemon fails over and sends its signed up
         wait_for(lambda: t.forwarding(1) == "1", timeout=5, what="gw1 forwarding after the daemon's up")
-        daemon_up = sniffer.from_daemon("up")[0]
+        daemon_up = wait_for(lambda: sniffer.from_daemon("up"), what="the sniffer saw the daemon's up")[0]
 
         # Forwarding is on: every hostile down, the replayed startup down included, fails.
         attack(t, "down", "1", extra=[("router", startup_down, ROUTER_LAN, "err replayed nonce")])

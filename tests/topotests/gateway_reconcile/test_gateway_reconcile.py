@@ -169,7 +169,8 @@ def test_gateway_that_cannot_be_told_is_left_for_the_next(two):
              what="the election moved to gw2 and told it up")
     flow.echoes_resume("udp", timeout=3)
     assert topo.forwarding(1) == "0"
-    gws = t.hb.gateways()
+    # REST's `elected` is the daemon's as the sidecar last polled it (every 100 ms): waited for.
+    gws = wait_for(lambda: (g := t.hb.gateways())[GW2]["elected"] and g, what="REST: gw2 elected")
     assert (gws[GW1]["status"], gws[GW1]["reachable"], gws[GW1]["usable"]) == ("up", False, False)
     assert (gws[GW2]["reachable"], gws[GW2]["usable"], gws[GW2]["elected"]) == (True, True, True)
     assert GW1 in topo.state()["unreachable"].split(",")

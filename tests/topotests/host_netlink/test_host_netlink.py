@@ -152,7 +152,7 @@ def test_notifier_replays_and_follows_kernel_sequences(box, tmp_path):
             if name ~= "lo" then print(name .. " " .. names[event]) end
         end)
         print("loaded")
-    """, seconds="2.5", during=changes)
+    """, seconds="6", during=changes)
     assert rc == 0, err
     loaded = out.index("loaded")
     # Replay at registration happens inside netdevice(), before the script goes on.

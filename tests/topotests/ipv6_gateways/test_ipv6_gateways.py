@@ -126,7 +126,8 @@ def test_gateway_whose_ipv6_dies_while_its_ipv4_lives(failed_over):
     assert topo.default_via() == GW1 and topo.state()["elected"] == GW1
     assert forwarding(topo, 1)[0] == "1"
     assert w.snapshot()[:2] == (1, 1) and w.max_rules6 == 1 and w.rule4_adds == 1
-    gws = gateways(hb)
+    # REST's gateways come with the core's next snapshot (every 100 ms): waited for, then read.
+    gws = wait_for(lambda: (g := gateways(hb))["gw2"]["serves6"] and g, what="REST: gw2 serves IPv6")
     assert (gws["gw1"]["serves6"], gws["gw2"]["serves6"]) == (False, True)
     assert gws["gw1"]["elected"] is True and gws["gw1"]["rtt_ms"] is not None
     st = hb.state()

@@ -146,10 +146,14 @@ def test_an_icmpv6_target_with_errors_counted_as_loss(dual):
                        "add chain ip6 refuse drops { type filter hook forward priority 0; }\n"
                        f"add rule ip6 refuse drops ip6 daddr {INTERNET6} reject with icmpv6 type addr-unreachable\n")
     wait_for(lambda: watch.snapshot()[1] == 1, timeout=5, what="the IPv6 failover rule")
-    metrics = hb.http.get("/metrics").text
-    errors = [line for line in metrics.splitlines()
-              if line.startswith("failover_wan_target_icmp_errors_total{") and INTERNET6 in line]
-    assert errors and float(errors[0].split()[-1]) > 0, errors
+
+    def errors() -> list[str]:
+        return [line for line in hb.http.get("/metrics").text.splitlines()
+                if line.startswith("failover_wan_target_icmp_errors_total{") and INTERNET6 in line]
+
+    # /metrics counts come with the core's next snapshot (every 100 ms): waited for, not sampled.
+    counted = wait_for(lambda: [e for e in errors() if float(e.split()[-1]) > 0], what="ICMPv6 errors counted")
+    assert len(counted) == 1, counted
     down = [e for e in hb.http.get("/api/v1/log").json()
             if e.get("address") == INTERNET6 and e.get("status") == "down"]
     assert down and "blackout" in down[-1]["message"], down

@@ -99,6 +99,10 @@ def test_a_recorded_run_replays_to_the_live_decisions(hb):
         hb.isp_forwarding(True)
         wait_for(lambda: not topo.has_failover_rule(), timeout=30, what="failback after the path came back")
         assert topo.default_via() == gw2
+        # The log's failover lines come from the daemon's state, polled every 100 ms: the last
+        # one is waited for, then the whole log read.
+        wait_for(lambda: [on for on, _ in failovers(hb.http.get("/api/v1/log").json())] == [True, False, True, False],
+                 what="the live log's last failback")
         time.sleep(0.3)
         live = hb.http.get("/api/v1/log").json()
         watch.sync()
