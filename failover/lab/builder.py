@@ -1,8 +1,9 @@
 """The one builder: a ``spec.Topology`` made real with ``ip netns``/``ip link``/nftables.
 
-Dual-stack throughout: IPv6 addresses go on with ``nodad`` (no second of duplicate address
-detection before a test can use them), a forwarding node forwards both families, and a node's NAT
-is one nftables ``inet`` table, so ``masquerade`` covers IPv4 and IPv6 alike.
+Dual-stack throughout: IPv6 addresses go on with ``nodad`` and the kernel's link-local ones get no
+duplicate address detection either (no second before a test can use them), a forwarding node
+forwards both families, and a node's NAT is one nftables ``inet`` table, so ``masquerade`` covers
+IPv4 and IPv6 alike.
 
 The commands are those a person would type, so a failing step reads like a shell transcript.
 Everything created is recorded in a ``Registry``; a build that fails part-way tears down what it
@@ -119,6 +120,13 @@ class Network:
         # A link taken down and up again (a fault: the ISP's side of the WAN) keeps its IPv6
         # addresses, as it keeps its IPv4 ones; by default the kernel would drop them.
         self.sysctl(node.name, "net.ipv6.conf.all.keep_addr_on_down", 1)
+        # No duplicate address detection for the link-local addresses the kernel makes either
+        # (set before any link exists here: a link takes `default`). A node forwarding IPv6 sends
+        # its neighbour solicitation from its link-local address; while that is tentative (0.5-2 s
+        # after the link came up) none leaves, and the forwarded packets wait a full 1 s
+        # retransmit: a silent IPv6-only outage right after the build.
+        for key in ("net.ipv6.conf.all.accept_dad", "net.ipv6.conf.default.accept_dad"):
+            self.sysctl(node.name, key, 0)
         if not node.rp_filter:
             for key in ("net.ipv4.conf.all.rp_filter", "net.ipv4.conf.default.rp_filter"):
                 self.sysctl(node.name, key, 0)
