@@ -165,6 +165,24 @@ def test_dual_stack_addresses_routes_forwarding_and_nat_in_both_families(tmp_pat
     assert existing(prefix) == []
 
 
+def test_no_tentative_ipv6_address_anywhere_right_after_the_build(tmp_path):
+    """The kernel's link-local addresses too: a forwarding node solicits its neighbours from its
+    link-local, and while that is tentative forwarded IPv6 waits a 1 s retransmit (outage6 saw
+    its IPv6 path silent for 0.9 s at start-up)."""
+    prefix = f"te{uuid.uuid4().hex[:5]}"
+    net = build(dual_stack(prefix), tmp_path)
+    try:
+        tentative = {(n, i["ifname"], a["local"]) for n in "abc" for i in ip_json(f"{prefix}-{n}", "-6", "addr")
+                     for a in i["addr_info"] if a.get("tentative")}
+        link_locals = {(n, i["ifname"]) for n in "abc" for i in ip_json(f"{prefix}-{n}", "-6", "addr")
+                       for a in i["addr_info"] if a["local"].startswith("fe80:")}
+        assert tentative == set()
+        assert {("a", "ab0"), ("a", "br0"), ("b", "eth0"), ("c", "eth0")} <= link_locals
+    finally:
+        net.teardown()
+    assert existing(prefix) == []
+
+
 def test_snat_names_its_family():
     assert Nat("wan0", "snat to 198.51.100.2").rule() == 'oifname "wan0" snat ip to 198.51.100.2'
     assert Nat("wan0", "snat to fd00::2").rule() == 'oifname "wan0" snat ip6 to fd00::2'
