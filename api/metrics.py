@@ -7,6 +7,8 @@ to remember to update a gauge and a scrape always sees one consistent moment. Ti
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -23,33 +25,24 @@ class SnapshotCollector(Collector):
 
     def collect(self):
         snap = self.snapshot
-        rtt = GaugeMetricFamily("failover_gateway_rtt_seconds", "Smoothed STAMP round-trip time", labels=_LABELS)
-        jitter = GaugeMetricFamily("failover_gateway_jitter_seconds", "RTT jitter (RFC 3550)", labels=_LABELS)
-        loss = GaugeMetricFamily("failover_gateway_loss_ratio", "Heartbeat loss over the long window", labels=_LABELS)
+        yield from _heartbeats("ipv4", _LABELS, [_Heartbeat([g.name, g.address], g.rtt_ms, g.jitter_ms, g.loss, g.status,
+                                                        g.sent, g.received) for g in snap.gateways])
+        # Those with an address6: the IPv4 figures' counterparts, labelled with it too.
+        yield from _heartbeats("ipv6", [*_LABELS, "address6"],
+                               [_Heartbeat([g.name, g.address, g.address6], g.rtt6_ms, g.jitter6_ms, g.loss6,
+                                           g.status6, g.sent6, g.received6)
+                                for g in snap.gateways if g.address6 is not None])
         score = GaugeMetricFamily("failover_gateway_score", "Election cost in ms (lower is better)", labels=_LABELS)
-        up = GaugeMetricFamily("failover_gateway_up", "1 up, 0 down or unknown", labels=_LABELS)
-        status = GaugeMetricFamily("failover_gateway_status", "Heartbeat verdict (1 for the current one)",
-                                   labels=[*_LABELS, "status"])
         elected = GaugeMetricFamily("failover_gateway_elected", "1 for the gateway routing uses", labels=_LABELS)
-        sent = CounterMetricFamily("failover_heartbeats_sent", "STAMP probes sent", labels=_LABELS)
-        received = CounterMetricFamily("failover_heartbeats_received", "STAMP replies accepted", labels=_LABELS)
+        serving = GaugeMetricFamily("failover_gateway_ipv6_serving", "1 for the gateway carrying IPv6",
+                                    labels=[*_LABELS, "address6"])
         for g in snap.gateways:
-            labels = [g.name, g.address]
-            if g.rtt_ms is not None:
-                rtt.add_metric(labels, g.rtt_ms / 1000)
-            if g.jitter_ms is not None:
-                jitter.add_metric(labels, g.jitter_ms / 1000)
             if g.score is not None:
-                score.add_metric(labels, g.score)
-            loss.add_metric(labels, g.loss)
-            up.add_metric(labels, 1.0 if g.status == "up" else 0.0)
-            for value in ("up", "down", "unknown"):
-                status.add_metric([*labels, value], 1.0 if g.status == value else 0.0)
-            elected.add_metric(labels, 1.0 if g.elected else 0.0)
-            sent.add_metric(labels, g.sent)
-            received.add_metric(labels, g.received)
-        yield from (rtt, jitter, loss, score, up, status, elected, sent, received)
-        yield from _ipv6_gateways(snap)
+                score.add_metric([g.name, g.address], g.score)
+            elected.add_metric([g.name, g.address], 1.0 if g.elected else 0.0)
+            if g.address6 is not None:
+                serving.add_metric([g.name, g.address, g.address6], 1.0 if g.serves6 else 0.0)
+        yield from (score, elected, serving)
 
         st, c = snap.state, snap.counters
         for name, doc, value in (
@@ -103,38 +96,63 @@ class SnapshotCollector(Collector):
             yield fam
 
 
-def _ipv6_gateways(snap: Snapshot):
-    """Each gateway's IPv6 heartbeat (those with an address6): the IPv4 figures' counterparts."""
-    labels = [*_LABELS, "address6"]
-    rtt = GaugeMetricFamily("failover_gateway_ipv6_rtt_seconds", "Smoothed STAMP round-trip time over IPv6",
-                            labels=labels)
-    jitter = GaugeMetricFamily("failover_gateway_ipv6_jitter_seconds", "IPv6 RTT jitter (RFC 3550)", labels=labels)
-    loss = GaugeMetricFamily("failover_gateway_ipv6_loss_ratio", "IPv6 heartbeat loss over the long window",
-                             labels=labels)
-    up = GaugeMetricFamily("failover_gateway_ipv6_up", "IPv6 heartbeat: 1 up, 0 down or unknown", labels=labels)
-    status = GaugeMetricFamily("failover_gateway_ipv6_status", "IPv6 heartbeat verdict (1 for the current one)",
-                               labels=[*labels, "status"])
-    serving = GaugeMetricFamily("failover_gateway_ipv6_serving", "1 for the gateway carrying IPv6", labels=labels)
-    sent = CounterMetricFamily("failover_heartbeats_ipv6_sent", "STAMP probes sent over IPv6", labels=labels)
-    received = CounterMetricFamily("failover_heartbeats_ipv6_received", "STAMP replies accepted over IPv6",
-                                   labels=labels)
-    for g in snap.gateways:
-        if g.address6 is None:
-            continue
-        lv = [g.name, g.address, g.address6]
-        if g.rtt6_ms is not None:
-            rtt.add_metric(lv, g.rtt6_ms / 1000)
-        if g.jitter6_ms is not None:
-            jitter.add_metric(lv, g.jitter6_ms / 1000)
-        if g.loss6 is not None:
-            loss.add_metric(lv, g.loss6)
-        up.add_metric(lv, 1.0 if g.status6 == "up" else 0.0)
+@dataclass(frozen=True, slots=True)
+class _Heartbeat:
+    """One heartbeat session's figures (a gateway's IPv4 or IPv6 one) with its label values."""
+
+    labels: list[str]
+    rtt_ms: float | None
+    jitter_ms: float | None
+    loss: float | None
+    status: str | None
+    sent: int
+    received: int
+
+
+# Each family's series, (name, help), in the order rtt, jitter, loss, up, status, sent, received.
+# Written out whole: a metric's name can be found with grep.
+_HEARTBEAT_SERIES = {
+    "ipv4": (("failover_gateway_rtt_seconds", "Smoothed STAMP round-trip time"),
+             ("failover_gateway_jitter_seconds", "RTT jitter (RFC 3550)"),
+             ("failover_gateway_loss_ratio", "Heartbeat loss over the long window"),
+             ("failover_gateway_up", "1 up, 0 down or unknown"),
+             ("failover_gateway_status", "Heartbeat verdict (1 for the current one)"),
+             ("failover_heartbeats_sent", "STAMP probes sent"),
+             ("failover_heartbeats_received", "STAMP replies accepted")),
+    "ipv6": (("failover_gateway_ipv6_rtt_seconds", "Smoothed STAMP round-trip time over IPv6"),
+             ("failover_gateway_ipv6_jitter_seconds", "IPv6 RTT jitter (RFC 3550)"),
+             ("failover_gateway_ipv6_loss_ratio", "IPv6 heartbeat loss over the long window"),
+             ("failover_gateway_ipv6_up", "IPv6 heartbeat: 1 up, 0 down or unknown"),
+             ("failover_gateway_ipv6_status", "IPv6 heartbeat verdict (1 for the current one)"),
+             ("failover_heartbeats_ipv6_sent", "STAMP probes sent over IPv6"),
+             ("failover_heartbeats_ipv6_received", "STAMP replies accepted over IPv6")),
+}
+
+
+def _heartbeats(family: str, labels: list[str], beats: list[_Heartbeat]):
+    """One family's heartbeat series, from its sessions' figures."""
+    (n_rtt, h_rtt), (n_jitter, h_jitter), (n_loss, h_loss), (n_up, h_up), (n_status, h_status), \
+        (n_sent, h_sent), (n_received, h_received) = _HEARTBEAT_SERIES[family]
+    rtt = GaugeMetricFamily(n_rtt, h_rtt, labels=labels)
+    jitter = GaugeMetricFamily(n_jitter, h_jitter, labels=labels)
+    loss = GaugeMetricFamily(n_loss, h_loss, labels=labels)
+    up = GaugeMetricFamily(n_up, h_up, labels=labels)
+    status = GaugeMetricFamily(n_status, h_status, labels=[*labels, "status"])
+    sent = CounterMetricFamily(n_sent, h_sent, labels=labels)
+    received = CounterMetricFamily(n_received, h_received, labels=labels)
+    for b in beats:
+        if b.rtt_ms is not None:
+            rtt.add_metric(b.labels, b.rtt_ms / 1000)
+        if b.jitter_ms is not None:
+            jitter.add_metric(b.labels, b.jitter_ms / 1000)
+        if b.loss is not None:
+            loss.add_metric(b.labels, b.loss)
+        up.add_metric(b.labels, 1.0 if b.status == "up" else 0.0)
         for value in ("up", "down", "unknown"):
-            status.add_metric([*lv, value], 1.0 if g.status6 == value else 0.0)
-        serving.add_metric(lv, 1.0 if g.serves6 else 0.0)
-        sent.add_metric(lv, g.sent6)
-        received.add_metric(lv, g.received6)
-    yield from (rtt, jitter, loss, up, status, serving, sent, received)
+            status.add_metric([*b.labels, value], 1.0 if b.status == value else 0.0)
+        sent.add_metric(b.labels, b.sent)
+        received.add_metric(b.labels, b.received)
+    yield from (rtt, jitter, loss, up, status, sent, received)
 
 
 def _targets(snap: Snapshot):
