@@ -172,6 +172,7 @@ class StampReflector:
             raise ValueError(f"lab delay must be >= 0 ms, got {lab_delay_ms}")
         self.address, self.port = address, port
         self.delay_s = lab_delay_ms / 1000
+        self.delay_ns = round(lab_delay_ms * 1_000_000)
         self.codec = StampCodec(key)
         self.reflected = 0
         #: Datagrams that are not a (valid, for the mode) STAMP test packet, auth failures included.
@@ -205,7 +206,10 @@ class StampReflector:
         assert self._sock is not None
         for dgram in receive_datagrams(self._sock):
             if self.delay_s:
-                self._loop.call_later(self.delay_s, self._reply, dgram, True)
+                # The emulated distance runs from the kernel's arrival time, not from whenever this
+                # loop got to the datagram: a busy reflector must not look farther away.
+                wait_ns = dgram.received_ns + self.delay_ns - time.time_ns()
+                self._loop.call_later(max(wait_ns, 0) / 1e9, self._reply, dgram, True)
             else:
                 self._reply(dgram)
 
@@ -213,8 +217,11 @@ class StampReflector:
         if self._sock is None:
             return  # closed while a delayed reply was pending
         try:
-            # A held request "arrives" when the emulated distance has been covered.
-            t2 = unix_ns_to_ntp(time.time_ns() if held else dgram.received_ns)
+            # A held request "arrives" when the emulated distance has been covered: its kernel
+            # arrival plus the delay. How much later this loop runs is the reflector's own
+            # turnaround, carried in T3 - T2, which the sender subtracts (RFC 8762's RTT).
+            arrived = min(dgram.received_ns + self.delay_ns, time.time_ns()) if held else dgram.received_ns
+            t2 = unix_ns_to_ntp(arrived)
             # T3 as late as Python allows: right before the send, after all the work.
             ttl = dgram.ttl if dgram.ttl is not None else 0
             reply = self.codec.reflect(dgram.data, t2_ntp=t2, t3_ntp=unix_ns_to_ntp(time.time_ns()), ttl=ttl)

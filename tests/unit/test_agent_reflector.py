@@ -114,11 +114,43 @@ def test_lab_delay_holds_reply_and_counts_as_path_time():
 
     ((reply, got),) = run_with_reflector(body, lab_delay_ms=60)
     _seq, t3, _e, t2, *_ = REFLECTOR.unpack_from(reply)
-    # Emulated distance is path time: RTT = (T4 - T1) - (T3 - T2) includes it, and the
-    # reflector's own turnaround (T3 - T2) stays small.
+    # Emulated distance is path time: RTT = (T4 - T1) - (T3 - T2) includes it; the reflector's
+    # own turnaround (T3 - T2: how late its loop ran) does not.
     rtt = (got - ntp_seconds(t1)) - (ntp_seconds(t3) - ntp_seconds(t2))
     assert rtt >= 0.060
-    assert 0 <= ntp_seconds(t3) - ntp_seconds(t2) < 0.010
+    assert ntp_seconds(t3) >= ntp_seconds(t2)
+
+
+def test_a_busy_reflector_does_not_look_farther_away():
+    # The lab emulates distance with a hold: under load (its loop late to read the request, or
+    # late to fire the hold's timer) that lateness is the reflector's turnaround, not distance.
+    # A lab run once ranked a 3 ms gateway behind an 8 ms one this way (16.6 ms against 8.9 ms).
+    async def body(r):
+        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        client.bind(("127.0.0.1", 0))
+        try:
+            t1 = ntp_now()
+            client.sendto(sender_packet(1, t1), r.bound)
+            time.sleep(0.1)               # the reflector's loop is busy for 100 ms
+            client.setblocking(False)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 1.0
+            while loop.time() < deadline:
+                try:
+                    return t1, client.recv(65535)
+                except BlockingIOError:
+                    await asyncio.sleep(0.002)
+            raise AssertionError("no reply")
+        finally:
+            client.close()
+
+    t1, reply = run_with_reflector(body, lab_delay_ms=20)
+    _seq, t3, _e, t2, *_ = REFLECTOR.unpack_from(reply)
+    # "Arrived" 20 ms after it was sent (by the kernel's receive time), not 100 + 20 ms: the
+    # bounds leave 80 ms for this process to be preempted between T1 and the send.
+    assert 0.020 <= ntp_seconds(t2) - ntp_seconds(t1) < 0.100
+    # ... and the busy time is turnaround (T3 - T2), which the sender subtracts.
+    assert ntp_seconds(t3) - ntp_seconds(t2) >= 0.070
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
