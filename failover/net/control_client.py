@@ -147,6 +147,18 @@ class DaemonLink:
         self.path6_to = up
         await self.send(controlline.path6(up))
 
+    def _elect_line(self) -> str:
+        assert self.elect_to is not None
+        return controlline.elect(self.elect_to)
+
+    def _path_line(self) -> str:
+        assert self.path_to is not None
+        return controlline.path(self.path_to)
+
+    def _path6_line(self) -> str:
+        assert self.path6_to is not None
+        return controlline.path6(self.path6_to)
+
     async def _read_state(self) -> DaemonState | None:
         reply = await self.send(controlline.STATE)
         if reply is None:
@@ -168,19 +180,18 @@ class DaemonLink:
         self.connected, self.message = True, "connected"
         if self.serve6_to is not None and (reconnected or time.monotonic() - self._serve6_at >= SERVE6_REFRESH_S):
             await self.serve6(self.serve6_to)
-        resend = []
-        if self.elect_to is not None and state.elected != self.elect_to:
-            resend.append(controlline.elect(self.elect_to))
-        if self.path_to is not None and state.path != self.path_to:
-            resend.append(controlline.path(self.path_to))
-        if self.path6_to is not None and state.path6 != self.path6_to:
-            resend.append(controlline.path6(self.path6_to))
-        if resend:
+        stale = [line for line, wanted, has in ((self._elect_line, self.elect_to, state.elected),
+                                                (self._path_line, self.path_to, state.path),
+                                                (self._path6_line, self.path6_to, state.path6))
+                 if wanted is not None and wanted != has]
+        if stale:
             log.info("daemon differs from the sidecar (elected=%s path=%s path6=%s): re-sending %s",
                      state.elected, "up" if state.path else "down", "up" if state.path6 else "down",
-                     ", ".join(resend))
-            for line in resend:
-                await self.send(line)
+                     ", ".join(line() for line in stale))
+            for line in stale:
+                # What is wanted when it goes out, not when the state was read: a newer verdict
+                # may have been sent meanwhile, and the old one must not follow it.
+                await self.send(line())
             state = await self._read_state()
             if state is None:
                 return None

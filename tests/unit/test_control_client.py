@@ -29,10 +29,12 @@ class LineDaemon:
         self.path, self.elected, self.up = path, elected, True
         self.requests: list[str] = []
         self.server: asyncio.base_events.Server | None = None
+        self.slow: dict[str, float] = {}  # verb -> seconds its reply takes
 
     async def handle(self, reader, writer):
         line = (await reader.readline()).decode().strip()
         self.requests.append(line)
+        await asyncio.sleep(self.slow.get(line.split(" ")[0], 0))
         try:
             r = parse_request(line)
         except ValueError as e:
@@ -206,6 +208,32 @@ def test_link_resends_the_ipv6_server_on_connect_and_every_refresh(tmp_path, mon
         monkeypatch.setattr(control_client, "SERVE6_REFRESH_S", 0.0)
         await link.poll()
         assert daemon.requests.count("serve6 10.10.0.12") == 2
+        await daemon.stop()
+
+    asyncio.run(main())
+
+
+def test_a_resend_never_follows_a_newer_verdict_with_an_older_one(tmp_path):
+    """The poll finds the daemon behind (elect, path) and re-sends; while its first re-send is in
+    flight, the path check says up again. The daemon must end with "up": a stale "path down"
+    sent after it would fail the WAN over for a poll's time (it once was the value read at the
+    poll, not the value wanted when the line went out)."""
+    path = str(tmp_path / "c.sock")
+
+    async def main():
+        link = DaemonLink(path)
+        await link.elect("10.10.0.12")
+        await link.set_path(False)
+        daemon = LineDaemon(path)  # its defaults: gw1, path up
+        daemon.slow["elect"] = 0.1
+        await daemon.start()
+        poll = asyncio.create_task(link.poll())
+        while "elect 10.10.0.12" not in daemon.requests:
+            await asyncio.sleep(0.005)
+        await link.set_path(True)  # the newer verdict, queued behind the re-sent election
+        await poll
+        assert daemon.up is True, daemon.requests
+        assert [r for r in daemon.requests if r.startswith("path")][-1] == "path up", daemon.requests
         await daemon.stop()
 
     asyncio.run(main())
