@@ -72,6 +72,15 @@ def routes(lab: Lab) -> dict:
     return {r["dst"]: r for r in json.loads(out or "[]")}
 
 
+def press_fault(page: Page, lab: Lab, fault: str) -> None:
+    """A lab fault button pressed, the token given (each test's browser context is new: it is
+    asked once), and the page's "done" for it."""
+    tid(page, f"fault-{fault}").click()
+    tid(page, "token-input").fill(lab.token_file.read_text().strip())
+    tid(page, "token-submit").click()
+    expect(tid(page, "action-status")).to_contain_text(f"{fault}: done", timeout=10_000)
+
+
 def rules(lab: Lab, family: str = "-4") -> list:
     out = subprocess.run(["ip", family, "-n", lab.topo.ns("router"), "-j", "rule", "show"],
                          capture_output=True, text=True, check=True).stdout
@@ -150,10 +159,7 @@ def test_lab_silenced_target_goes_down_on_the_page_and_the_path_stays_up(lab_pag
     expect(tid(page, "wan-path")).to_have_text("up")
     expect(tid(page, "failover-active")).to_have_text("off")
     with RuleWatch(lab.topo.ns("router")) as watch:
-        tid(page, "fault-target-silence").click()
-        tid(page, "token-input").fill(lab.token_file.read_text().strip())  # a new context: asked once
-        tid(page, "token-submit").click()
-        expect(tid(page, "action-status")).to_contain_text("target-silence: done", timeout=10_000)
+        press_fault(page, lab, "target-silence")
         expect(tid(target_row(page, silenced), "target-status")).to_have_text("down", timeout=TARGET_DOWN_S * 1000)
         six = ":" in silenced
         expect(tid(page, "targets-quorum")).to_have_text(quorum(down4=int(not six), down6=int(six)))
@@ -208,10 +214,7 @@ def test_lab_ipv6_blackout_beyond_the_isp_moves_ipv6_only(lab_page: Page, lab):
     expect(tid(page, "ipv6-failover")).to_have_text("off")
     expect(tid(page, "failover-active")).to_have_text("off")
     with FibWatch(lab.topo.ns("router")) as fib:
-        tid(page, "fault-wan-path6").click()
-        tid(page, "token-input").fill(lab.token_file.read_text().strip())  # a new context: asked once
-        tid(page, "token-submit").click()
-        expect(tid(page, "action-status")).to_contain_text("wan-path6: done", timeout=10_000)
+        press_fault(page, lab, "wan-path6")
         expect(tid(page, "ipv6-failover")).to_have_text("ON", timeout=PATH6_S * 1000)
         expect(tid(page, "ipv6-path")).to_have_text("down")
         for a in targets6:
