@@ -24,12 +24,18 @@ from .netns import existing, sh
 
 def ours(pid: int) -> bool:
     """Alive and still one of the commands a topology starts (``failover ...``, ``python -m bench....``)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        with open(f"/proc/{pid}/stat") as f:
-            zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return False
+    for _ in range(20):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            with open(f"/proc/{pid}/stat") as f:
+                zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return False
+        if cmdline or zombie:
+            break
+        # Empty while the process is in execve (`ip netns exec` becoming the command): a
+        # `lab down` at that moment must not take it for someone else's and leave it running.
+        time.sleep(0.005)
     return not zombie and (b"failover" in cmdline or b"\0bench." in cmdline)
 
 
